@@ -1,0 +1,167 @@
+// Package apierr is pgway's one error type: a PostgREST error code, an HTTP status and the JSON error object.
+package apierr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Error is a client-visible error in PostgREST's shape ({"code","message","details","hint"}).
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // PostgREST code (PGRSTnnn) or SQLSTATE
+	Message string
+	Details string // empty renders as null
+	Hint    string // empty renders as null
+	// Headers are extra response headers (e.g. WWW-Authenticate).
+	Headers [][2]string
+	// Err is the underlying cause, if any (logged, never rendered).
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// New builds an Error.
+func New(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// WithDetails returns e with details set.
+func (e *Error) WithDetails(d string) *Error { e.Details = d; return e }
+
+// WithHint returns e with hint set.
+func (e *Error) WithHint(h string) *Error { e.Hint = h; return e }
+
+// WithHeader returns e with an extra response header.
+func (e *Error) WithHeader(k, v string) *Error {
+	e.Headers = append(e.Headers, [2]string{k, v})
+	return e
+}
+
+// JSON renders the PostgREST error object.
+func (e *Error) JSON() []byte {
+	b := make([]byte, 0, 96+len(e.Message)+len(e.Details)+len(e.Hint))
+	b = append(b, `{"code":`...)
+	b = AppendJSONString(b, e.Code)
+	b = append(b, `,"details":`...)
+	b = appendNullable(b, e.Details)
+	b = append(b, `,"hint":`...)
+	b = appendNullable(b, e.Hint)
+	b = append(b, `,"message":`...)
+	b = AppendJSONString(b, e.Message)
+	b = append(b, '}')
+	return b
+}
+
+func appendNullable(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return AppendJSONString(b, s)
+}
+
+// AppendJSONString appends s as a JSON string literal.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// Internal wraps an unexpected error as a 500 that reveals nothing of the cause.
+func Internal(err error) *Error {
+	return &Error{Status: http.StatusInternalServerError, Code: "PGRST000", Message: "Internal server error", Err: err}
+}
+
+// As extracts an *Error from err, converting PostgreSQL errors and wrapping anything else as Internal.
+// authenticated tells whether the request ran as a JWT role (42501 is 403) or as the anon role (401).
+func As(err error, authenticated bool) *Error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return FromPg(pe, authenticated)
+	}
+	return Internal(err)
+}
+
+// FromPg maps a PostgreSQL error to PostgREST's status and JSON object.
+func FromPg(pe *pgconn.PgError, authenticated bool) *Error {
+	e := &Error{Status: PgStatus(pe.Code, authenticated), Code: pe.Code, Message: pe.Message, Details: pe.Detail, Hint: pe.Hint, Err: pe}
+	if pe.Code == "42501" && !authenticated {
+		e.Headers = append(e.Headers, [2]string{"WWW-Authenticate", "Bearer"})
+	}
+	// RAISE SQLSTATE 'PTxyz': the status is the code's digits (PostgREST's custom status).
+	if strings.HasPrefix(pe.Code, "PT") && len(pe.Code) == 5 {
+		if n, err := strconv.Atoi(pe.Code[2:]); err == nil && n >= 100 && n <= 599 {
+			e.Status = n
+		}
+	}
+	return e
+}
+
+// PgStatus is PostgREST's SQLSTATE → HTTP status table.
+func PgStatus(code string, authenticated bool) int {
+	switch code {
+	case "23503", "23505":
+		return 409
+	case "25006":
+		return 405
+	case "P0001":
+		return 400
+	case "42883", "42P01":
+		return 404
+	case "42P17":
+		return 500
+	case "42501":
+		if authenticated {
+			return 403
+		}
+		return 401
+	case "53400":
+		return 500
+	}
+	if len(code) < 2 {
+		return 500
+	}
+	switch code[:2] {
+	case "08", "53":
+		return 503
+	case "0L", "0P", "28":
+		return 403
+	case "09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "P0", "XX":
+		return 500
+	}
+	return 400
+}

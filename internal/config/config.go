@@ -1,0 +1,63 @@
+// Package config reads PostgREST-compatible configuration (file < PGRST_* environment < flags) into a Config.
+package config
+
+import "time"
+
+// Config is pgway's validated configuration. Field comments give the PostgREST key.
+type Config struct {
+	DBURI                    string        // db-uri
+	DBSchemas                []string      // db-schemas (comma list; first is the default)
+	DBAnonRole               string        // db-anon-role ("" = anonymous requests rejected)
+	DBPool                   int           // db-pool (default 10)
+	DBPoolAcquisitionTimeout time.Duration // db-pool-acquisition-timeout (seconds, default 10)
+	DBMaxRows                int64         // db-max-rows (0 = unlimited)
+	DBExtraSearchPath        []string      // db-extra-search-path (default "public")
+	DBPlanEnabled            bool          // db-plan-enabled
+	DBAggregatesEnabled      bool          // db-aggregates-enabled
+	DBTxEnd                  string        // db-tx-end: commit | commit-allow-override | rollback | rollback-allow-override
+	DBChannel                string        // db-channel (default "pgrst")
+	DBChannelEnabled         bool          // db-channel-enabled (default true)
+	DBPreRequest             string        // db-pre-request
+
+	ServerHost           string // server-host (default "!4")
+	ServerPort           int    // server-port (default 3000)
+	ServerUnixSocket     string // server-unix-socket
+	ServerUnixSocketMode string // server-unix-socket-mode (default "660")
+
+	JWTSecret         string // jwt-secret
+	JWTSecretIsBase64 bool   // jwt-secret-is-base64
+	JWTAud            string // jwt-aud
+	JWTRoleClaimKey   string // jwt-role-claim-key (default ".role")
+
+	LogLevel string // log-level: crit | error | warn | info | debug (default "error")
+
+	OpenAPIMode           string // openapi-mode: follow-privileges | ignore-privileges | disabled
+	OpenAPIServerProxyURI string // openapi-server-proxy-uri
+	OpenAPIVersion        string // openapi-version (pgway): "3.0" (default) | "3.1"
+	OpenAPIValidate       string // openapi-validate (pgway): strict (default) | off
+
+	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
+	MaxBodyBytes int
+}
+
+// Default returns the configuration PostgREST uses when nothing is set.
+func Default() Config {
+	return Config{
+		DBSchemas:                []string{"public"},
+		DBPool:                   10,
+		DBPoolAcquisitionTimeout: 10 * time.Second,
+		DBExtraSearchPath:        []string{"public"},
+		DBTxEnd:                  "commit",
+		DBChannel:                "pgrst",
+		DBChannelEnabled:         true,
+		ServerHost:               "!4",
+		ServerPort:               3000,
+		ServerUnixSocketMode:     "660",
+		JWTRoleClaimKey:          ".role",
+		LogLevel:                 "error",
+		OpenAPIMode:              "follow-privileges",
+		OpenAPIVersion:           "3.0",
+		OpenAPIValidate:          "strict",
+		MaxBodyBytes:             10 << 20,
+	}
+}

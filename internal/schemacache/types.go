@@ -1,0 +1,176 @@
+// Package schemacache introspects the exposed schemas into an immutable Cache and reloads it on demand.
+package schemacache
+
+import "time"
+
+// RelKind is the kind of a relation.
+type RelKind uint8
+
+// Relation kinds.
+const (
+	KindTable RelKind = iota
+	KindView
+	KindMaterializedView
+	KindForeignTable
+	KindPartitionedTable
+)
+
+// QName is a schema-qualified name.
+type QName struct {
+	Schema, Name string
+}
+
+// Cache is an immutable snapshot of the exposed schemas. Never mutate one after Load returns it.
+type Cache struct {
+	// Schemas are the exposed schemas, in configuration order (the first is the default).
+	Schemas   []string
+	Relations map[QName]*Relation
+	// Routines maps a function name to its overloads.
+	Routines map[QName][]*Routine
+	// Relationships lists every relationship whose source relation is in an exposed schema (filled by issue 7).
+	Relationships map[QName][]*Relationship
+	LoadedAt      time.Time
+	LoadDuration  time.Duration
+	// ServerVersion is PostgreSQL's server_version_num.
+	ServerVersion int
+}
+
+// Relation is a table, view, materialized view or foreign table.
+type Relation struct {
+	Schema  string
+	Name    string
+	Kind    RelKind
+	Comment string
+	// Columns in ordinal order.
+	Columns []*Column
+	// PrimaryKey lists the primary-key column names (for views: the base table's, when traceable).
+	PrimaryKey []string
+	// Insertable/Updatable/Deletable: for tables always true; for views from pg_relation_is_updatable
+	// (auto-updatable or INSTEAD OF triggers).
+	Insertable, Updatable, Deletable bool
+	// ForeignKeys are this relation's outgoing foreign keys (tables only).
+	ForeignKeys []*ForeignKey
+	colIndex    map[string]*Column
+}
+
+// Column is one column of a relation.
+type Column struct {
+	Name     string
+	Position int
+	// Type is format_type(atttypid, atttypmod), e.g. "character varying(20)", "integer[]", "public.mood".
+	Type string
+	// BaseType is the type name with domains resolved to their base, without typmod: "integer",
+	// "character varying", "text[]". For enums and composites it is the qualified type name.
+	BaseType string
+	// TypeCategory is pg_type.typcategory of the base type (A array, B bool, D datetime, E enum, N numeric,
+	// S string, U user (uuid, json), C composite, R range, ...).
+	TypeCategory byte
+	// ElemType is the element base type for arrays ("" otherwise).
+	ElemType string
+	Nullable bool
+	// Default is the column default expression ("" if none). Identity and generated columns have HasDefault.
+	Default    string
+	HasDefault bool
+	// Generated is true for GENERATED ALWAYS (stored or identity always) columns, which cannot be written.
+	Generated bool
+	// MaxLength is the varchar(n)/char(n) limit, 0 when unlimited.
+	MaxLength  int
+	EnumValues []string
+	Comment    string
+}
+
+// ForeignKey is a foreign-key constraint from Columns of the owning relation to RefColumns of Ref.
+type ForeignKey struct {
+	Name       string
+	Columns    []string
+	Ref        QName
+	RefColumns []string
+}
+
+// Cardinality of a relationship.
+type Cardinality uint8
+
+// Cardinalities.
+const (
+	ManyToOne Cardinality = iota
+	OneToMany
+	OneToOne
+	ManyToMany
+)
+
+// Relationship links Source to Target; for ManyToMany through Junction.
+type Relationship struct {
+	Source      QName
+	Target      QName
+	Cardinality Cardinality
+	// Constraint is the FK name (for M2M the source-side FK name, with JunctionTargetFK the other).
+	Constraint string
+	// Columns pairs source columns with target columns (M2O/O2M/O2O), or source with junction (M2M).
+	SourceColumns []string
+	TargetColumns []string
+	Junction      *Junction
+	// Computed is the function name for relationships defined by a function (issue 7).
+	Computed *QName
+}
+
+// Junction describes the middle table of a many-to-many relationship.
+type Junction struct {
+	Table            QName
+	SourceConstraint string
+	TargetConstraint string
+	// SourceColumns are the junction's columns referencing the source; TargetColumns those referencing the target.
+	SourceColumns []string
+	TargetColumns []string
+}
+
+// Routine is a function callable through /rpc.
+type Routine struct {
+	Schema     string
+	Name       string
+	Comment    string
+	Params     []RoutineParam
+	Volatility byte // 'i' immutable, 's' stable, 'v' volatile
+	ReturnType string
+	ReturnsSet bool
+	// ReturnsRelation is set when the function returns a row type of a known relation (or SETOF it).
+	ReturnsRelation *QName
+	// ReturnsScalar is true for a base-type (non-composite) return.
+	ReturnsScalar bool
+	Variadic      bool
+}
+
+// RoutineParam is an IN/INOUT/VARIADIC parameter of a routine.
+type RoutineParam struct {
+	Name       string
+	Type       string
+	HasDefault bool
+	Variadic   bool
+}
+
+// Relation returns the relation schema.name.
+func (c *Cache) Relation(schema, name string) (*Relation, bool) {
+	r, ok := c.Relations[QName{schema, name}]
+	return r, ok
+}
+
+// Column returns the named column.
+func (r *Relation) Column(name string) (*Column, bool) {
+	if r.colIndex == nil {
+		for _, c := range r.Columns {
+			if c.Name == name {
+				return c, true
+			}
+		}
+		return nil, false
+	}
+	c, ok := r.colIndex[name]
+	return c, ok
+}
+
+// Index builds the column lookup map; Load calls it for every relation before publishing the cache.
+func (r *Relation) Index() {
+	r.colIndex = make(map[string]*Column, len(r.Columns))
+	for _, c := range r.Columns {
+		r.colIndex[c.Name] = c
+	}
+}
