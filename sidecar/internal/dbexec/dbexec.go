@@ -1,0 +1,181 @@
+// Package dbexec runs a request's settings and main statement in one transaction and one round trip.
+package dbexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+)
+
+// Executor runs statements on a pool.
+type Executor struct {
+	Pool           *pgxpool.Pool
+	AcquireTimeout time.Duration
+}
+
+// Tx are the per-request transaction settings (PostgREST's role, claims and search_path handling).
+type Tx struct {
+	Role       string
+	Claims     string // JSON of the JWT claims ("" = none)
+	SearchPath string // already-quoted, comma-separated schema list
+	Method     string // request.method
+	Path       string // request.path
+	Headers    string // request.headers JSON
+	ReadOnly   bool
+}
+
+// settingsSQL sets every per-request GUC in one statement (PostgREST does the same with set_config).
+const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
+	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
+	"set_config('request.path', $5, true), set_config('request.headers', $6, true)"
+
+const readOnlySQL = settingsSQL + ", set_config('transaction_read_only', 'on', true)"
+
+func (t *Tx) queue(b *pgx.Batch) {
+	sql := settingsSQL
+	if t.ReadOnly {
+		sql = readOnlySQL
+	}
+	claims := t.Claims
+	if claims == "" {
+		claims = "{}"
+	}
+	headers := t.Headers
+	if headers == "" {
+		headers = "{}"
+	}
+	b.Queue(sql, t.SearchPath, t.Role, claims, t.Method, t.Path, headers)
+}
+
+// ReadResult is the main row of a read.
+type ReadResult struct {
+	Total     int64 // -1 when not counted
+	PageTotal int64
+	// Body is PostgreSQL's bytes; valid only during the callback.
+	Body []byte
+	// Estimate is the planner's row estimate when requested (-1 otherwise).
+	Estimate int64
+}
+
+// acquire takes a connection under the configured deadline.
+func (e *Executor) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, e.AcquireTimeout)
+	defer cancel()
+	conn, err := e.Pool.Acquire(actx)
+	if err == nil {
+		return conn, nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, apierr.New(http.StatusGatewayTimeout, "PGRST003", "Timed out acquiring connection from connection pool.").
+			WithHint("").WithDetails("")
+	}
+	return nil, ConnError(err)
+}
+
+// ConnError is PostgREST's 503 for a database that cannot be reached.
+func ConnError(err error) *apierr.Error {
+	e := apierr.New(http.StatusServiceUnavailable, "PGRST001", "Database client error. Retrying the connection.")
+	e.Details = err.Error()
+	e.Err = err
+	return e
+}
+
+// Read runs a read in one pipelined batch: settings, optional estimate, main statement. fn sees the main row.
+// Explain reads call fn once per plan line (text format) with Body set to the line.
+func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(ReadResult) error) error {
+	conn, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+
+	var b pgx.Batch
+	tx.queue(&b)
+	if st.Estimate != nil {
+		b.Queue(st.Estimate.SQL, st.Estimate.Args...)
+	}
+	b.Queue(st.Main.SQL, st.Main.Args...)
+	br := conn.SendBatch(ctx, &b)
+	err = readBatch(br, st, fn)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return wrap(err)
+}
+
+func readBatch(br pgx.BatchResults, st sqlgen.Read, fn func(ReadResult) error) error {
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	res := ReadResult{Total: -1, Estimate: -1}
+	if st.Estimate != nil {
+		var planJSON []byte
+		if err := br.QueryRow().Scan(&planJSON); err != nil {
+			return err
+		}
+		res.Estimate = planRows(planJSON)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals := rows.RawValues()
+		if st.Explain {
+			res.Body = vals[0]
+			if err := fn(res); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(vals) != 3 {
+			return fmt.Errorf("read returned %d columns", len(vals))
+		}
+		fds := rows.FieldDescriptions()
+		if vals[0] != nil {
+			res.Total, err = parseInt(vals[0], fds[0].Format)
+			if err != nil {
+				return err
+			}
+		}
+		if res.PageTotal, err = parseInt(vals[1], fds[1].Format); err != nil {
+			return err
+		}
+		res.Body = vals[2]
+		if err := fn(res); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// wrap keeps apierr and PostgreSQL errors as they are and marks connection failures as PGRST001.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apierr.Error
+	var pe *pgconn.PgError
+	if errors.As(err, &ae) || errors.As(err, &pe) {
+		return err
+	}
+	if pgconn.SafeToRetry(err) || isConnErr(err) {
+		return ConnError(err)
+	}
+	return fmt.Errorf("running statement: %w", err)
+}
+
+func isConnErr(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || errors.Is(err, pgx.ErrTxClosed)
+}

@@ -1,0 +1,235 @@
+package plan
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/request"
+)
+
+// Relation finds the target relation of a request in schema, or returns PostgREST's PGRST205 with a hint naming
+// the closest relation.
+func Relation(c *schemacache.Cache, schema, name string) (*schemacache.Relation, error) {
+	if rel, ok := c.Relation(schema, name); ok {
+		return rel, nil
+	}
+	e := apierr.New(http.StatusNotFound, "PGRST205",
+		fmt.Sprintf("Could not find the table '%s.%s' in the schema cache", schema, name))
+	if n, ok := closestRelation(c, schema, name); ok {
+		e.Hint = fmt.Sprintf("Perhaps you meant the table '%s.%s'", schema, n)
+	}
+	return nil, e
+}
+
+// ForRead resolves a GET/HEAD request on rel.
+func ForRead(req *request.Request, rel *schemacache.Relation, maxRows int64) (*Read, error) {
+	r := &Read{
+		Rel:     rel,
+		Offset:  0,
+		Limit:   -1,
+		Count:   req.Prefer.Count,
+		Media:   req.Accept,
+		Explain: req.Plan,
+		MaxRows: maxRows,
+	}
+	r.Singular = req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped
+	if err := r.resolveSelect(req.Select); err != nil {
+		return nil, err
+	}
+	for i := range req.Filters {
+		f := &req.Filters[i]
+		if len(f.Path) > 0 {
+			return nil, embedNotYet(f.Path[0], rel)
+		}
+		leaf, err := resolveLeaf(rel, f.Field, f.Cond)
+		if err != nil {
+			return nil, err
+		}
+		r.Where = append(r.Where, Cond{Leaf: leaf})
+	}
+	for i := range req.Logic {
+		l := &req.Logic[i]
+		if len(l.Path) > 0 {
+			return nil, embedNotYet(l.Path[0], rel)
+		}
+		c, err := resolveLogic(rel, l)
+		if err != nil {
+			return nil, err
+		}
+		r.Where = append(r.Where, c)
+	}
+	for _, o := range req.Order {
+		if len(o.Path) > 0 {
+			return nil, embedNotYet(o.Path[0], rel)
+		}
+		for _, t := range o.Terms {
+			if t.Relation != "" {
+				return nil, embedNotYet(t.Relation, rel)
+			}
+			e, err := resolveExpr(rel, t.Field, "")
+			if err != nil {
+				return nil, err
+			}
+			r.Order = append(r.Order, Order{Expr: e, Desc: t.Desc, Nulls: t.Nulls})
+		}
+	}
+	for _, rg := range req.Ranges {
+		if len(rg.Path) > 0 {
+			return nil, embedNotYet(rg.Path[0], rel)
+		}
+		r.Offset, r.Limit = rg.Offset, rg.Limit
+	}
+	if maxRows > 0 && (r.Limit < 0 || r.Limit > maxRows) {
+		r.Limit = maxRows
+	}
+	return r, nil
+}
+
+func embedNotYet(name string, rel *schemacache.Relation) error {
+	return apierr.New(http.StatusBadRequest, "PGRST200",
+		fmt.Sprintf("Could not find a relationship between '%s' and '%s' in the schema cache", rel.Name, name)).
+		WithHint("Verify that '" + rel.Name + "' and '" + name + "' exist in the schema '" + rel.Schema +
+			"' and that there is a foreign key relationship between them. If a new relationship was created, try reloading the schema cache.")
+}
+
+func (r *Read) resolveSelect(items []request.SelectItem) error {
+	if len(items) == 0 {
+		r.selectStar()
+		return nil
+	}
+	hasAgg, hasPlain := false, false
+	for i := range items {
+		it := &items[i]
+		switch {
+		case it.Star:
+			r.selectStar()
+			hasPlain = true
+		case it.Embed != nil:
+			return embedNotYet(it.Embed.Name, r.Rel)
+		case it.Aggregate == "count" && it.Field.Name == "":
+			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count", AggregateCast: it.AggregateCast})
+			hasAgg = true
+		default:
+			e, err := resolveExpr(r.Rel, it.Field, it.Cast)
+			if err != nil {
+				return err
+			}
+			name := it.Alias
+			if name == "" {
+				name = defaultName(it.Field)
+				if it.Aggregate != "" {
+					name = it.Aggregate
+				}
+			}
+			r.Select = append(r.Select, Output{Expr: e, Name: name, Aggregate: it.Aggregate, AggregateCast: it.AggregateCast})
+			if it.Aggregate != "" {
+				hasAgg = true
+			} else {
+				hasPlain = true
+			}
+		}
+	}
+	r.GroupBy = hasAgg && hasPlain
+	return nil
+}
+
+func (r *Read) selectStar() {
+	for _, c := range r.Rel.Columns {
+		r.Select = append(r.Select, Output{Expr: Expr{Column: c}, Name: c.Name})
+	}
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// defaultName is PostgREST's key for a selected field: the column, or the last JSON path key.
+func defaultName(f request.Field) string {
+	if n := len(f.JSONPath); n > 0 {
+		return f.JSONPath[n-1].Key
+	}
+	return f.Name
+}
+
+func resolveExpr(rel *schemacache.Relation, f request.Field, cast string) (Expr, error) {
+	col, ok := rel.Column(f.Name)
+	if !ok {
+		return Expr{}, UnknownColumn(rel, f.Name)
+	}
+	if cast != "" {
+		t, ok := CastType(cast)
+		if !ok {
+			return Expr{}, apierr.New(http.StatusBadRequest, "PGRST100",
+				fmt.Sprintf("\"failed to parse select parameter\" invalid cast type %q", cast))
+		}
+		cast = t
+	}
+	return Expr{Column: col, JSONPath: f.JSONPath, Cast: cast}, nil
+}
+
+// UnknownColumn is PostgreSQL's 42703 as PostgREST reports it, found before any SQL runs.
+func UnknownColumn(rel *schemacache.Relation, name string) error {
+	return apierr.New(http.StatusBadRequest, "42703", fmt.Sprintf("column %s.%s does not exist", rel.Name, name))
+}
+
+func resolveLeaf(rel *schemacache.Relation, f request.Field, c request.Condition) (*Leaf, error) {
+	e, err := resolveExpr(rel, f, "")
+	if err != nil {
+		return nil, err
+	}
+	return &Leaf{Expr: e, Op: c}, nil
+}
+
+func resolveLogic(rel *schemacache.Relation, l *request.Logic) (Cond, error) {
+	c := Cond{Or: l.Or, Negate: l.Negate, Children: make([]Cond, 0, len(l.Children))}
+	for _, ch := range l.Children {
+		switch {
+		case ch.Filter != nil:
+			leaf, err := resolveLeaf(rel, ch.Filter.Field, ch.Filter.Cond)
+			if err != nil {
+				return Cond{}, err
+			}
+			c.Children = append(c.Children, Cond{Leaf: leaf})
+		case ch.Logic != nil:
+			sub, err := resolveLogic(rel, ch.Logic)
+			if err != nil {
+				return Cond{}, err
+			}
+			c.Children = append(c.Children, sub)
+		}
+	}
+	return c, nil
+}
+
+// multiWordTypes are the SQL type names that contain spaces; any other cast must be one plain identifier.
+var multiWordTypes = map[string]bool{
+	"double precision": true, "character varying": true, "bit varying": true,
+	"timestamp with time zone": true, "timestamp without time zone": true,
+	"time with time zone": true, "time without time zone": true,
+}
+
+// CastType validates a user-supplied cast target and returns the SQL type text to emit: one plain identifier
+// (letters, digits, underscores) or a known multi-word type name, with an optional trailing [].
+func CastType(t string) (string, bool) {
+	t = strings.ToLower(strings.TrimSpace(t))
+	base := strings.TrimSuffix(t, "[]")
+	if base == "" || len(base) > 63 {
+		return "", false
+	}
+	if multiWordTypes[base] {
+		return t, true
+	}
+	for i := 0; i < len(base); i++ {
+		ch := base[i]
+		if !(ch >= 'a' && ch <= 'z' || ch == '_' || i > 0 && ch >= '0' && ch <= '9') {
+			return "", false
+		}
+	}
+	return t, true
+}

@@ -1,0 +1,120 @@
+// Package respond turns a statement's result and the request into status, headers and body, PostgREST's way.
+package respond
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/sidecar/internal/request"
+)
+
+// Header is one response header.
+type Header [2]string
+
+// Head is the status line and headers of a response; the body is the database's bytes, written by the caller.
+type Head struct {
+	Status  int
+	Headers []Header
+}
+
+// ContentType is the Content-Type header for a media type.
+func ContentType(m request.MediaType, plan request.PlanOptions) string {
+	switch m {
+	case request.MediaObject:
+		return "application/vnd.pgrst.object+json; charset=utf-8"
+	case request.MediaObjectStripped:
+		return "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
+	case request.MediaArrayStripped:
+		return "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8"
+	case request.MediaCSV:
+		return "text/csv; charset=utf-8"
+	case request.MediaPlan:
+		f := "text"
+		if plan.Format == "json" {
+			f = "json"
+		}
+		forMT := plan.For
+		if forMT == "" {
+			forMT = "application/json"
+		}
+		return "application/vnd.pgrst.plan+" + f + "; for=\"" + forMT + "\"; charset=utf-8"
+	case request.MediaOpenAPI:
+		return "application/openapi+json; charset=utf-8"
+	case request.MediaText:
+		return "text/plain; charset=utf-8"
+	case request.MediaXML:
+		return "text/xml; charset=utf-8"
+	case request.MediaOctet:
+		return "application/octet-stream"
+	default:
+		return "application/json; charset=utf-8"
+	}
+}
+
+// ReadResult is what the read statement reported.
+type ReadResult struct {
+	Offset    int64
+	PageTotal int64
+	Total     int64 // -1 when not counted
+}
+
+// Read decides status and headers of a read: Content-Range, 206 for a partial page of a known total,
+// 416 PGRST103 past the end, 406 PGRST116 when one object was requested and the page is not exactly one row.
+func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) {
+	h := Head{Status: http.StatusOK}
+	lower := r.Offset
+	upper := lower + r.PageTotal - 1
+	if r.Total >= 0 {
+		switch {
+		case lower > r.Total:
+			return h, apierr.New(http.StatusRequestedRangeNotSatisfiable, "PGRST103", "Requested range not satisfiable").
+				WithDetails("An offset of "+strconv.FormatInt(lower, 10)+" was requested, but there are only "+
+					strconv.FormatInt(r.Total, 10)+" rows.").
+				WithHeader("Content-Range", "*/"+strconv.FormatInt(r.Total, 10))
+		case 1+upper-lower < r.Total:
+			h.Status = http.StatusPartialContent
+		}
+	}
+	if req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped {
+		if r.PageTotal != 1 {
+			return h, Singularity(r.PageTotal)
+		}
+	}
+	h.Headers = append(h.Headers, Header{"Content-Range", ContentRange(lower, upper, r.Total)})
+	if req.Prefer.Count != request.CountNone {
+		h.Headers = append(h.Headers, Header{"Preference-Applied", "count=" + countName(req.Prefer.Count)})
+	}
+	return h, nil
+}
+
+// Singularity is PGRST116: the object media type needs exactly one row.
+func Singularity(n int64) *apierr.Error {
+	return apierr.New(http.StatusNotAcceptable, "PGRST116", "Cannot coerce the result to a single JSON object").
+		WithDetails("The result contains " + strconv.FormatInt(n, 10) + " rows")
+}
+
+func countName(c request.Count) string {
+	switch c {
+	case request.CountExact:
+		return "exact"
+	case request.CountPlanned:
+		return "planned"
+	default:
+		return "estimated"
+	}
+}
+
+// ContentRange is PostgREST's Content-Range value: "lower-upper/total", "*" for an empty page or zero total,
+// and "*" for an unknown total.
+func ContentRange(lower, upper, total int64) string {
+	rng := "*"
+	if total != 0 && lower <= upper {
+		rng = strconv.FormatInt(lower, 10) + "-" + strconv.FormatInt(upper, 10)
+	}
+	t := "*"
+	if total >= 0 {
+		t = strconv.FormatInt(total, 10)
+	}
+	return rng + "/" + t
+}

@@ -1,0 +1,97 @@
+// Package sqlgen turns a plan into the single SQL statement that answers it: quoted identifiers, values only as
+// bind arguments.
+package sqlgen
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
+)
+
+// Statement is SQL text with its positional arguments (every argument is a string or an int64).
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// builder accumulates SQL text and arguments.
+type builder struct {
+	sb   strings.Builder
+	args []any
+}
+
+func (b *builder) str(s string) { b.sb.WriteString(s) }
+
+func (b *builder) ident(s string) { b.sb.WriteString(QuoteIdent(s)) }
+
+// arg appends a bind placeholder for v.
+func (b *builder) arg(v any) {
+	b.args = append(b.args, v)
+	b.sb.WriteByte('$')
+	b.sb.WriteString(strconv.Itoa(len(b.args)))
+}
+
+// literal appends s as a SQL string literal (standard_conforming_strings is forced on per transaction).
+func (b *builder) literal(s string) { b.sb.WriteString(QuoteLiteral(s)) }
+
+func (b *builder) statement() Statement { return Statement{SQL: b.sb.String(), Args: b.args} }
+
+// QuoteIdent quotes an identifier for PostgreSQL.
+func QuoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`) + `"`
+}
+
+// QuoteLiteral quotes a string literal for PostgreSQL with standard_conforming_strings on.
+func QuoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), "'", "''") + "'"
+}
+
+// qualified is "schema"."name".
+func qualified(rel *schemacache.Relation) string {
+	return QuoteIdent(rel.Schema) + "." + QuoteIdent(rel.Name)
+}
+
+// expr writes a column reference with its JSON path and cast.
+func (b *builder) expr(alias string, e plan.Expr) {
+	b.ident(alias)
+	b.str(".")
+	b.ident(e.Column.Name)
+	b.jsonPath(e.JSONPath)
+	if e.Cast != "" {
+		b.str("::")
+		b.str(e.Cast)
+	}
+}
+
+func (b *builder) jsonPath(path []request.JSONOp) {
+	for _, op := range path {
+		if op.Text {
+			b.str("->>")
+		} else {
+			b.str("->")
+		}
+		if op.Index && isInt(op.Key) {
+			b.str(op.Key)
+		} else {
+			b.literal(op.Key)
+		}
+	}
+}
+
+func isInt(s string) bool {
+	if strings.HasPrefix(s, "-") {
+		s = s[1:]
+	}
+	if s == "" || len(s) > 9 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
