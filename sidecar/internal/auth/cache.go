@@ -1,0 +1,77 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// cache maps a raw token to its verified form, so the hot path skips signature checks and JSON decoding.
+// Entries leave when their exp (plus the skew) has passed, when maxLife has passed, or at random when full.
+// Errors are never cached.
+type cache struct {
+	mu      sync.RWMutex
+	max     int
+	maxLife time.Duration
+	m       map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	t        *token
+	deadline int64 // unix nanoseconds after which the entry is stale; 0 = none
+}
+
+// maxUnixSeconds keeps exp-derived deadlines within UnixNano's range.
+const maxUnixSeconds = 9_000_000_000
+
+func newCache(max int, maxLife time.Duration) *cache {
+	return &cache{max: max, maxLife: maxLife, m: make(map[string]cacheEntry, min(max, 1024))}
+}
+
+func (c *cache) get(tok string, now time.Time) *token {
+	c.mu.RLock()
+	e, ok := c.m[tok]
+	c.mu.RUnlock()
+	if !ok {
+		return nil
+	}
+	if e.deadline != 0 && now.UnixNano() > e.deadline {
+		c.mu.Lock()
+		if cur, ok := c.m[tok]; ok && cur.deadline == e.deadline {
+			delete(c.m, tok)
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	return e.t
+}
+
+func (c *cache) put(tok string, t *token, now time.Time) {
+	var deadline int64
+	if c.maxLife > 0 {
+		deadline = now.Add(c.maxLife).UnixNano()
+	}
+	if t.exp.present && !t.exp.bad && t.exp.v < maxUnixSeconds {
+		// past exp+skew the token is rejected anyway; keep it no longer than that
+		if d := time.Unix(t.exp.v+30, 0).UnixNano(); deadline == 0 || d < deadline {
+			deadline = d
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[tok]; !ok && len(c.m) >= c.max {
+		n := 0
+		for k := range c.m { // Go's map iteration order is random: evict a few arbitrary entries
+			delete(c.m, k)
+			if n++; n >= 1+c.max/64 {
+				break
+			}
+		}
+	}
+	c.m[tok] = cacheEntry{t: t, deadline: deadline}
+}
+
+func (c *cache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
