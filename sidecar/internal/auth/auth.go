@@ -129,7 +129,9 @@ func bearer(h string) (string, bool) {
 	return h[i:], true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 
 func asciiEqualFold(s, lower string) bool {
 	if len(s) != len(lower) {

@@ -14,7 +14,7 @@ type claimPath []step
 
 type step struct {
 	key    string
-	idx    int  // when isIdx
+	idx    int // when isIdx
 	isIdx  bool
 	op     string // filter operator when non-empty
 	filter string
