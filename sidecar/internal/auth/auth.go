@@ -36,7 +36,8 @@ type Options struct {
 type Result struct {
 	Role          string // database role to SET LOCAL ROLE to
 	Claims        []byte // the JWT claims JSON as received (nil for anonymous requests), for request.jwt.claims
-	Authenticated bool   // a JWT was presented and accepted
+	// Authenticated is PostgREST's "authed": the role is not the anonymous role (a permission error is then 403, not 401).
+	Authenticated bool
 }
 
 // Authenticator verifies bearer tokens. It is safe for concurrent use.
@@ -109,9 +110,9 @@ func (a *Authenticator) Authenticate(authorization string, now time.Time) (Resul
 			return Result{}, apierr.New(http.StatusUnauthorized, "PGRST302", "Anonymous access is disabled").
 				WithHeader("WWW-Authenticate", "Bearer")
 		}
-		return Result{Role: a.anonRole, Claims: t.claims, Authenticated: true}, nil
+		return Result{Role: a.anonRole, Claims: t.claims}, nil
 	}
-	return Result{Role: t.role, Claims: t.claims, Authenticated: true}, nil
+	return Result{Role: t.role, Claims: t.claims, Authenticated: t.role != a.anonRole}, nil
 }
 
 // bearer extracts the token of a "Bearer <token>" header (scheme case-insensitive), as wai's extractBearerAuth.

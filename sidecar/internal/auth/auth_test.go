@@ -77,7 +77,8 @@ func TestAuthenticate(t *testing.T) {
 			code:   "PGRST303", status: 401, message: "JWT expired", www: challenge("JWT expired")},
 		{name: "HS384", opts: defaults, header: "Bearer " + sign(t, jwt.SigningMethodHS384, jwt.MapClaims{"role": "a"}, []byte(secret)), role: "a", authed: true},
 		{name: "HS512", opts: defaults, header: "Bearer " + sign(t, jwt.SigningMethodHS512, jwt.MapClaims{"role": "a"}, []byte(secret)), role: "a", authed: true},
-		{name: "no role claim is anon", opts: defaults, header: hs(t, jwt.MapClaims{"sub": "x"}), role: "web_anon", authed: true},
+		{name: "no role claim is anon", opts: defaults, header: hs(t, jwt.MapClaims{"sub": "x"}), role: "web_anon"},
+		{name: "anon role claim is not authenticated", opts: defaults, header: hs(t, jwt.MapClaims{"role": "web_anon"}), role: "web_anon"},
 		{name: "no role claim, no anon role", opts: noAnon, header: hs(t, jwt.MapClaims{"sub": "x"}), code: "PGRST302", status: 401,
 			message: "Anonymous access is disabled", www: "Bearer"},
 		{name: "non-string role is its JSON", opts: defaults, header: hs(t, jwt.MapClaims{"role": 12}), role: "12", authed: true},
@@ -142,7 +143,7 @@ func TestAuthenticate(t *testing.T) {
 		{name: "filter role claim key", opts: auth.Options{Secret: []byte(secret), AnonRole: "web_anon", RoleClaimKey: `.roles[?(@ ^== "pg_")]`},
 			header: hs(t, jwt.MapClaims{"roles": []string{"admin", "pg_editor"}}), role: "pg_editor", authed: true},
 		{name: "role claim key leads nowhere", opts: auth.Options{Secret: []byte(secret), AnonRole: "web_anon", RoleClaimKey: ".realm_access.roles[5]"},
-			header: hs(t, jwt.MapClaims{"realm_access": map[string]any{"roles": []string{"x"}}}), role: "web_anon", authed: true},
+			header: hs(t, jwt.MapClaims{"realm_access": map[string]any{"roles": []string{"x"}}}), role: "web_anon"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
