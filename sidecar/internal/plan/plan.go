@@ -46,7 +46,9 @@ type Order struct {
 
 // Read is the plan of a read: one relation, its projection, filter, order and window.
 type Read struct {
-	Rel    *schemacache.Relation
+	Rel *schemacache.Relation
+	// Alias names the relation in the statement (unique within it: embeds of the same table get their own).
+	Alias  string
 	Select []Output
 	Where  []Cond // ANDed
 	Order  []Order

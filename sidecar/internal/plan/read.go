@@ -28,6 +28,7 @@ func Relation(c *schemacache.Cache, schema, name string) (*schemacache.Relation,
 func ForRead(req *request.Request, rel *schemacache.Relation, maxRows int64) (*Read, error) {
 	r := &Read{
 		Rel:     rel,
+		Alias:   rel.Name,
 		Offset:  0,
 		Limit:   -1,
 		Count:   req.Prefer.Count,

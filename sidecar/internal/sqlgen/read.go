@@ -21,8 +21,8 @@ type Read struct {
 // ForRead builds the statements answering r.
 func ForRead(r *plan.Read) Read {
 	var b builder
-	alias := r.Rel.Name
-	from := qualified(r.Rel)
+	alias := r.Alias
+	from := qualified(r.Rel) + " AS " + QuoteIdent(alias)
 
 	// The WHERE clause is shared by the page query and the count queries; its placeholders are numbered once.
 	var wb builder
@@ -83,7 +83,7 @@ func (b *builder) innerSelect(r *plan.Read, from, where string) string {
 			sb.WriteString(", ")
 		}
 		var eb builder
-		eb.expr(r.Rel.Name, o.Expr)
+		eb.expr(r.Alias, o.Expr)
 		sb.WriteString(eb.sb.String())
 		if o.Desc {
 			sb.WriteString(" DESC")
@@ -161,10 +161,10 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 		case o.Aggregate != "":
 			eb.str(o.Aggregate)
 			eb.str("(")
-			eb.expr(r.Rel.Name, o.Expr)
+			eb.expr(r.Alias, o.Expr)
 			eb.str(")")
 		default:
-			eb.expr(r.Rel.Name, o.Expr)
+			eb.expr(r.Alias, o.Expr)
 		}
 		if o.AggregateCast != "" {
 			eb.str("::")

@@ -1,0 +1,109 @@
+package sqlgen_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testRelation is a small table of every kind of column the SQL stage treats differently.
+func testRelation() *schemacache.Relation {
+	rel := &schemacache.Relation{Schema: "api", Name: "items", Insertable: true, Updatable: true, Deletable: true,
+		PrimaryKey: []string{"id"}}
+	for i, c := range []struct{ name, typ string }{
+		{"id", "bigint"}, {"name", "text"}, {"price", "numeric"}, {"meta", "jsonb"}, {"tags", "text[]"},
+		{"search", "tsvector"}, {"during", "int4range"},
+	} {
+		rel.Columns = append(rel.Columns, &schemacache.Column{Name: c.name, Position: i + 1, Type: c.typ, BaseType: c.typ, Nullable: true})
+	}
+	rel.Index()
+	return rel
+}
+
+// TestReadGolden: each testdata/read/<case>/query holds a query string; sql holds the statement it produces.
+func TestReadGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/read/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no golden cases")
+	}
+	rel := testRelation()
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			query, err := os.ReadFile(filepath.Join(dir, "query"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := request.Input{Method: "GET", Path: "/items", Query: strings.TrimSpace(string(query))}
+			if b, err := os.ReadFile(filepath.Join(dir, "headers")); err == nil {
+				for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+					k, v, _ := strings.Cut(line, ":")
+					v = strings.TrimSpace(v)
+					switch strings.ToLower(strings.TrimSpace(k)) {
+					case "accept":
+						in.Accept = v
+					case "prefer":
+						in.Prefer = v
+					case "range":
+						in.Range = v
+					}
+				}
+			}
+			req, err := request.Parse(in)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			p, err := plan.ForRead(req, rel, 0)
+			if err != nil {
+				t.Fatalf("plan: %v", err)
+			}
+			st := sqlgen.ForRead(p)
+			got := st.Main.SQL + "\n-- args: " + argsString(st.Main.Args) + "\n"
+			if st.Estimate != nil {
+				got += "-- estimate: " + st.Estimate.SQL + "\n"
+			}
+			golden := filepath.Join(dir, "sql")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("SQL differs from %s\n got: %s\nwant: %s", golden, got, want)
+			}
+		})
+	}
+}
+
+func argsString(args []any) string {
+	var sb strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			sb.WriteString(" | ")
+		}
+		switch v := a.(type) {
+		case string:
+			sb.WriteString("'" + v + "'")
+		default:
+			sb.WriteString(strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(
+				strings.TrimSpace(fmtAny(v)), "\n", " "), "  ", " ")))
+		}
+	}
+	return sb.String()
+}
