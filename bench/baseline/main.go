@@ -1,0 +1,256 @@
+// Command baseline is the benchmark's floor: a hand-written fasthttp + pgxpool server that answers the
+// scenarios in bench/scenario with the same per-request settings and SQL as pgway, but with no request
+// parsing, planning or SQL building. It reads pgway's PGRST_* environment variables for the few settings it has.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/pgway/pgway/bench/scenario"
+)
+
+// settingsSQL is pgway's read-only per-request settings statement (sidecar/internal/dbexec).
+const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
+	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
+	"set_config('request.path', $5, true), set_config('request.headers', $6, true), " +
+	"set_config('transaction_read_only', 'on', true)"
+
+const writeSettingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
+	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
+	"set_config('request.path', $5, true), set_config('request.headers', $6, true)"
+
+type server struct {
+	pool     *pgxpool.Pool
+	anon     string
+	byShape  map[string]*scenario.Scenario
+	searchTo string
+}
+
+func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
+	env := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	poolSize, _ := strconv.Atoi(env("PGRST_DB_POOL", "10"))
+	pcfg, err := pgxpool.ParseConfig(os.Getenv("PGRST_DB_URI"))
+	if err != nil {
+		return fmt.Errorf("PGRST_DB_URI: %w", err)
+	}
+	pcfg.MaxConns = int32(max(poolSize, 1))
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "pgway-baseline"
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("creating pool: %w", err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+
+	s := &server{pool: pool, anon: env("PGRST_DB_ANON_ROLE", "web_anon"), byShape: map[string]*scenario.Scenario{},
+		searchTo: `"` + strings.ReplaceAll(strings.Split(env("PGRST_DB_SCHEMAS", "public"), ",")[0], `"`, `""`) + `"`}
+	for i := range scenario.All {
+		sc := &scenario.All[i]
+		s.byShape[sc.Shape()] = sc
+	}
+
+	srv := &fasthttp.Server{
+		Handler: s.handle, Name: "pgway-baseline",
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxRequestBodySize: 10 << 20, NoDefaultContentType: true,
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:"+env("PGRST_SERVER_PORT", "3000"))
+	if err != nil {
+		return err
+	}
+	if p := os.Getenv("PGRST_ADMIN_SERVER_PORT"); p != "" {
+		prom := fasthttpadaptor.NewFastHTTPHandler(promhttp.Handler())
+		admin := &fasthttp.Server{Name: "pgway-baseline-admin", Handler: func(ctx *fasthttp.RequestCtx) {
+			switch string(ctx.Path()) {
+			case "/live", "/ready":
+				ctx.SetStatusCode(http.StatusOK)
+			case "/metrics":
+				prom(ctx)
+			default:
+				ctx.SetStatusCode(http.StatusNotFound)
+			}
+		}}
+		aln, err := net.Listen("tcp4", "127.0.0.1:"+p)
+		if err != nil {
+			return err
+		}
+		go admin.Serve(aln)
+		defer admin.Shutdown()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return srv.Shutdown()
+	}
+}
+
+func (s *server) handle(ctx *fasthttp.RequestCtx) {
+	var keys []string
+	q := ctx.QueryArgs()
+	q.VisitAll(func(k, _ []byte) { keys = append(keys, string(k)) })
+	countExact := strings.Contains(string(ctx.Request.Header.Peek("Prefer")), "count=exact")
+	sc := s.byShape[scenario.Shape(string(ctx.Method()), keys, countExact)]
+	if sc == nil {
+		ctx.SetStatusCode(http.StatusNotFound)
+		ctx.SetBodyString(`{"code":"BENCH","details":null,"hint":null,"message":"baseline: unknown request shape"}`)
+		return
+	}
+	args := sc.Args(func(k string) string { return string(q.Peek(k)) })
+
+	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, err := s.pool.Acquire(actx)
+	cancel()
+	if err != nil {
+		fail(ctx, err)
+		return
+	}
+	defer conn.Release()
+
+	settings := settingsSQL
+	if sc.Write {
+		settings = writeSettingsSQL
+	}
+	var b pgx.Batch
+	b.Queue(settings, s.searchTo, s.anon, "{}", string(ctx.Method()), string(ctx.Path()), headersJSON(&ctx.Request.Header))
+	b.Queue(sc.SQL, args...)
+	br := conn.SendBatch(context.Background(), &b)
+	err = s.respond(ctx, br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fail(ctx, err)
+	}
+}
+
+// respond reads the main row and writes status, Content-Range and body, as pgway's respond stage does.
+func (s *server) respond(ctx *fasthttp.RequestCtx, br pgx.BatchResults) error {
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errors.New("main statement returned no row")
+	}
+	v := rows.RawValues()
+	var total int64 = -1
+	if v[0] != nil {
+		total, _ = strconv.ParseInt(string(v[0]), 10, 64)
+		if len(v[0]) == 8 { // binary int8
+			total = int64(uint64(v[0][0])<<56 | uint64(v[0][1])<<48 | uint64(v[0][2])<<40 | uint64(v[0][3])<<32 |
+				uint64(v[0][4])<<24 | uint64(v[0][5])<<16 | uint64(v[0][6])<<8 | uint64(v[0][7]))
+		}
+	}
+	var page int64
+	if len(v[1]) == 8 {
+		page = int64(uint64(v[1][0])<<56 | uint64(v[1][1])<<48 | uint64(v[1][2])<<40 | uint64(v[1][3])<<32 |
+			uint64(v[1][4])<<24 | uint64(v[1][5])<<16 | uint64(v[1][6])<<8 | uint64(v[1][7]))
+	} else {
+		page, _ = strconv.ParseInt(string(v[1]), 10, 64)
+	}
+	status := http.StatusOK
+	cr := make([]byte, 0, 32)
+	if page > 0 {
+		cr = append(cr, "0-"...)
+		cr = strconv.AppendInt(cr, page-1, 10)
+	} else {
+		cr = append(cr, '*')
+	}
+	cr = append(cr, '/')
+	if total >= 0 {
+		cr = strconv.AppendInt(cr, total, 10)
+		if page < total {
+			status = http.StatusPartialContent
+		}
+	} else {
+		cr = append(cr, '*')
+	}
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")
+	ctx.Response.Header.SetBytesV("Content-Range", cr)
+	ctx.Response.SetBody(v[2])
+	return rows.Err()
+}
+
+// headersJSON renders the request headers as a JSON object with lower-case names (PostgREST's request.headers).
+func headersJSON(h *fasthttp.RequestHeader) string {
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	first := true
+	h.VisitAll(func(k, v []byte) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, strings.ToLower(string(k)))
+		b = append(b, ':')
+		b = appendJSONString(b, string(v))
+	})
+	return string(append(b, '}'))
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func fail(ctx *fasthttp.RequestCtx, err error) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(http.StatusInternalServerError)
+	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")
+	ctx.SetBodyString(`{"code":"PGRST000","details":null,"hint":null,"message":"Internal server error"}`)
+	log.Printf("%s %s: %v", ctx.Method(), ctx.RequestURI(), err)
+}

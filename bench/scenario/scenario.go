@@ -1,0 +1,152 @@
+// Package scenario is the benchmark's workload table, shared by the load driver and the baseline server:
+// each entry is one HTTP request shape and the exact SQL pgway runs for it.
+package scenario
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Scenario is one request shape. Adding a benchmark is adding an entry to All.
+type Scenario struct {
+	Name string
+	// Method is the HTTP method (GET when empty).
+	Method string
+	// Target returns a request URI (path and query) for the next request; rows is the seeded row count.
+	Target func(r *rand.Rand, rows int) string
+	// Header are extra request headers.
+	Header [][2]string
+	// Body returns the request body (nil: none).
+	Body func(r *rand.Rand, rows int) []byte
+	// Status lists the accepted response statuses.
+	Status []int
+	// SQL is pgway's main statement for this shape, as sqlgen builds it; the baseline runs it verbatim after
+	// the same per-request settings. It returns one row: total bigint (or NULL), page_total bigint, body text.
+	SQL string
+	// Args computes SQL's arguments from the query string (the baseline's only "parsing").
+	Args func(q func(key string) string) []any
+	// Write marks a read-write transaction (reads run read-only, like pgway).
+	Write bool
+}
+
+// Shape is how the baseline recognises a scenario without parsing: the method, the sorted query keys and
+// whether the request asks for an exact count.
+func Shape(method string, keys []string, countExact bool) string {
+	k := slices.Clone(keys)
+	slices.Sort(k)
+	s := method + " " + strings.Join(k, "&")
+	if countExact {
+		s += " count=exact"
+	}
+	return s
+}
+
+// Shape of this scenario, derived from one sample target.
+func (s Scenario) Shape() string {
+	t := s.Target(rand.New(rand.NewPCG(1, 2)), 1000)
+	var keys []string
+	if i := strings.IndexByte(t, '?'); i >= 0 {
+		for _, kv := range strings.Split(t[i+1:], "&") {
+			k, _, _ := strings.Cut(kv, "=")
+			keys = append(keys, k)
+		}
+	}
+	count := false
+	for _, h := range s.Header {
+		if strings.EqualFold(h[0], "Prefer") && strings.Contains(h[1], "count=exact") {
+			count = true
+		}
+	}
+	return Shape(s.method(), keys, count)
+}
+
+func (s Scenario) method() string {
+	if s.Method == "" {
+		return "GET"
+	}
+	return s.Method
+}
+
+// MethodOrGet is the scenario's HTTP method.
+func (s Scenario) MethodOrGet() string { return s.method() }
+
+// itemCols is pgway's expansion of select=* on items.
+const itemCols = `"items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price", ` +
+	`"items"."meta" AS "meta", "items"."created_at" AS "created_at"`
+
+const (
+	noTotal  = `SELECT NULL::bigint AS total, pg_catalog.count(_pgway_t) AS page_total, `
+	jsonBody = `coalesce(json_agg(_pgway_t)::text, '[]') AS body FROM (`
+)
+
+// All is the scenario table, run in order.
+var All = []Scenario{
+	{
+		Name:   "by-id",
+		Target: func(r *rand.Rand, rows int) string { return "/items?id=eq." + strconv.Itoa(1+r.IntN(rows)) },
+		Status: []int{200},
+		SQL:    noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" WHERE ("items"."id" = $1)) _pgway_t`,
+		Args:   func(q func(string) string) []any { return []any{strings.TrimPrefix(q("id"), "eq.")} },
+	},
+	{
+		Name: "filter-order-25",
+		Target: func(r *rand.Rand, rows int) string {
+			return "/items?select=id,name,price&price=gt." + strconv.Itoa(r.IntN(900)) + "&order=id&limit=25"
+		},
+		Status: []int{200},
+		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price"` +
+			` FROM "public"."items" WHERE ("items"."price" > $1) ORDER BY "items"."id" ASC LIMIT $2) _pgway_t`,
+		Args: func(q func(string) string) []any {
+			return []any{strings.TrimPrefix(q("price"), "gt."), atoi(q("limit"))}
+		},
+	},
+	{
+		Name:   "page-1000",
+		Target: func(r *rand.Rand, rows int) string { return "/items?limit=1000" },
+		Status: []int{200},
+		SQL:    noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
+		Args:   func(q func(string) string) []any { return []any{atoi(q("limit"))} },
+	},
+	{
+		Name:   "count-exact-25",
+		Target: func(r *rand.Rand, rows int) string { return "/items?limit=25" },
+		Header: [][2]string{{"Prefer", "count=exact"}},
+		Status: []int{200, 206},
+		SQL: `SELECT (SELECT pg_catalog.count(*) FROM "public"."items") AS total, pg_catalog.count(_pgway_t) AS page_total, ` +
+			jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
+		Args: func(q func(string) string) []any { return []any{atoi(q("limit"))} },
+	},
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// Seed is the SQL that creates the roles and the items table with rows rows (deterministic contents),
+// one script per element (VACUUM cannot run inside a multi-statement script).
+func Seed(rows int) []string {
+	return []string{`
+DO $$BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticator') THEN
+    CREATE ROLE authenticator LOGIN NOINHERIT PASSWORD 'bench';
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'web_anon') THEN
+    CREATE ROLE web_anon NOLOGIN;
+  END IF;
+END$$;
+GRANT web_anon TO authenticator;
+DROP TABLE IF EXISTS items;
+CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2), meta jsonb, created_at timestamptz);
+SELECT setseed(0.42);
+INSERT INTO items
+SELECT g, 'item ' || g, round((random() * 1000)::numeric, 2),
+       jsonb_build_object('tag', 'tag' || (g % 100), 'n', g, 'flags', jsonb_build_array(g % 2 = 0, g % 3 = 0)),
+       timestamptz '2026-01-01' - g * interval '1 minute'
+FROM generate_series(1, ` + strconv.Itoa(rows) + `) g;
+GRANT USAGE ON SCHEMA public TO web_anon;
+GRANT SELECT ON items TO web_anon;
+`, `VACUUM ANALYZE items`}
+}
