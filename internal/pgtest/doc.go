@@ -1,0 +1,7 @@
+// Package pgtest runs a throwaway PostgreSQL for tests and gives each test a fresh database.
+//
+// A package's tests call Main from TestMain and NewDatabase in each test. The server is initialised in a
+// temporary directory with durability turned off, started on a free loopback port the first time a test needs
+// it, and removed after the tests; with PGWAY_TEST_DATABASE_URL set, an existing server is used instead.
+// StartServer, in a file that does not import testing, serves the benchmark and the demo.
+package pgtest
