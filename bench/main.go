@@ -28,21 +28,22 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pgway/pgway/bench/scenario"
+	"github.com/pgway/pgway/internal/pgtest"
 )
 
 type options struct {
-	conns     int
-	duration  time.Duration
-	warmup    time.Duration
-	rows      int
-	pool      int
-	quick     bool
-	subject   string
-	only      string
-	out       string
-	dbURL     string
-	pgBin     string
-	keepGoing bool
+	conns    int
+	duration time.Duration
+	warmup   time.Duration
+	rows     int
+	pool     int
+	quick    bool
+	subject  string
+	only     string
+	out      string
+	dbURL    string
+	pgBin    string
+	verbose  bool
 }
 
 func main() {
@@ -57,7 +58,8 @@ func main() {
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
-	flag.StringVar(&o.pgBin, "pg-bin", "/usr/lib/postgresql/15/bin", "directory with initdb and postgres")
+	flag.StringVar(&o.pgBin, "pg-bin", "", "directory with initdb and postgres (default: found by internal/pgtest)")
+	flag.BoolVar(&o.verbose, "v", false, "log one sample response per scenario and server")
 	flag.Parse()
 	if o.quick {
 		set := map[string]bool{}
@@ -129,21 +131,30 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(tmp)
 
 	// Database.
-	superURL, pgPid := o.dbURL, 0
-	if superURL == "" {
+	var pg *pgtest.Server
+	if o.dbURL != "" {
+		pg, err = pgtest.Existing(o.dbURL)
+	} else {
 		log.Printf("starting PostgreSQL")
-		pg, err := startPostgres(ctx, o.pgBin)
-		if err != nil {
-			return err
-		}
-		defer pg.Stop()
-		superURL, pgPid = pg.URL, pg.cmd.Process.Pid
+		pg, err = pgtest.StartServer(ctx, pgtest.ServerOptions{BinDir: o.pgBin,
+			Settings: map[string]string{"shared_buffers": "256MB"}})
+	}
+	if err != nil {
+		return err
+	}
+	defer pg.Stop()
+	superURL := pg.URL("postgres")
+	if o.dbURL != "" {
+		superURL = o.dbURL
 	}
 	log.Printf("seeding %d rows", o.rows)
 	t0 := time.Now()
-	pgVersion, err := seed(ctx, superURL, o.rows)
+	pgVersion, pgPid, err := seed(ctx, superURL, o.rows)
 	if err != nil {
 		return err
+	}
+	if o.dbURL != "" {
+		pgPid = 0 // a server we did not start may not be on this machine: no DB CPU figures
 	}
 	log.Printf("seeded in %v", time.Since(t0).Round(time.Millisecond))
 	authURL, err := asAuthenticator(superURL)
@@ -177,7 +188,11 @@ func run(ctx context.Context, o options) error {
 
 	// Load.
 	results := make([][2]measurement, len(scenarios))
+	diffs := make([]string, len(scenarios))
 	for i, sc := range scenarios {
+		if diffs[i] = compare(subject, base, sc, o.rows, o.verbose); diffs[i] != "" {
+			log.Printf("%s: responses differ: %s", sc.Name, diffs[i])
+		}
 		for j, s := range []*server{subject, base} {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -189,7 +204,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	report := render(o, subject.name, scenarios, results, machine(pgVersion))
+	report := render(o, subject.name, scenarios, results, diffs, machine(pgVersion))
 	fmt.Println(report)
 	if o.out != "" {
 		path := o.out
@@ -245,23 +260,25 @@ func goBuild(ctx context.Context, root, out, pkg string) error {
 	return nil
 }
 
-// seed creates the schema and returns PostgreSQL's version string.
-func seed(ctx context.Context, superURL string, rows int) (string, error) {
+// seed creates the schema and returns PostgreSQL's version string and its postmaster's process id
+// (the parent of our backend; 0 when unknown).
+func seed(ctx context.Context, superURL string, rows int) (string, int, error) {
 	c, err := pgx.Connect(ctx, superURL)
 	if err != nil {
-		return "", fmt.Errorf("connecting to seed: %w", err)
+		return "", 0, fmt.Errorf("connecting to seed: %w", err)
 	}
 	defer c.Close(ctx)
 	for _, sql := range scenario.Seed(rows) {
 		if _, err := c.Exec(ctx, sql); err != nil {
-			return "", fmt.Errorf("seeding: %w", err)
+			return "", 0, fmt.Errorf("seeding: %w", err)
 		}
 	}
 	var v string
-	if err := c.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
-		return "", err
+	var backend int
+	if err := c.QueryRow(ctx, "SELECT current_setting('server_version'), pg_backend_pid()").Scan(&v, &backend); err != nil {
+		return "", 0, err
 	}
-	return v, nil
+	return v, parentPid(backend), nil
 }
 
 // asAuthenticator is superURL logged in as the authenticator role both servers use.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -36,6 +37,21 @@ func cpuSeconds(pid int) (float64, error) {
 		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
 	}
 	return (ut + st) / clockTicks, nil
+}
+
+// parentPid is the parent process id of pid (0 when unknown).
+func parentPid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
 }
 
 // childrenCPUSeconds sums cpuSeconds over the direct children of pid (PostgreSQL's backends).
@@ -86,4 +102,14 @@ func mallocs(metricsURL string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s has no go_memstats_mallocs_total", metricsURL)
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -26,7 +26,7 @@ func machine(pgVersion string) string {
 }
 
 // render is the markdown report: per scenario, one row per server and one pgway/baseline ratio row.
-func render(o options, subject string, scs []scenario.Scenario, res [][2]measurement, mach string) string {
+func render(o options, subject string, scs []scenario.Scenario, res [][2]measurement, diffs []string, mach string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# pgway load benchmark\n\n")
 	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
@@ -59,6 +59,9 @@ func render(o options, subject string, scs []scenario.Scenario, res [][2]measure
 	}
 	var notes []string
 	for i, sc := range scs {
+		if diffs[i] != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s and baseline answer differently: %s", sc.Name, subject, diffs[i]))
+		}
 		for j, m := range res[i] {
 			name := []string{subject, "baseline"}[j]
 			if m.load.FirstErr != "" {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pgway/pgway/bench/scenario"
+)
+
+// sample is one response, for comparing the servers' answers before measuring them.
+type sample struct {
+	status int
+	ctype  string
+	crange string
+	body   []byte
+}
+
+func fetch(addr string, sc scenario.Scenario, target string) (sample, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + addr + target)
+	req.Header.SetMethod(sc.MethodOrGet())
+	for _, h := range sc.Header {
+		req.Header.Set(h[0], h[1])
+	}
+	if sc.Body != nil {
+		req.SetBody(sc.Body(rand.New(rand.NewPCG(7, 7)), 0))
+		req.Header.SetContentType("application/json")
+	}
+	if err := fasthttp.DoTimeout(req, resp, 30*time.Second); err != nil {
+		return sample{}, err
+	}
+	return sample{status: resp.StatusCode(), ctype: string(resp.Header.ContentType()),
+		crange: string(resp.Header.Peek("Content-Range")), body: bytes.Clone(resp.Body())}, nil
+}
+
+// compare sends the same few requests of sc to both servers and describes the first difference ("" if none).
+// Write scenarios are not compared (their effects would differ).
+// With verbose, it logs the first response of each server.
+func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string {
+	if sc.Write {
+		return ""
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range 3 {
+		target := sc.Target(r, rows)
+		sa, err := fetch(fmt.Sprintf("127.0.0.1:%d", a.port), sc, target)
+		if err != nil {
+			return fmt.Sprintf("%s: %s: %v", a.name, target, err)
+		}
+		sb, err := fetch(fmt.Sprintf("127.0.0.1:%d", b.port), sc, target)
+		if err != nil {
+			return fmt.Sprintf("%s: %s: %v", b.name, target, err)
+		}
+		if verbose && i == 0 {
+			for _, x := range []struct {
+				name string
+				s    sample
+			}{{a.name, sa}, {b.name, sb}} {
+				log.Printf("%s %s on %s: %d, Content-Range %q, %d bytes: %s", sc.MethodOrGet(), target, x.name,
+					x.s.status, x.s.crange, len(x.s.body), trim(x.s.body))
+			}
+		}
+		switch {
+		case sa.status != sb.status:
+			return fmt.Sprintf("%s: status %d vs %d (%s)", target, sa.status, sb.status, trim(sa.body))
+		case sa.crange != sb.crange:
+			return fmt.Sprintf("%s: Content-Range %q vs %q", target, sa.crange, sb.crange)
+		case sa.ctype != sb.ctype:
+			return fmt.Sprintf("%s: Content-Type %q vs %q", target, sa.ctype, sb.ctype)
+		case !bytes.Equal(sa.body, sb.body):
+			return fmt.Sprintf("%s: bodies differ (%d vs %d bytes): %s", target, len(sa.body), len(sb.body), trim(sa.body))
+		}
+	}
+	return ""
+}
