@@ -1,0 +1,50 @@
+# pgway developer entry points. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+GO       ?= go
+BIN      ?= bin/pgway
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+FUZZTIME ?= 30s
+# TEST_TIMEOUT bounds the whole go test run; the CI budget is 90 minutes.
+TEST_TIMEOUT ?= 15m
+
+# TEST_STEPS are the targets `make test` runs, in order, stopping at the first failure.
+# Add a step with `TEST_STEPS += my-step` and a `my-step:` target below.
+TEST_STEPS := ensure-postgres vet gotest
+
+.PHONY: help build test run bench fuzz clean ensure-postgres vet gotest $(TEST_STEPS)
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+build: ## build bin/pgway with its version from git describe
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pgway
+
+test: ## everything CI runs: ensure PostgreSQL, go vet, all tests
+	@for step in $(TEST_STEPS); do \
+		echo "== make $$step"; \
+		$(MAKE) --no-print-directory $$step || exit 1; \
+	done
+
+ensure-postgres: ## install PostgreSQL server binaries if missing (as root on Debian/Ubuntu)
+	@scripts/ensure-postgres.sh
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+gotest: ## go test ./... against throwaway PostgreSQL servers
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+run: build ensure-postgres ## demo: throwaway PostgreSQL + sample schema + pgway serve on :3000 (Ctrl-C stops)
+	$(GO) run ./scripts/demo -pgway $(BIN)
+
+bench: ensure-postgres ## load benchmark (go run ./bench)
+	$(GO) run ./bench
+
+fuzz: ## fuzz the request parser for FUZZTIME (30s)
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./sidecar/internal/request
+
+clean: ## remove build output
+	rm -rf bin
