@@ -88,6 +88,8 @@ type server struct {
 	args       []string
 	port       int
 	adminPort  int
+	env        []string // extra environment (scenario.Env)
+	logName    string   // log file name when name is not unique
 	cmd        *exec.Cmd
 	scrapeCost float64 // mallocs caused by one /metrics scrape
 }
@@ -167,29 +169,53 @@ func run(ctx context.Context, o options) error {
 	if err := goBuild(ctx, root, baselineBin, "./bench/baseline"); err != nil {
 		return err
 	}
-	subject := &server{name: "pgway", bin: filepath.Join(tmp, "pgway"), args: []string{"serve"}}
+	subjectName, subjectBin, subjectArgs := "pgway", filepath.Join(tmp, "pgway"), []string{"serve"}
 	switch o.subject {
 	case "pgway":
-		if err := goBuild(ctx, root, subject.bin, "./cmd/pgway"); err != nil {
+		if err := goBuild(ctx, root, subjectBin, "./cmd/pgway"); err != nil {
 			return err
 		}
 	case "baseline":
-		subject = &server{name: "baseline#2", bin: baselineBin}
+		subjectName, subjectBin, subjectArgs = "baseline#2", baselineBin, nil
 	default:
 		return fmt.Errorf("-subject: want pgway or baseline, got %q", o.subject)
 	}
 	base := &server{name: "baseline", bin: baselineBin}
-	for _, s := range []*server{subject, base} {
-		if err := s.start(ctx, authURL, o.pool, tmp); err != nil {
-			return err
+	if err := base.start(ctx, authURL, o.pool, tmp); err != nil {
+		return err
+	}
+	defer base.stop()
+	// One subject process per distinct scenario Env, started on first use.
+	subjects := map[string]*server{}
+	defer func() {
+		for _, s := range subjects {
+			s.stop()
 		}
-		defer s.stop()
+	}()
+	subjectFor := func(sc scenario.Scenario) (*server, error) {
+		key := strings.Join(sc.Env, "\n")
+		if s := subjects[key]; s != nil {
+			return s, nil
+		}
+		s := &server{name: subjectName, bin: subjectBin, args: subjectArgs, env: sc.Env}
+		if key != "" {
+			s.logName = fmt.Sprintf("%s-%d", subjectName, len(subjects))
+		}
+		if err := s.start(ctx, authURL, o.pool, tmp); err != nil {
+			return nil, err
+		}
+		subjects[key] = s
+		return s, nil
 	}
 
 	// Load.
 	results := make([][2]measurement, len(scenarios))
 	diffs := make([]string, len(scenarios))
 	for i, sc := range scenarios {
+		subject, err := subjectFor(sc)
+		if err != nil {
+			return err
+		}
 		if diffs[i] = compare(subject, base, sc, o.rows, o.verbose); diffs[i] != "" {
 			log.Printf("%s: responses differ: %s", sc.Name, diffs[i])
 		}
@@ -204,7 +230,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	report := render(o, subject.name, scenarios, results, diffs, machine(pgVersion))
+	report := render(o, subjectName, scenarios, results, diffs, machine(pgVersion))
 	fmt.Println(report)
 	if o.out != "" {
 		path := o.out
@@ -310,14 +336,19 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 		"PGRST_ADMIN_SERVER_PORT="+strconv.Itoa(s.adminPort),
 		"PGRST_LOG_LEVEL=error",
 	)
-	logPath := filepath.Join(logDir, strings.ReplaceAll(s.name, "#", "")+".log")
+	s.cmd.Env = append(s.cmd.Env, s.env...)
+	name := s.logName
+	if name == "" {
+		name = s.name
+	}
+	logPath := filepath.Join(logDir, strings.ReplaceAll(name, "#", "")+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	log.Printf("starting %s on :%d (admin :%d)", s.name, s.port, s.adminPort)
+	log.Printf("starting %s on :%d (admin :%d) %s", s.name, s.port, s.adminPort, strings.Join(s.env, " "))
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", s.name, err)
 	}

@@ -130,7 +130,7 @@ func (s *server) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString(`{"code":"BENCH","details":null,"hint":null,"message":"baseline: unknown request shape"}`)
 		return
 	}
-	args := sc.Args(func(k string) string { return string(q.Peek(k)) })
+	args := sc.Args(scenario.Input{Query: func(k string) string { return string(q.Peek(k)) }, Body: ctx.PostBody()})
 
 	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	conn, err := s.pool.Acquire(actx)

@@ -25,10 +25,20 @@ type Scenario struct {
 	// SQL is pgway's main statement for this shape, as sqlgen builds it; the baseline runs it verbatim after
 	// the same per-request settings. It returns one row: total bigint (or NULL), page_total bigint, body text.
 	SQL string
-	// Args computes SQL's arguments from the query string (the baseline's only "parsing").
-	Args func(q func(key string) string) []any
-	// Write marks a read-write transaction (reads run read-only, like pgway).
+	// Args computes SQL's arguments from the request (the baseline's only "parsing").
+	Args func(in Input) []any
+	// Write marks a read-write transaction (reads run read-only, like pgway). The baseline answers every
+	// scenario as a read (200/206 with Content-Range); a write scenario needs that extended.
 	Write bool
+	// Env are extra environment settings (PGRST_*=...) for pgway, e.g. to turn validation off; pgway runs as a
+	// separate process per distinct Env. The baseline ignores them.
+	Env []string
+}
+
+// Input is what the baseline hands Args: the query string and the body.
+type Input struct {
+	Query func(key string) string // the (first) value of a query parameter, "" when absent
+	Body  []byte
 }
 
 // Shape is how the baseline recognises a scenario without parsing: the method, the sorted query keys and
@@ -88,7 +98,7 @@ var All = []Scenario{
 		Target: func(r *rand.Rand, rows int) string { return "/items?id=eq." + strconv.Itoa(1+r.IntN(rows)) },
 		Status: []int{200},
 		SQL:    noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" WHERE ("items"."id" = $1)) _pgway_t`,
-		Args:   func(q func(string) string) []any { return []any{strings.TrimPrefix(q("id"), "eq.")} },
+		Args:   func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
 	},
 	{
 		Name: "filter-order-25",
@@ -98,8 +108,8 @@ var All = []Scenario{
 		Status: []int{200},
 		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price"` +
 			` FROM "public"."items" WHERE ("items"."price" > $1) ORDER BY "items"."id" ASC LIMIT $2) _pgway_t`,
-		Args: func(q func(string) string) []any {
-			return []any{strings.TrimPrefix(q("price"), "gt."), atoi(q("limit"))}
+		Args: func(in Input) []any {
+			return []any{strings.TrimPrefix(in.Query("price"), "gt."), atoi(in.Query("limit"))}
 		},
 	},
 	{
@@ -107,7 +117,7 @@ var All = []Scenario{
 		Target: func(r *rand.Rand, rows int) string { return "/items?limit=1000" },
 		Status: []int{200},
 		SQL:    noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
-		Args:   func(q func(string) string) []any { return []any{atoi(q("limit"))} },
+		Args:   func(in Input) []any { return []any{atoi(in.Query("limit"))} },
 	},
 	{
 		Name:   "count-exact-25",
@@ -116,7 +126,7 @@ var All = []Scenario{
 		Status: []int{200, 206},
 		SQL: `SELECT (SELECT pg_catalog.count(*) FROM "public"."items") AS total, pg_catalog.count(_pgway_t) AS page_total, ` +
 			jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
-		Args: func(q func(string) string) []any { return []any{atoi(q("limit"))} },
+		Args: func(in Input) []any { return []any{atoi(in.Query("limit"))} },
 	},
 }
 

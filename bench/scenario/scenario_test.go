@@ -1,0 +1,84 @@
+package scenario_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/url"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgway/pgway/bench/scenario"
+	"github.com/pgway/pgway/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// input is what the baseline would hand Args for target.
+func input(t *testing.T, target string) scenario.Input {
+	t.Helper()
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	return scenario.Input{Query: q.Get}
+}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// TestScenarios checks every entry: a unique shape, as many arguments as placeholders, and SQL that PostgreSQL
+// runs, as the anonymous role after the baseline's settings, returning one row with the promised columns.
+func TestScenarios(t *testing.T) {
+	const rows = 500
+	db := pgtest.NewDatabase(t, scenario.Seed(rows)...)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db.URLAs("authenticator", "bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	shapes := map[string]string{}
+	for _, sc := range scenario.All {
+		t.Run(sc.Name, func(t *testing.T) {
+			shape := sc.Shape()
+			if other, dup := shapes[shape]; dup {
+				t.Fatalf("shape %q is also %s's: the baseline could not tell them apart", shape, other)
+			}
+			shapes[shape] = sc.Name
+			r := rand.New(rand.NewPCG(3, 4))
+			for range 5 {
+				target := sc.Target(r, rows)
+				args := sc.Args(input(t, target))
+				n := 0
+				for _, m := range placeholder.FindAllStringSubmatch(sc.SQL, -1) {
+					k, _ := strconv.Atoi(m[1])
+					n = max(n, k)
+				}
+				if len(args) != n {
+					t.Fatalf("%s: %d args for %d placeholders", target, len(args), n)
+				}
+				tx, err := conn.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(ctx, "SELECT set_config('role', 'web_anon', true), set_config('search_path', '\"public\"', true)"); err != nil {
+					t.Fatal(err)
+				}
+				var total *int64
+				var page int64
+				var body string
+				if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&total, &page, &body); err != nil {
+					t.Fatalf("%s: %v", target, err)
+				}
+				tx.Rollback(ctx)
+				if page == 0 || body == "[]" {
+					t.Fatalf("%s: empty page", target)
+				}
+			}
+		})
+	}
+}
