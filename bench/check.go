@@ -75,7 +75,13 @@ func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string 
 		case sa.ctype != sb.ctype:
 			return fmt.Sprintf("%s: Content-Type %q vs %q", target, sa.ctype, sb.ctype)
 		case !bytes.Equal(sa.body, sb.body):
-			return fmt.Sprintf("%s: bodies differ (%d vs %d bytes): %s", target, len(sa.body), len(sb.body), trim(sa.body))
+			i := 0
+			for i < min(len(sa.body), len(sb.body)) && sa.body[i] == sb.body[i] {
+				i++
+			}
+			from := max(i-40, 0)
+			return fmt.Sprintf("%s: bodies differ (%d vs %d bytes) at byte %d: %q vs %q", target, len(sa.body), len(sb.body), i,
+				sa.body[from:min(i+60, len(sa.body))], sb.body[from:min(i+60, len(sb.body))])
 		}
 	}
 	return ""

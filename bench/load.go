@@ -21,6 +21,28 @@ type loadResult struct {
 	Elapsed  time.Duration
 	P50, P99 time.Duration
 	FirstErr string
+	lat      []int64 // sorted latencies (ns) of the successful requests
+}
+
+// merge adds another window's figures (for -rounds).
+func (r loadResult) merge(o loadResult) loadResult {
+	r.Requests += o.Requests
+	r.Errors += o.Errors
+	r.Elapsed += o.Elapsed
+	if r.FirstErr == "" {
+		r.FirstErr = o.FirstErr
+	}
+	r.lat = append(r.lat, o.lat...)
+	slices.Sort(r.lat)
+	r.P50, r.P99 = percentiles(r.lat)
+	return r
+}
+
+func percentiles(sorted []int64) (p50, p99 time.Duration) {
+	if len(sorted) == 0 {
+		return 0, 0
+	}
+	return time.Duration(sorted[len(sorted)*50/100]), time.Duration(sorted[min(len(sorted)*99/100, len(sorted)-1)])
 }
 
 // drive sends sc to addr over conns keep-alive connections (one request in flight per connection, no pipelining)
@@ -92,11 +114,8 @@ func drive(addr string, sc scenario.Scenario, rows, conns int, warmup, dur time.
 		all = append(all, s...)
 	}
 	slices.Sort(all)
-	res := loadResult{Requests: int64(len(all)), Errors: errs.Load(), Elapsed: elapsed}
-	if len(all) > 0 {
-		res.P50 = time.Duration(all[len(all)*50/100])
-		res.P99 = time.Duration(all[min(len(all)*99/100, len(all)-1)])
-	}
+	res := loadResult{Requests: int64(len(all)), Errors: errs.Load(), Elapsed: elapsed, lat: all}
+	res.P50, res.P99 = percentiles(all)
 	if v := firstErr.Load(); v != nil {
 		res.FirstErr = v.(string)
 	}

@@ -35,8 +35,8 @@ func render(o options, subject string, scs []scenario.Scenario, res [][2]measure
 	if o.quick {
 		mode = "quick (smoke run, not for comparison)"
 	}
-	fmt.Fprintf(&b, "- run: %s; %d rows; %d keep-alive connections; %v measured after %v warm-up per scenario and server; db-pool %d\n",
-		mode, o.rows, o.conns, o.duration, o.warmup, o.pool)
+	fmt.Fprintf(&b, "- run: %s; %d rows; %d keep-alive connections; %d × %v measured, each after %v warm-up, per scenario and server; db-pool %d\n",
+		mode, o.rows, o.conns, max(o.rounds, 1), o.duration, o.warmup, o.pool)
 	fmt.Fprintf(&b, "- servers: `%s` vs `baseline` (bench/baseline: fasthttp + pgxpool, same settings and SQL, no parsing or planning); "+
 		"PostgreSQL, servers and load generator share the machine over loopback\n", subject)
 	fmt.Fprintf(&b, "- columns: CPU and DB CPU are seconds per 1,000 requests (server process; PostgreSQL postmaster and backends), "+
