@@ -2,12 +2,11 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -171,10 +170,5 @@ var b64 = base64.RawURLEncoding
 
 // decodeSegment decodes one base64url JWT segment, tolerating padding.
 func decodeSegment(s string) ([]byte, error) {
-	if len(s) > 0 && s[len(s)-1] == '=' {
-		s = string(bytes.TrimRight([]byte(s), "="))
-	}
-	return b64.DecodeString(s)
+	return b64.DecodeString(strings.TrimRight(s, "="))
 }
-
-var errNoKey = errors.New("no key verified the signature")
