@@ -170,7 +170,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 		pkFilters = b.filterParams(r, key, r.PrimaryKey)
 	}
 	tag := r.Name
-	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: r.Comment})
+	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: cmp.Or(r.Comment, kindName(r.Kind)+" "+r.Name)})
 	base := b.bases.unique(pascal(r.Name))
 	item := &openapi3.PathItem{}
 	summary, desc := summarize(r.Comment, "")
@@ -419,7 +419,20 @@ func (b *builder) addRoot() {
 	get := &openapi3.Operation{OperationID: b.opIDs.unique("getOpenApi"), Tags: []string{"Introspection"},
 		Summary: "OpenAPI description (this document)", Parameters: b.profile("acceptProfile"),
 		Responses: b.responses(status{"200", &openapi3.ResponseRef{Value: &openapi3.Response{Description: &desc,
-			Content: openapi3.Content{mtOpenAPI: {Schema: &openapi3.SchemaRef{Value: typed(openapi3.TypeObject, "")}}}}}})}
+			Content: openapi3.Content{mtOpenAPI: {Schema: &openapi3.SchemaRef{Value: typed(openapi3.TypeObject, "")}}}}}},
+			errs("401", "406"))}
 	b.doc.Paths.Set("/", &openapi3.PathItem{Get: get})
-	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: "Introspection"})
+	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: "Introspection", Description: "The OpenAPI description of this API"})
+}
+
+func kindName(k schemacache.RelKind) string {
+	switch k {
+	case schemacache.KindView:
+		return "View"
+	case schemacache.KindMaterializedView:
+		return "Materialized view"
+	case schemacache.KindForeignTable:
+		return "Foreign table"
+	}
+	return "Table"
 }

@@ -139,7 +139,7 @@ func golden(t *testing.T, name string, got []byte) {
 func TestBuildValidates(t *testing.T) {
 	for _, tc := range []struct{ version, openapi string }{{"3.0", "3.0.3"}, {"3.1", "3.1.0"}} {
 		t.Run(tc.version, func(t *testing.T) {
-			doc := build(t, openapi.Options{Version: tc.version, ServerURL: "https://api.example.com", Title: "Books"})
+			doc := build(t, openapi.Options{Version: tc.version, ServerURL: "https://api.books.test/v1", Title: "Books"})
 			ctx := context.Background()
 			if err := doc.Validate(ctx); err != nil {
 				t.Fatalf("Validate: %v", err)

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -16,7 +17,7 @@ import (
 func (b *builder) addRoutine(fns []*schemacache.Routine) {
 	fn := fns[0]
 	tag := "(rpc) " + fn.Name
-	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: fn.Comment})
+	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: cmp.Or(fn.Comment, "Function "+fn.Name)})
 	base := b.bases.unique(pascal(fn.Name))
 	summary, desc := summarize(fn.Comment, "Call "+fn.Name)
 	item := &openapi3.PathItem{}

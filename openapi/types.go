@@ -194,7 +194,9 @@ func (b *builder) nullable(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
 			return &openapi3.SchemaRef{Value: &openapi3.Schema{AnyOf: openapi3.SchemaRefs{ref,
 				{Value: typed(openapi3.TypeNull, "")}}}}
 		}
-		return &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref}, Nullable: true}}
+		// Relation rows are objects; 3.0 needs a type beside nullable, and a $ref can have no siblings.
+		return &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref},
+			Type: &openapi3.Types{openapi3.TypeObject}, Nullable: true}}
 	}
 	s := ref.Value
 	if s.Type == nil || len(*s.Type) == 0 {
