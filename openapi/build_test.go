@@ -249,7 +249,7 @@ func TestTypes(t *testing.T) {
 			{"id", "integer", "int64"}, {"author_id", "integer", "int32"}, {"pages", "integer", "int32"},
 			{"price", "number", ""}, {"weight", "number", "float"}, {"rating", "number", "double"},
 			{"published", "boolean", ""}, {"title", "string", ""}, {"uuid", "string", "uuid"},
-			{"released", "string", "date"}, {"created_at", "string", "date-time"}, {"opens", "string", "time"},
+			{"released", "string", "date"}, {"created_at", "string", "date-time"}, {"updated_at", "string", ""}, {"opens", "string", ""},
 			{"loan", "string", ""}, {"cover", "string", ""}, {"tags", "array", ""}, {"mood", "string", ""},
 			{"shelf", "object", ""}, {"isbn13", "string", ""},
 		} {

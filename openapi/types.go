@@ -47,10 +47,19 @@ func scalarSchema(name string) (s *openapi3.Schema, ok bool) {
 		s = typed(openapi3.TypeString, "uuid")
 	case "date":
 		s = typed(openapi3.TypeString, "date")
-	case "timestamp without time zone", "timestamp", "timestamp with time zone", "timestamptz":
+	case "timestamp with time zone", "timestamptz":
 		s = typed(openapi3.TypeString, "date-time")
-	case "time without time zone", "time", "time with time zone", "timetz":
-		s = typed(openapi3.TypeString, "time")
+	case "timestamp without time zone", "timestamp":
+		// Not RFC 3339 date-time: PostgreSQL renders it without an offset.
+		s = typed(openapi3.TypeString, "")
+		s.Description = "timestamp without time zone, e.g. 2024-01-02T03:04:05.123456"
+	case "time without time zone", "time":
+		// Not RFC 3339 full-time, which needs an offset.
+		s = typed(openapi3.TypeString, "")
+		s.Description = "time of day, e.g. 13:45:00"
+	case "time with time zone", "timetz":
+		s = typed(openapi3.TypeString, "")
+		s.Description = "time of day with offset, e.g. 13:45:00+02"
 	case "interval":
 		s = typed(openapi3.TypeString, "")
 		s.Description = "interval in PostgreSQL's IntervalStyle, e.g. 1 day 02:00:00"
@@ -200,7 +209,9 @@ func (b *builder) nullable(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
 	}
 	s := ref.Value
 	if s.Type == nil || len(*s.Type) == 0 {
-		return ref // untyped already accepts null
+		// Untyped accepts null in JSON Schema 2020-12; 3.0 validators (kin-openapi) want nullable spelled out.
+		s.Nullable = !b.v31
+		return ref
 	}
 	if len(s.Enum) > 0 {
 		s.Enum = append(s.Enum, nil)
