@@ -27,7 +27,8 @@ type Cache struct {
 	Relations map[QName]*Relation
 	// Routines maps a function name to its overloads.
 	Routines map[QName][]*Routine
-	// Relationships lists every relationship whose source relation is in an exposed schema (filled by issue 7).
+	// Relationships maps a source relation to its relationships (source, target and junction all in exposed
+	// schemas), in a stable order; see RelationshipsFrom and RelationshipsBetween.
 	Relationships map[QName][]*Relationship
 	LoadedAt      time.Time
 	LoadDuration  time.Duration
@@ -105,7 +106,9 @@ type Relationship struct {
 	Cardinality Cardinality
 	// Constraint is the FK name (for M2M the source-side FK name, with JunctionTargetFK the other).
 	Constraint string
-	// Columns pairs source columns with target columns (M2O/O2M/O2O), or source with junction (M2M).
+	// SourceColumns pairs with TargetColumns: the source's and target's columns of the FK (M2O/O2M/O2O).
+	// For M2M they are the source's columns referenced by the junction (paired with Junction.SourceColumns)
+	// and the target's columns referenced by the junction (paired with Junction.TargetColumns).
 	SourceColumns []string
 	TargetColumns []string
 	Junction      *Junction

@@ -1,0 +1,272 @@
+package schemacache
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Querier is the part of pgx Load needs; *pgx.Conn, *pgxpool.Pool, *pgxpool.Conn and pgx.Tx satisfy it.
+type Querier interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// catalog is the raw result of the catalog queries, keyed by OID, before it becomes a Cache.
+type catalog struct {
+	version   int
+	relations []*Relation
+	relByOID  map[uint32]*Relation
+	notNull   map[uint32][]int
+	cons      []constraint
+	views     map[uint32]map[int]colRef // view OID → view column → origin (immediate)
+	routines  []*Routine
+	retRel    map[*Routine]QName
+}
+
+// constraint is a PK, unique key or FK of a table, with column names and numbers in key order.
+type constraint struct {
+	name       string
+	typ        byte // 'p', 'u', 'f'
+	rel        uint32
+	relName    QName
+	cols       []string
+	colNums    []int
+	ref        uint32
+	refName    QName
+	refCols    []string
+	refColNums []int
+}
+
+// Load introspects the exposed schemas in one round trip (one pgx.Batch of catalog queries) and returns
+// an immutable Cache. schemas are the exposed schemas in configuration order.
+func Load(ctx context.Context, conn Querier, schemas []string) (*Cache, error) {
+	start := time.Now()
+	cat, err := queryCatalog(ctx, conn, schemas)
+	if err != nil {
+		return nil, err
+	}
+	c := build(cat, schemas)
+	c.LoadedAt = start
+	c.LoadDuration = time.Since(start)
+	return c, nil
+}
+
+func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog, error) {
+	if schemas == nil {
+		schemas = []string{}
+	}
+	b := &pgx.Batch{}
+	cat := &catalog{
+		relByOID: map[uint32]*Relation{},
+		notNull:  map[uint32][]int{},
+		views:    map[uint32]map[int]colRef{},
+		retRel:   map[*Routine]QName{},
+	}
+	b.Queue(versionSQL).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&cat.version)
+	})
+	b.Queue(relationsSQL, schemas).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				oid       uint32
+				r         Relation
+				kind      string
+				updatable int32
+			)
+			if err := rows.Scan(&oid, &r.Schema, &r.Name, &kind, &r.Comment, &updatable); err != nil {
+				return fmt.Errorf("loading relations: %w", err)
+			}
+			r.Kind = relKind(kind)
+			r.Insertable = updatable&8 != 0
+			r.Updatable = updatable&4 != 0
+			r.Deletable = updatable&16 != 0
+			cat.relations = append(cat.relations, &r)
+			cat.relByOID[oid] = &r
+		}
+		return rows.Err()
+	})
+	b.Queue(columnsSQL, schemas).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				relid uint32
+				col   Column
+				cat_  string
+			)
+			if err := rows.Scan(&relid, &col.Position, &col.Name, &col.Type, &col.BaseType, &cat_, &col.ElemType,
+				&col.Nullable, &col.Default, &col.HasDefault, &col.Generated, &col.MaxLength, &col.EnumValues,
+				&col.Comment); err != nil {
+				return fmt.Errorf("loading columns: %w", err)
+			}
+			if cat_ != "" {
+				col.TypeCategory = cat_[0]
+			}
+			if len(col.EnumValues) == 0 {
+				col.EnumValues = nil
+			}
+			if r := cat.relByOID[relid]; r != nil {
+				r.Columns = append(r.Columns, &col)
+			}
+		}
+		return rows.Err()
+	})
+	b.Queue(notNullSQL).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				relid uint32
+				nums  []int
+			)
+			if err := rows.Scan(&relid, &nums); err != nil {
+				return fmt.Errorf("loading not-null columns: %w", err)
+			}
+			cat.notNull[relid] = nums
+		}
+		return rows.Err()
+	})
+	b.Queue(constraintsSQL).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				k   constraint
+				typ string
+			)
+			if err := rows.Scan(&k.name, &typ, &k.rel, &k.relName.Schema, &k.relName.Name, &k.cols, &k.colNums,
+				&k.ref, &k.refName.Schema, &k.refName.Name, &k.refCols, &k.refColNums); err != nil {
+				return fmt.Errorf("loading constraints: %w", err)
+			}
+			k.typ = typ[0]
+			cat.cons = append(cat.cons, k)
+		}
+		return rows.Err()
+	})
+	b.Queue(viewsSQL).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				oid  uint32
+				tree string
+			)
+			if err := rows.Scan(&oid, &tree); err != nil {
+				return fmt.Errorf("loading view definitions: %w", err)
+			}
+			refs, err := viewColumnOrigins(tree)
+			if err != nil {
+				return fmt.Errorf("parsing definition of view %d: %w", oid, err)
+			}
+			cat.views[oid] = refs
+		}
+		return rows.Err()
+	})
+	b.Queue(routinesSQL, schemas).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				r                   Routine
+				names, types, modes []string
+				nDefaults           int
+				vol, typtype        string
+				relSchema, relName  string
+			)
+			if err := rows.Scan(&r.Schema, &r.Name, &r.Comment, &names, &types, &modes, &nDefaults, &vol,
+				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &relSchema, &relName); err != nil {
+				return fmt.Errorf("loading routines: %w", err)
+			}
+			r.Volatility = vol[0]
+			for i := range names {
+				r.Params = append(r.Params, RoutineParam{
+					Name:       names[i],
+					Type:       types[i],
+					HasDefault: i >= len(names)-nDefaults,
+					Variadic:   modes[i] == "v",
+				})
+			}
+			r.ReturnsScalar = typtype != "c" && r.ReturnType != "record"
+			if relName != "" {
+				cat.retRel[&r] = QName{relSchema, relName}
+			}
+			cat.routines = append(cat.routines, &r)
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("querying catalog: %w", err)
+	}
+	return cat, nil
+}
+
+func relKind(k string) RelKind {
+	switch k {
+	case "v":
+		return KindView
+	case "m":
+		return KindMaterializedView
+	case "f":
+		return KindForeignTable
+	case "p":
+		return KindPartitionedTable
+	}
+	return KindTable
+}
+
+// build turns the raw catalog into a Cache: keys, view tracing, relationships, routines.
+func build(cat *catalog, schemas []string) *Cache {
+	c := &Cache{
+		Schemas:       slices.Clone(schemas),
+		Relations:     make(map[QName]*Relation, len(cat.relations)),
+		Routines:      map[QName][]*Routine{},
+		Relationships: map[QName][]*Relationship{},
+		ServerVersion: cat.version,
+	}
+	for _, r := range cat.relations {
+		c.Relations[QName{r.Schema, r.Name}] = r
+	}
+	// Table keys.
+	for _, k := range cat.cons {
+		r := cat.relByOID[k.rel]
+		if r == nil {
+			continue
+		}
+		switch k.typ {
+		case 'p':
+			r.PrimaryKey = slices.Clone(k.cols)
+		case 'f':
+			r.ForeignKeys = append(r.ForeignKeys, &ForeignKey{
+				Name: k.name, Columns: slices.Clone(k.cols), Ref: k.refName, RefColumns: slices.Clone(k.refCols),
+			})
+		}
+	}
+	tr := newTracer(cat)
+	tr.viewNullability()
+	tr.viewPrimaryKeys()
+	c.Relationships = buildRelationships(cat, tr, schemas)
+	for _, r := range cat.relations {
+		r.Index()
+	}
+	for _, r := range cat.routines {
+		if q, ok := cat.retRel[r]; ok {
+			if _, known := c.Relations[q]; known {
+				r.ReturnsRelation = &q
+			}
+		}
+		key := QName{r.Schema, r.Name}
+		c.Routines[key] = append(c.Routines[key], r)
+	}
+	for _, overloads := range c.Routines {
+		slices.SortStableFunc(overloads, func(a, b *Routine) int {
+			if d := len(a.Params) - len(b.Params); d != 0 {
+				return d
+			}
+			return strings.Compare(paramTypes(a), paramTypes(b))
+		})
+	}
+	return c
+}
+
+func paramTypes(r *Routine) string {
+	var sb strings.Builder
+	for _, p := range r.Params {
+		sb.WriteString(p.Type)
+		sb.WriteByte(',')
+	}
+	return sb.String()
+}

@@ -1,0 +1,105 @@
+package schemacache
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// RelationshipsFrom returns the relationships whose source is from (nil when there are none).
+func (c *Cache) RelationshipsFrom(from QName) []*Relationship { return c.Relationships[from] }
+
+// RelationshipsBetween returns the relationships from source to target, in a stable order.
+func (c *Cache) RelationshipsBetween(source, target QName) []*Relationship {
+	var out []*Relationship
+	for _, r := range c.Relationships[source] {
+		if r.Target == target {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Routine returns the overloads of the function schema.name, fewest parameters first.
+func (c *Cache) Routine(schema, name string) ([]*Routine, bool) {
+	rs, ok := c.Routines[QName{schema, name}]
+	return rs, ok
+}
+
+// ClosestRelation suggests the relation of schema whose name is most like name (for "Perhaps you meant"
+// hints, PGRST205). It reports false when nothing is similar enough.
+func (c *Cache) ClosestRelation(schema, name string) (QName, bool) {
+	var cands []string
+	for q := range c.Relations {
+		if q.Schema == schema {
+			cands = append(cands, q.Name)
+		}
+	}
+	best, ok := closest(name, cands)
+	return QName{schema, best}, ok
+}
+
+// ClosestRoutine suggests the function of schema whose name is most like name (PGRST202 hints).
+func (c *Cache) ClosestRoutine(schema, name string) (QName, bool) {
+	var cands []string
+	for q := range c.Routines {
+		if q.Schema == schema {
+			cands = append(cands, q.Name)
+		}
+	}
+	best, ok := closest(name, cands)
+	return QName{schema, best}, ok
+}
+
+// ClosestColumn suggests the column of r whose name is most like name (PGRST204 hints).
+func (r *Relation) ClosestColumn(name string) (string, bool) {
+	cands := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		cands[i] = c.Name
+	}
+	return closest(name, cands)
+}
+
+// closest returns the candidate with the highest similarity to name (1 - edit distance / longer length,
+// compared case-insensitively), if it reaches minSimilarity; ties go to the alphabetically first.
+func closest(name string, cands []string) (string, bool) {
+	const minSimilarity = 0.4
+	best, bestScore := "", -1.0
+	lname := strings.ToLower(name)
+	for _, cand := range cands {
+		lc := strings.ToLower(cand)
+		n := max(utf8.RuneCountInString(lname), utf8.RuneCountInString(lc))
+		score := 1.0
+		if n > 0 {
+			score = 1 - float64(levenshtein(lname, lc))/float64(n)
+		}
+		if score > bestScore || score == bestScore && cand < best {
+			best, bestScore = cand, score
+		}
+	}
+	if bestScore < minSimilarity {
+		return "", false
+	}
+	return best, true
+}
+
+// levenshtein is the edit distance between a and b, counted in runes.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,160 @@
+package schemacache
+
+// Catalog queries, sent together as one pgx.Batch by Load. $1 is always the exposed schemas (text[]).
+// Type names are qualified by hand (not with search_path tricks) so the result never depends on the
+// connection's search_path: pg_catalog types print as format_type does ("character varying(20)",
+// "integer[]"), every other type as "schema.name" (or "schema.name[]").
+
+// typesCTE resolves domains to their base type (following domains over domains) and names every type.
+//
+//	dom_base(oid, base, typmod, def, nn): a domain, its final non-domain base type, the first typmod
+//	  and default found walking down the chain, and whether any domain on the chain is NOT NULL.
+//	typ(oid, catalog, name, category, typtype, elem_base): a type, whether it prints via format_type,
+//	  its qualified name, pg_type.typcategory, typtype and, for arrays, the element's base type.
+const typesCTE = `
+with recursive
+dom(oid, base, typmod, def, nn) as (
+  select t.oid, t.typbasetype, t.typtypmod, pg_get_expr(t.typdefaultbin, 0), t.typnotnull
+  from pg_type t where t.typtype = 'd'
+  union all
+  select dom.oid, t.typbasetype,
+    case when dom.typmod <> -1 then dom.typmod else t.typtypmod end,
+    coalesce(dom.def, pg_get_expr(t.typdefaultbin, 0)),
+    dom.nn or t.typnotnull
+  from dom join pg_type t on t.oid = dom.base and t.typtype = 'd'
+),
+dom_base as (
+  select dom.* from dom join pg_type t on t.oid = dom.base and t.typtype <> 'd'
+),
+typ as (
+  select t.oid,
+    coalesce(en.nspname, n.nspname) = 'pg_catalog' as catalog,
+    case
+      when coalesce(en.nspname, n.nspname) = 'pg_catalog' then format_type(t.oid, null)
+      when et.oid is not null then quote_ident(en.nspname) || '.' || quote_ident(et.typname) || '[]'
+      else quote_ident(n.nspname) || '.' || quote_ident(t.typname)
+    end as name,
+    t.typcategory::text as category,
+    t.typtype::text as typtype,
+    case when et.oid is not null then coalesce(edb.base, et.oid) end as elem_base
+  from pg_type t
+  join pg_namespace n on n.oid = t.typnamespace
+  left join pg_type et on t.typlen = -1 and t.typelem <> 0 and et.oid = t.typelem
+  left join pg_namespace en on en.oid = et.typnamespace
+  left join dom_base edb on edb.oid = et.oid
+)`
+
+const versionSQL = `select current_setting('server_version_num')::int`
+
+// relationsSQL: relations of the exposed schemas. Tables are fully writable; views and foreign tables
+// report pg_relation_is_updatable's bits (8 insert, 4 update, 16 delete), which include INSTEAD OF triggers.
+const relationsSQL = `
+select c.oid, n.nspname, c.relname, c.relkind::text, coalesce(d.description, ''),
+  case when c.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(c.oid::regclass, true) end
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
+where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p') and not c.relispartition
+order by n.nspname, c.relname`
+
+// columnsSQL: columns of the relations of the exposed schemas, in ordinal order.
+const columnsSQL = typesCTE + `
+select a.attrelid, a.attnum::int, a.attname,
+  case when ct.catalog then format_type(a.atttypid, a.atttypmod) else ct.name end,
+  bt.name,
+  bt.category,
+  coalesce(elt.name, ''),
+  not (a.attnotnull or coalesce(db.nn, false)),
+  coalesce(case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end, db.def, ''),
+  a.attidentity <> '' or a.attgenerated <> '' or ad.adbin is not null or db.def is not null,
+  a.attidentity = 'a' or a.attgenerated <> '',
+  case when bt.oid in ('varchar'::regtype, 'bpchar'::regtype)
+        and (case when a.atttypmod <> -1 then a.atttypmod else coalesce(db.typmod, -1) end) > 4
+       then (case when a.atttypmod <> -1 then a.atttypmod else coalesce(db.typmod, -1) end) - 4
+       else 0 end,
+  case when bt.typtype = 'e'
+       then array(select e.enumlabel::text from pg_enum e where e.enumtypid = bt.oid order by e.enumsortorder)
+       else '{}'::text[] end,
+  coalesce(col_description(a.attrelid, a.attnum), '')
+from pg_attribute a
+join pg_class c on c.oid = a.attrelid
+join pg_namespace n on n.oid = c.relnamespace
+left join dom_base db on db.oid = a.atttypid
+join typ ct on ct.oid = a.atttypid
+join typ bt on bt.oid = coalesce(db.base, a.atttypid)
+left join typ elt on elt.oid = bt.elem_base
+left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p') and not c.relispartition
+  and a.attnum > 0 and not a.attisdropped
+order by a.attrelid, a.attnum`
+
+// notNullSQL: NOT NULL columns of every user table, to carry nullability through views.
+const notNullSQL = `
+select a.attrelid, array_agg(a.attnum::int order by a.attnum)
+from pg_attribute a
+join pg_class c on c.oid = a.attrelid
+join pg_namespace n on n.oid = c.relnamespace
+where a.attnotnull and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'f')
+  and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_toast%'
+group by a.attrelid`
+
+// constraintsSQL: primary keys, unique constraints and foreign keys of every user table (not only the
+// exposed ones: views in exposed schemas are often built over tables in private schemas). Constraints
+// inherited by partitions (conparentid <> 0) are left out. Columns come in key order.
+const constraintsSQL = `
+select c.conname, c.contype::text,
+  c.conrelid, n1.nspname, r1.relname,
+  array(select a.attname::text from unnest(c.conkey) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.num order by k.ord),
+  c.conkey::int[],
+  c.confrelid, coalesce(n2.nspname, ''), coalesce(r2.relname, ''),
+  array(select a.attname::text from unnest(c.confkey) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.num order by k.ord),
+  coalesce(c.confkey::int[], '{}')
+from pg_constraint c
+join pg_class r1 on r1.oid = c.conrelid
+join pg_namespace n1 on n1.oid = r1.relnamespace
+left join pg_class r2 on r2.oid = c.confrelid
+left join pg_namespace n2 on n2.oid = r2.relnamespace
+where c.contype in ('p', 'u', 'f') and c.conparentid = 0
+  and n1.nspname not in ('pg_catalog', 'information_schema')
+order by n1.nspname, r1.relname, c.conname`
+
+// viewsSQL: the rewrite rule (pg_node_tree text) of every user view and materialized view; Go parses the
+// top-level target list to trace view columns to base-table columns, through views over views.
+const viewsSQL = `
+select c.oid, r.ev_action::text
+from pg_rewrite r
+join pg_class c on c.oid = r.ev_class
+join pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('v', 'm') and r.rulename = '_RETURN'
+  and n.nspname not in ('pg_catalog', 'information_schema')`
+
+// routinesSQL: functions (not procedures, aggregates, window or trigger functions) of the exposed schemas with
+// their input parameters (IN, INOUT, VARIADIC) in order.
+const routinesSQL = typesCTE + `
+select n.nspname, p.proname, coalesce(d.description, ''),
+  coalesce(args.names, '{}'), coalesce(args.types, '{}'), coalesce(args.modes, '{}'),
+  p.pronargdefaults::int,
+  p.provolatile::text, p.proretset, p.provariadic <> 0,
+  case when rt.catalog then format_type(p.prorettype, null) else rt.name end,
+  rt.typtype,
+  coalesce(rn.nspname, ''), coalesce(rc.relname, '')
+from pg_proc p
+join pg_namespace n on n.oid = p.pronamespace
+join typ rt on rt.oid = p.prorettype
+left join pg_class rc on rc.reltype = p.prorettype and rc.relkind in ('r', 'v', 'm', 'f', 'p')
+left join pg_namespace rn on rn.oid = rc.relnamespace
+left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass and d.objsubid = 0
+left join lateral (
+  select array_agg(coalesce(a.name, '') order by a.idx) as names,
+         array_agg(case when at.catalog then format_type(a.typ, null) else at.name end order by a.idx) as types,
+         array_agg(coalesce(a.mode, 'i') order by a.idx) as modes
+  from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargmodes::text[], p.proargnames)
+       with ordinality a(typ, mode, name, idx)
+  join typ at on at.oid = a.typ
+  where coalesce(a.mode, 'i') in ('i', 'b', 'v')
+) args on true
+where n.nspname = any($1) and p.prokind = 'f'
+  and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
+order by n.nspname, p.proname, p.oid`

@@ -1,0 +1,130 @@
+package schemacache
+
+import "slices"
+
+// tracer follows view columns down to the table columns they expose, through views over views.
+type tracer struct {
+	cat *catalog
+	// origin maps an exposed view's OID to, per view column position, the base-table column it shows.
+	origin map[uint32]map[int]colRef
+	oidOf  map[*Relation]uint32
+}
+
+func newTracer(cat *catalog) *tracer {
+	t := &tracer{cat: cat, origin: map[uint32]map[int]colRef{}, oidOf: map[*Relation]uint32{}}
+	for oid, r := range cat.relByOID {
+		t.oidOf[r] = oid
+		if r.Kind != KindView && r.Kind != KindMaterializedView {
+			continue
+		}
+		m := map[int]colRef{}
+		for _, c := range r.Columns {
+			if ref, ok := t.trace(colRef{oid, c.Position}); ok {
+				m[c.Position] = ref
+			}
+		}
+		t.origin[oid] = m
+	}
+	return t
+}
+
+// trace follows a view column to the non-view column it comes from.
+func (t *tracer) trace(ref colRef) (colRef, bool) {
+	for depth := 0; depth < 100; depth++ {
+		cols, isView := t.cat.views[ref.rel]
+		if !isView {
+			return ref, depth > 0
+		}
+		next, ok := cols[ref.col]
+		if !ok {
+			return colRef{}, false
+		}
+		ref = next
+	}
+	return colRef{}, false
+}
+
+// viewColumns returns, for a base table, each of its columns' view column names (in view order) in view oid.
+func (t *tracer) viewColumns(view *Relation, table uint32) map[int][]string {
+	out := map[int][]string{}
+	m := t.origin[t.oidOf[view]]
+	for _, c := range view.Columns {
+		if ref, ok := m[c.Position]; ok && ref.rel == table {
+			out[ref.col] = append(out[ref.col], c.Name)
+		}
+	}
+	return out
+}
+
+// views returns the exposed views in a stable order.
+func (t *tracer) views() []*Relation {
+	var vs []*Relation
+	for _, r := range t.cat.relations {
+		if r.Kind == KindView || r.Kind == KindMaterializedView {
+			vs = append(vs, r)
+		}
+	}
+	return vs
+}
+
+// viewNullability makes a view column NOT NULL when it shows a NOT NULL table column unchanged.
+func (t *tracer) viewNullability() {
+	for _, v := range t.views() {
+		m := t.origin[t.oidOf[v]]
+		for _, c := range v.Columns {
+			if ref, ok := m[c.Position]; ok && slices.Contains(t.cat.notNull[ref.rel], ref.col) {
+				c.Nullable = false
+			}
+		}
+	}
+}
+
+// viewPrimaryKeys gives a view the primary key of a base table when the view shows all of its columns.
+// When several base tables qualify, the one behind the view's first traceable column wins.
+func (t *tracer) viewPrimaryKeys() {
+	pks := map[uint32]constraint{}
+	for _, k := range t.cat.cons {
+		if k.typ == 'p' {
+			pks[k.rel] = k
+		}
+	}
+	for _, v := range t.views() {
+		m := t.origin[t.oidOf[v]]
+		for _, c := range v.Columns {
+			ref, ok := m[c.Position]
+			if !ok {
+				continue
+			}
+			pk, ok := pks[ref.rel]
+			if !ok {
+				continue
+			}
+			if cols, ok := t.mapKey(v, ref.rel, pk.colNums); ok {
+				v.PrimaryKey = cols[0]
+				break
+			}
+		}
+	}
+}
+
+// mapKey expresses a key of table (by column numbers) in a view's column names. When a table column is
+// shown several times, every combination is returned (first names first); ok is false unless every key
+// column is shown.
+func (t *tracer) mapKey(view *Relation, table uint32, colNums []int) ([][]string, bool) {
+	vc := t.viewColumns(view, table)
+	combos := [][]string{nil}
+	for _, n := range colNums {
+		names := vc[n]
+		if len(names) == 0 {
+			return nil, false
+		}
+		var next [][]string
+		for _, prefix := range combos {
+			for _, name := range names {
+				next = append(next, append(slices.Clone(prefix), name))
+			}
+		}
+		combos = next
+	}
+	return combos, true
+}
