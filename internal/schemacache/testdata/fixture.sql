@@ -117,3 +117,7 @@ create function api.nothing() returns void language sql as '';
 comment on function api.nothing() is 'Does nothing';
 create procedure api.proc() language sql as '';
 create function private.internal() returns integer language sql as 'select 1';
+
+-- view columns whose names need escaping in the rewrite rule's node tree
+create view api."odd view" as
+  select id as "my id", title as ":t", author_id as "{a} (b)", 'x y'::text as "lit\eral" from api.books;
