@@ -319,6 +319,9 @@ func (p *parser) selectEnd() res {
 // fieldForest is pFieldForest: pFieldTree `sepBy` lexeme (char ',').
 func (p *parser) fieldForest(depth int) ([]SelectItem, res) {
 	items := []SelectItem{}
+	if depth == 0 {
+		items = make([]SelectItem, 0, strings.Count(p.s, ",")+1)
+	}
 	if depth > maxDepth {
 		return nil, p.fail("select nesting too deep")
 	}
@@ -360,7 +363,7 @@ const maxDepth = 64
 
 // relationSelect is pRelationSelect (without the surrounding try).
 func (p *parser) relationSelect(it *SelectItem) res {
-	e := &Embed{}
+	var e Embed
 	r := p.lexeme(func() res {
 		return p.seqF(
 			func() res { return p.alias(&it.Alias) },
@@ -375,29 +378,31 @@ func (p *parser) relationSelect(it *SelectItem) res {
 				}
 				return r
 			},
-			func() res { return p.embedParams(e) },
+			func() res { return p.embedParams(&e) },
 			func() res { return p.lookAheadStr("(") },
 		)
 	})
 	if r.ok {
-		it.Embed = e
+		ec := e
+		it.Embed = &ec
 	}
 	return r
 }
 
 // spreadSelect is pSpreadRelationSelect (without the surrounding try).
 func (p *parser) spreadSelect(it *SelectItem) res {
-	e := &Embed{Spread: true}
+	e := Embed{Spread: true}
 	r := p.lexeme(func() res {
 		return p.seqF(
 			func() res { return p.str("...") },
 			func() res { v, r := p.fieldName(); e.Name = v; return r },
-			func() res { return p.embedParams(e) },
+			func() res { return p.embedParams(&e) },
 			func() res { return p.lookAheadStr("(") },
 		)
 	})
 	if r.ok {
-		it.Embed = e
+		ec := e
+		it.Embed = &ec
 	}
 	return r
 }

@@ -29,11 +29,12 @@ func Parse(in Input) (*Request, error) {
 	rpcRead := req.Action == ActionCall && (in.Method == "GET" || in.Method == "HEAD")
 	var buf [16]qparam
 	params := splitQuery(in.Query, buf[:0])
-	ranges, err := req.parseQuery(params, rpcRead)
+	var p parser
+	ranges, err := req.parseQuery(&p, params, rpcRead)
 	if err != nil {
 		return nil, err
 	}
-	if err := req.setRanges(in, ranges); err != nil {
+	if err := req.setRanges(&p, in, ranges); err != nil {
 		return nil, err
 	}
 	if err := req.setContentType(in.ContentType); err != nil {
@@ -134,13 +135,13 @@ func qpError(name, input string, e perr) error {
 }
 
 // run parses input with rule, untracked first and, on failure, again with error tracking.
-func run(name, input string, rule func(p *parser) res) error {
-	p := parser{s: input}
-	if rule(&p).ok {
+func run(p *parser, name, input string, rule func(p *parser) res) error {
+	*p = parser{s: input}
+	if rule(p).ok {
 		return nil
 	}
-	p = parser{s: input, track: true}
-	if rule(&p).ok { // cannot happen: both runs take the same path
+	*p = parser{s: input, track: true}
+	if rule(p).ok { // cannot happen: both runs take the same path
 		return nil
 	}
 	return qpError(name, input, p.err)
@@ -154,7 +155,7 @@ type rawRange struct {
 }
 
 // parseQuery classifies and parses the query parameters (PostgREST's QueryParams.parse).
-func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error) {
+func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawRange, error) {
 	var selectV, columnsV, onConflictV *string
 	seenSelect, seenColumns, seenOnConflict := false, false, false
 	var ranges []rawRange
@@ -194,12 +195,12 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 		if !q.hasVal || lastSegment(q.key) != "order" {
 			continue
 		}
-		path, err := parseTreePath(q.key)
+		path, err := parseTreePath(p, q.key)
 		if err != nil {
 			return nil, err
 		}
 		var terms []OrderTerm
-		err = run("failed to parse order ("+q.val+")", q.val, func(p *parser) res {
+		err = run(p, "failed to parse order ("+q.val+")", q.val, func(p *parser) res {
 			var r res
 			terms, r = p.order()
 			return r
@@ -218,7 +219,7 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 		if ls := lastSegment(q.key); ls != "and" && ls != "or" {
 			continue
 		}
-		l, err := parseLogic(q.key, q.val)
+		l, err := parseLogic(p, q.key, q.val)
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +228,7 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 	// columns
 	if columnsV != nil {
 		v := *columnsV
-		err := run("failed to parse columns parameter ("+v+")", v, func(p *parser) res {
+		err := run(p, "failed to parse columns parameter ("+v+")", v, func(p *parser) res {
 			var r res
 			req.Columns, r = p.columns()
 			return r
@@ -239,7 +240,7 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 	// select
 	if selectV != nil {
 		v := *selectV
-		err := run("failed to parse select parameter ("+v+")", v, func(p *parser) res {
+		err := run(p, "failed to parse select parameter ("+v+")", v, func(p *parser) res {
 			var r res
 			req.Select, r = p.fieldForest(0)
 			return r
@@ -286,7 +287,7 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 		if rpcRead {
 			req.Params = append(req.Params, Param{Name: cutNul(q.key), Value: q.val})
 		}
-		f, ok, err := parseFilter(q.key, q.val, rpcRead)
+		f, ok, err := parseFilter(p, q.key, q.val, rpcRead)
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +298,7 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 	// on_conflict
 	if onConflictV != nil {
 		v := *onConflictV
-		err := run("failed to parse on_conflict parameter ("+v+")", v, func(p *parser) res {
+		err := run(p, "failed to parse on_conflict parameter ("+v+")", v, func(p *parser) res {
 			var r res
 			req.OnConflict, r = p.columns()
 			return r
@@ -310,12 +311,12 @@ func (req *Request) parseQuery(params []qparam, rpcRead bool) ([]rawRange, error
 }
 
 // parseTreePath parses a parameter key into its embed path (PostgREST's pTreePath, the field ignored).
-func parseTreePath(k string) ([]string, error) {
+func parseTreePath(p *parser, k string) ([]string, error) {
 	if k == "order" || k == "limit" || k == "offset" {
 		return nil, nil
 	}
 	var path []string
-	err := run("failed to parse tree path ("+k+")", k, func(p *parser) res {
+	err := run(p, "failed to parse tree path ("+k+")", k, func(p *parser) res {
 		var r res
 		path, _, r = p.treePath()
 		return r
@@ -325,9 +326,9 @@ func parseTreePath(k string) ([]string, error) {
 
 // parseFilter parses key=value into a Filter. For RPC reads a value that is not an operator expression
 // (and fails without consuming, as PostgREST's `pOpExpr pSingleVal <|> pure (NoOpExpr v)`) is not a filter.
-func parseFilter(k, v string, rpcRead bool) (Filter, bool, error) {
+func parseFilter(p *parser, k, v string, rpcRead bool) (Filter, bool, error) {
 	var f Filter
-	err := run("failed to parse tree path ("+k+")", k, func(p *parser) res {
+	err := run(p, "failed to parse tree path ("+k+")", k, func(p *parser) res {
 		var r res
 		f.Path, f.Field, r = p.treePath()
 		return r
@@ -339,14 +340,14 @@ func parseFilter(k, v string, rpcRead bool) (Filter, bool, error) {
 		f.Cond = Condition{}
 		return p.opExpr(singleVal, &f.Cond)
 	}
-	p := parser{s: v}
-	r := rule(&p)
+	*p = parser{s: v}
+	r := rule(p)
 	if !r.ok {
 		if rpcRead && !r.c {
 			return f, false, nil
 		}
-		p = parser{s: v, track: true}
-		rule(&p)
+		*p = parser{s: v, track: true}
+		rule(p)
 		return f, false, qpError("failed to parse filter ("+v+")", v, p.err)
 	}
 	if err := finishCond(&f.Cond); err != nil {
@@ -418,9 +419,9 @@ func parseArrayLiteral(v string) ([]string, bool) {
 }
 
 // parseLogic parses [path.][not.]or|and = (...) (PostgREST's pLogicPath and pLogicTree).
-func parseLogic(k, v string) (Logic, error) {
+func parseLogic(p *parser, k, v string) (Logic, error) {
 	var names []string
-	err := run("failed to parse logic path ("+k+")", k, func(p *parser) res {
+	err := run(p, "failed to parse logic path ("+k+")", k, func(p *parser) res {
 		names = names[:0]
 		return p.sepBy1(func() res {
 			n, r := p.fieldName()
@@ -450,7 +451,7 @@ func parseLogic(k, v string) (Logic, error) {
 	}
 	input := op + v
 	var node LogicNode
-	err = run("failed to parse logic tree ("+v+")", input, func(p *parser) res {
+	err = run(p, "failed to parse logic tree ("+v+")", input, func(p *parser) res {
 		var r res
 		node, r = p.logicTree(0)
 		return r

@@ -145,7 +145,9 @@ func (p *parser) satisfy(f func(rune) bool, expect string) (rune, res) {
 		return 0, res{}
 	}
 	if !f(c) {
-		p.failSys(p.pos, showString(p.s[p.pos:p.pos+w]), expect)
+		if p.track {
+			p.failSys(p.pos, showString(p.s[p.pos:p.pos+w]), expect)
+		}
 		return 0, res{}
 	}
 	p.pos += w
@@ -192,7 +194,9 @@ func (p *parser) str(s string) res {
 	i := 0
 	for i < len(s) {
 		if p.pos+i >= len(p.s) {
-			p.failSys(start, "", showString(s))
+			if p.track {
+				p.failSys(start, "", showString(s))
+			}
 			return res{c: i > 0}
 		}
 		if p.s[p.pos+i] != s[i] {

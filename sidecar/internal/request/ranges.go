@@ -132,7 +132,7 @@ func toSpec(path []string, r rng) (RangeSpec, error) {
 
 // setRanges computes the top-level range from limit/offset and the Range header (GET only), as
 // PostgREST's getRanges does, and the embedded ranges.
-func (req *Request) setRanges(in Input, raws []rawRange) error {
+func (req *Request) setRanges(p *parser, in Input, raws []rawRange) error {
 	limitRange := allRange
 	for _, r := range raws {
 		if r.key == "limit" {
@@ -170,7 +170,7 @@ func (req *Request) setRanges(in Input, raws []rawRange) error {
 		if r.key == "limit" {
 			continue
 		}
-		path, err := parseTreePath(r.key)
+		path, err := parseTreePath(p, r.key)
 		if err != nil {
 			return err
 		}
