@@ -165,10 +165,11 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 				names, types, modes []string
 				nDefaults           int
 				vol, typtype        string
+				outParams           bool
 				relSchema, relName  string
 			)
 			if err := rows.Scan(&r.Schema, &r.Name, &r.Comment, &names, &types, &modes, &nDefaults, &vol,
-				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &relSchema, &relName); err != nil {
+				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName); err != nil {
 				return fmt.Errorf("loading routines: %w", err)
 			}
 			r.Volatility = vol[0]
@@ -180,7 +181,8 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 					Variadic:   modes[i] == "v",
 				})
 			}
-			r.ReturnsScalar = typtype != "c" && r.ReturnType != "record"
+			// Like PostgREST: OUT/INOUT/TABLE parameters make the result composite, even a single one.
+			r.ReturnsScalar = typtype != "c" && !outParams && r.ReturnType != "record"
 			if relName != "" {
 				cat.retRel[&r] = QName{relSchema, relName}
 			}

@@ -139,6 +139,7 @@ select n.nspname, p.proname, coalesce(d.description, ''),
   p.provolatile::text, p.proretset, p.provariadic <> 0,
   case when rt.catalog then format_type(p.prorettype, null) else rt.name end,
   rt.typtype,
+  coalesce(p.proargmodes::text[] && '{t,b,o}', false),
   coalesce(rn.nspname, ''), coalesce(rc.relname, '')
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace

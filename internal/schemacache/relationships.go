@@ -101,7 +101,8 @@ func buildRelationships(cat *catalog, tr *tracer, schemas []string) map[QName][]
 	for j, es := range byJunction {
 		for _, e1 := range es {
 			for _, e2 := range es {
-				if e1.name == e2.name {
+				// PostgREST pairs many-to-one FKs only (an FK that is itself a key makes the table no junction).
+				if e1.name == e2.name || e1.o2o || e2.o2o {
 					continue
 				}
 				if !slices.ContainsFunc(keys[j], func(key []string) bool {

@@ -79,8 +79,9 @@ func (t *tracer) viewNullability() {
 	}
 }
 
-// viewPrimaryKeys gives a view the primary key of a base table when the view shows all of its columns.
-// When several base tables qualify, the one behind the view's first traceable column wins.
+// viewPrimaryKeys gives a view the primary key of every base table whose primary-key columns it all shows,
+// concatenated in the order the tables first appear among the view's columns (as PostgREST does: a join view
+// showing both tables' keys gets both). A key column shown several times is named by its first view column.
 func (t *tracer) viewPrimaryKeys() {
 	pks := map[uint32]constraint{}
 	for _, k := range t.cat.cons {
@@ -90,20 +91,23 @@ func (t *tracer) viewPrimaryKeys() {
 	}
 	for _, v := range t.views() {
 		m := t.origin[t.oidOf[v]]
+		seen := map[uint32]bool{}
+		var pk []string
 		for _, c := range v.Columns {
 			ref, ok := m[c.Position]
+			if !ok || seen[ref.rel] {
+				continue
+			}
+			seen[ref.rel] = true
+			k, ok := pks[ref.rel]
 			if !ok {
 				continue
 			}
-			pk, ok := pks[ref.rel]
-			if !ok {
-				continue
-			}
-			if cols, ok := t.mapKey(v, ref.rel, pk.colNums); ok {
-				v.PrimaryKey = cols[0]
-				break
+			if cols, ok := t.mapKey(v, ref.rel, k.colNums); ok {
+				pk = append(pk, cols[0]...)
 			}
 		}
+		v.PrimaryKey = pk
 	}
 }
 

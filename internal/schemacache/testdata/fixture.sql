@@ -121,3 +121,10 @@ create function private.internal() returns integer language sql as 'select 1';
 -- view columns whose names need escaping in the rewrite rule's node tree
 create view api."odd view" as
   select id as "my id", title as ":t", author_id as "{a} (b)", 'x y'::text as "lit\eral" from api.books;
+
+-- a join view showing both tables' primary keys, a view showing a key column twice
+create view api.book_author as
+  select b.title, b.id, a.id as author, a.name from api.books b join api.authors a on a.id = b.author_id;
+create view api.books_twice as select id as id_1, id as id_2, author_id as a1, author_id as a2 from api.books;
+-- a single OUT parameter still makes the result composite (PostgREST)
+create function api.one_out(out x integer) language sql as 'select 1';
