@@ -43,15 +43,16 @@ type builder struct {
 	v31     bool
 	doc     *openapi3.T
 	readKey map[schemacache.QName]string
-	keys    *namer // component schema keys
-	pkeys   *namer // component parameter keys
-	bases   *namer // PascalCase bases of operationIds
+	known   map[string]*schemacache.Column // by type name, see knownTypes
+	keys    *namer                         // component schema keys
+	pkeys   *namer                         // component parameter keys
+	bases   *namer                         // PascalCase bases of operationIds
 	opIDs   *namer
 }
 
 // Build describes schema opts.Schema of c as an OpenAPI document. It is deterministic and never mutates c.
 func Build(c *schemacache.Cache, opts Options) (*openapi3.T, error) {
-	b := &builder{c: c, opts: opts, readKey: map[schemacache.QName]string{},
+	b := &builder{c: c, opts: opts, readKey: map[schemacache.QName]string{}, known: knownTypes(c),
 		keys: newNamer(), pkeys: newNamer(), bases: newNamer(), opIDs: newNamer()}
 	switch opts.Version {
 	case "", "3.0", "3.0.3":

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -108,6 +109,20 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 	}
 	if ref := b.relationRef(name); ref != nil {
 		return ref
+	}
+	if c, ok := b.known[name]; ok && c.TypeCategory != 'A' {
+		// A domain or enum some column also uses: take its base type and labels from there.
+		if len(c.EnumValues) > 0 {
+			s := typed(openapi3.TypeString, "")
+			for _, v := range c.EnumValues {
+				s.Enum = append(s.Enum, v)
+			}
+			return &openapi3.SchemaRef{Value: s}
+		}
+		if c.BaseType != "" && c.BaseType != name {
+			return b.typeRef(c.BaseType, c.TypeCategory)
+		}
+		cat = cmp.Or(cat, c.TypeCategory)
 	}
 	var s *openapi3.Schema
 	switch cat {
@@ -224,4 +239,25 @@ func (b *builder) nullable(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
 		s.Nullable = true
 	}
 	return ref
+}
+
+// knownTypes indexes the columns of the cache by type name (as written and with domains resolved), so that
+// function parameters and array elements of a domain or enum type some column uses get its base type and labels.
+func knownTypes(c *schemacache.Cache) map[string]*schemacache.Column {
+	known := map[string]*schemacache.Column{}
+	for _, r := range c.Relations {
+		for _, col := range r.Columns {
+			if col.BaseType == "" || col.TypeCategory == 'A' {
+				continue
+			}
+			name := stripTypmod(col.Type)
+			if prev, ok := known[name]; !ok || prev.Name > col.Name {
+				known[name] = col
+			}
+			if prev, ok := known[col.BaseType]; len(col.EnumValues) > 0 && (!ok || prev.Name > col.Name) {
+				known[col.BaseType] = col
+			}
+		}
+	}
+	return known
 }
