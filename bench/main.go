@@ -45,6 +45,8 @@ type options struct {
 	pgBin    string
 	verbose  bool
 	rounds   int
+
+	loadBefore string // 1-minute load average when the run started
 }
 
 func main() {
@@ -60,7 +62,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
 	flag.StringVar(&o.pgBin, "pg-bin", "", "directory with initdb and postgres (default: found by internal/pgtest)")
-	flag.IntVar(&o.rounds, "rounds", 1, "measured windows per scenario and server, alternating which server goes first; figures are totals over all windows")
+	flag.IntVar(&o.rounds, "rounds", 2, "measured windows per scenario and server, alternating which server goes first; figures are totals over all windows")
 	flag.BoolVar(&o.verbose, "v", false, "log one sample response per scenario and server")
 	flag.Parse()
 	if o.quick {
@@ -140,6 +142,7 @@ func (m measurement) allocsPerReq() float64 {
 }
 
 func run(ctx context.Context, o options) error {
+	o.loadBefore = loadAvg()
 	root, err := moduleRoot()
 	if err != nil {
 		return err

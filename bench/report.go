@@ -25,12 +25,26 @@ func machine(pgVersion string) string {
 		runtime.GOOS, runtime.GOARCH, pgVersion)
 }
 
+// loadAvg is /proc/loadavg's 1-minute figure: other work on the machine shows up here and in the noise.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
 // render is the markdown report: per scenario, one row per server and one pgway/baseline ratio row.
 func render(o options, subject string, scs []scenario.Scenario, res [][2]measurement, diffs []string, mach string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# pgway load benchmark\n\n")
 	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- machine: %s\n", mach)
+	fmt.Fprintf(&b, "- machine: %s; 1-min load average %s before, %s after the run (includes this run's own load)\n",
+		mach, o.loadBefore, loadAvg())
 	mode := "full"
 	if o.quick {
 		mode = "quick (smoke run, not for comparison)"

@@ -158,5 +158,5 @@ SELECT g, 'item ' || g, round((random() * 1000)::numeric, 2),
 FROM generate_series(1, ` + strconv.Itoa(rows) + `) g;
 GRANT USAGE ON SCHEMA public TO web_anon;
 GRANT SELECT ON items TO web_anon;
-`, `VACUUM ANALYZE items`}
+`, `VACUUM ANALYZE items`, `CHECKPOINT`}
 }
