@@ -303,6 +303,11 @@ func TestRoleClaimKeySyntax(t *testing.T) {
 		{`.roles[?(@ == "none")]`, "web_anon"},
 		{".a", `{"b":[{"c":"deep"}]}`},
 		{".missing.role", "web_anon"},
+		{"$.role", "r"},
+		{"$.a.b[0].c", "deep"},
+		{`$['x.y'].role`, "dotted"},
+		{`$["x.y"]["role"]`, "dotted"},
+		{"$.roles[2]", "viewer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key, func(t *testing.T) {
@@ -319,7 +324,8 @@ func TestRoleClaimKeySyntax(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "role", ".", "[0]x", `.a[?(@ = "x")]`, `.a[?(@ == "x")].b`, `."unterminated`} {
+	for _, bad := range []string{"", "role", ".", "[0]x", `.a[?(@ = "x")]`, `.a[?(@ == "x")].b`, `."unterminated`,
+		"$", `$['x`, `$.roles[?@ == "x"]`} {
 		if bad == "" {
 			continue // empty means the default
 		}

@@ -10,6 +10,8 @@ import (
 // claimPath is a parsed jwt-role-claim-key in PostgREST's JSPath syntax:
 // `.key`, `."quoted key"`, `[0]`, and one final filter `[?(@ op "text")]` with op ==, !=, ^== (prefix),
 // ==^ (suffix) or *== (contains), which picks the first matching string of an array.
+// The RFC 9535 form newer PostgREST versions use is accepted for its plain segments: `$.key`, `$['key']`,
+// `$["key"]`, `$[0]` (no filters or wildcards).
 type claimPath []step
 
 type step struct {
@@ -26,7 +28,27 @@ func parseClaimPath(s string) (claimPath, error) {
 	bad := func(why string) (claimPath, error) {
 		return nil, fmt.Errorf("failed to parse role-claim-key value (%s): %s", orig, why)
 	}
+	rfc := strings.HasPrefix(s, "$")
+	if rfc {
+		s = s[1:]
+		if s == "" {
+			return bad("the root itself is not a role")
+		}
+	}
 	for s != "" {
+		if rfc && len(s) > 1 && s[0] == '[' && (s[1] == '\'' || s[1] == '"') {
+			q := s[1]
+			end := strings.IndexByte(s[2:], q)
+			if end < 0 || !strings.HasPrefix(s[2+end+1:], "]") {
+				return bad("unterminated quoted name")
+			}
+			p = append(p, step{key: s[2 : 2+end]})
+			s = s[2+end+2:]
+			continue
+		}
+		if rfc && strings.HasPrefix(s, "[?") {
+			return bad("filters are only supported in the .key[?(@ == \"x\")] syntax")
+		}
 		switch {
 		case s[0] == '.':
 			s = s[1:]
