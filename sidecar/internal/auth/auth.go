@@ -76,6 +76,7 @@ func New(opts Options) (*Authenticator, error) {
 
 // Authenticate checks the raw Authorization header value at time now.
 // No bearer token means the anonymous role; PostgREST's PGRST30x errors otherwise.
+// authorization is not retained, so it may alias a buffer the caller reuses (e.g. fasthttp's header bytes).
 func (a *Authenticator) Authenticate(authorization string, now time.Time) (Result, *apierr.Error) {
 	tok, ok := bearer(authorization)
 	if !ok {

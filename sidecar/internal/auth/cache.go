@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -67,7 +68,8 @@ func (c *cache) put(tok string, t *token, now time.Time) {
 			}
 		}
 	}
-	c.m[tok] = cacheEntry{t: t, deadline: deadline}
+	// The key is copied: callers may pass a string aliasing a request buffer that is reused later.
+	c.m[strings.Clone(tok)] = cacheEntry{t: t, deadline: deadline}
 }
 
 func (c *cache) len() int {
