@@ -44,6 +44,15 @@ typ as (
   left join dom_base edb on edb.oid = et.oid
 )`
 
+// emptySearchPathSQL empties search_path for the rest of the batch (the implicit transaction of a pipeline,
+// or the caller's transaction), so pg_get_expr qualifies every name as PostgREST's output does
+// ("nextval('api.books_id_seq'::regclass)"); restoreSearchPathSQL puts the caller's value back.
+const (
+	emptySearchPathSQL = `select set_config('pgway.saved_search_path', current_setting('search_path'), true),
+  set_config('search_path', '', true)`
+	restoreSearchPathSQL = `select set_config('search_path', current_setting('pgway.saved_search_path'), true)`
+)
+
 const versionSQL = `select current_setting('server_version_num')::int`
 
 // relationsSQL: relations of the exposed schemas. Tables are fully writable; views and foreign tables
