@@ -34,7 +34,7 @@ type Options struct {
 // Result is who a request runs as.
 type Result struct {
 	Role   string // database role to SET LOCAL ROLE to
-	Claims []byte // the JWT claims JSON as received (nil for anonymous requests), for request.jwt.claims
+	Claims []byte // the JWT claims JSON as received (nil for anonymous requests), for request.jwt.claims; shared, read-only
 	// Authenticated is PostgREST's "authed": the role is not the anonymous role (a permission error is then 403, not 401).
 	Authenticated bool
 }
