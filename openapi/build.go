@@ -48,12 +48,13 @@ type builder struct {
 	pkeys   *namer                         // component parameter keys
 	bases   *namer                         // PascalCase bases of operationIds
 	opIDs   *namer
+	tags    *namer
 }
 
 // Build describes schema opts.Schema of c as an OpenAPI document. It is deterministic and never mutates c.
 func Build(c *schemacache.Cache, opts Options) (*openapi3.T, error) {
 	b := &builder{c: c, opts: opts, readKey: map[schemacache.QName]string{}, known: knownTypes(c),
-		keys: newNamer(), pkeys: newNamer(), bases: newNamer(), opIDs: newNamer()}
+		keys: newNamer(), pkeys: newNamer(), bases: newNamer(), opIDs: newNamer(), tags: newNamer()}
 	switch opts.Version {
 	case "", "3.0", "3.0.3":
 	case "3.1", "3.1.0":
@@ -170,7 +171,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 	if len(r.PrimaryKey) > 0 {
 		pkFilters = b.filterParams(r, key, r.PrimaryKey)
 	}
-	tag := r.Name
+	tag := b.tags.unique(r.Name)
 	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: cmp.Or(r.Comment, kindName(r.Kind)+" "+r.Name)})
 	base := b.bases.unique(pascal(r.Name))
 	item := &openapi3.PathItem{}
@@ -417,13 +418,14 @@ func concat(ps ...openapi3.Parameters) openapi3.Parameters {
 // addRoot describes GET /, which serves this document.
 func (b *builder) addRoot() {
 	desc := "This OpenAPI document"
-	get := &openapi3.Operation{OperationID: b.opIDs.unique("getOpenApi"), Tags: []string{"Introspection"},
+	tag := b.tags.unique("Introspection")
+	get := &openapi3.Operation{OperationID: b.opIDs.unique("getOpenApi"), Tags: []string{tag},
 		Summary: "OpenAPI description (this document)", Parameters: b.profile("acceptProfile"),
 		Responses: b.responses(status{"200", &openapi3.ResponseRef{Value: &openapi3.Response{Description: &desc,
 			Content: openapi3.Content{mtOpenAPI: {Schema: &openapi3.SchemaRef{Value: typed(openapi3.TypeObject, "")}}}}}},
 			errs("401", "406"))}
 	b.doc.Paths.Set("/", &openapi3.PathItem{Get: get})
-	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: "Introspection", Description: "The OpenAPI description of this API"})
+	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: "The OpenAPI description of this API"})
 }
 
 func kindName(k schemacache.RelKind) string {

@@ -16,7 +16,7 @@ import (
 // functions, GET with them as query parameters. Overloads share the path; their argument objects are anyOf.
 func (b *builder) addRoutine(fns []*schemacache.Routine) {
 	fn := fns[0]
-	tag := "(rpc) " + fn.Name
+	tag := b.tags.unique("(rpc) " + fn.Name)
 	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: cmp.Or(fn.Comment, "Function "+fn.Name)})
 	base := b.bases.unique(pascal(fn.Name))
 	summary, desc := summarize(fn.Comment, "Call "+fn.Name)
