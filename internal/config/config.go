@@ -36,6 +36,8 @@ type Config struct {
 	OpenAPIVersion        string // openapi-version (pgway): "3.0" (default) | "3.1"
 	OpenAPIValidate       string // openapi-validate (pgway): strict (default) | off
 
+	AdminServerPort int // admin-server-port (0 = off)
+
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
 }

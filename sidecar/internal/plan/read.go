@@ -18,8 +18,8 @@ func Relation(c *schemacache.Cache, schema, name string) (*schemacache.Relation,
 	}
 	e := apierr.New(http.StatusNotFound, "PGRST205",
 		fmt.Sprintf("Could not find the table '%s.%s' in the schema cache", schema, name))
-	if n, ok := closestRelation(c, schema, name); ok {
-		e.Hint = fmt.Sprintf("Perhaps you meant the table '%s.%s'", schema, n)
+	if q, ok := c.ClosestRelation(schema, name); ok {
+		e.Hint = fmt.Sprintf("Perhaps you meant the table '%s.%s'", q.Schema, q.Name)
 	}
 	return nil, e
 }

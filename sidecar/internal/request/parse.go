@@ -40,7 +40,7 @@ func Parse(in Input) (*Request, error) {
 	if err := req.setContentType(in.ContentType); err != nil {
 		return nil, err
 	}
-	prefs := parsePrefer(in.Prefer, &req.Prefer)
+	parsePrefer(in.Prefer, &req.Prefer)
 	strict := func() error {
 		if req.Prefer.Handling == "strict" && len(req.Prefer.Unrecognized) > 0 {
 			return apierr.New(http.StatusBadRequest, "PGRST122", "Invalid preferences given with handling=strict").
@@ -48,7 +48,8 @@ func Parse(in Input) (*Request, error) {
 		}
 		return nil
 	}
-	_ = prefs
+	// PostgREST checks handling=strict in its plans: before negotiating for mutations, after it for reads
+	// and calls, not at all for the root and OPTIONS.
 	mutation := req.Action == ActionInsert || req.Action == ActionUpdate || req.Action == ActionUpsert || req.Action == ActionDelete
 	if mutation {
 		if err := strict(); err != nil {
@@ -58,7 +59,7 @@ func Parse(in Input) (*Request, error) {
 	if err := req.negotiate(in.Accept); err != nil {
 		return nil, err
 	}
-	if !mutation {
+	if req.Action == ActionRead || req.Action == ActionCall {
 		if err := strict(); err != nil {
 			return nil, err
 		}

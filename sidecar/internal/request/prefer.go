@@ -5,8 +5,7 @@ import "strings"
 // parsePrefer reads the Prefer header (several headers joined with ','), as PostgREST's
 // Preferences.fromHeaders: the first value of each preference wins, and anything not recognised is
 // listed in Unrecognized (an error only with handling=strict, checked by Parse).
-func parsePrefer(h string, out *Preferences) int {
-	n := 0
+func parsePrefer(h string, out *Preferences) {
 	tzSeen, maxSeen := false, false
 	for h != "" {
 		var item string
@@ -19,7 +18,6 @@ func parsePrefer(h string, out *Preferences) int {
 		if item == "" {
 			continue
 		}
-		n++
 		switch item {
 		case "return=representation", "return=minimal", "return=headers-only":
 			if out.Return == "" {
@@ -75,5 +73,4 @@ func parsePrefer(h string, out *Preferences) int {
 			}
 		}
 	}
-	return n
 }

@@ -1,0 +1,243 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/auth"
+	"github.com/pgway/pgway/sidecar/internal/dbexec"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
+	"github.com/pgway/pgway/sidecar/internal/respond"
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+)
+
+// call is one request's state as it moves through the stages.
+type call struct {
+	ctx    *fasthttp.RequestCtx
+	req    *request.Request
+	cache  *schemacache.Cache
+	schema string
+	who    auth.Result
+}
+
+// handle is the fasthttp handler: parse → authenticate → plan → SQL → execute → respond.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	authenticated := false
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "panic", r, "stack", string(debug.Stack()))
+			ctx.Response.Reset()
+			s.writeError(ctx, apierr.Internal(fmt.Errorf("panic: %v", r)), false)
+		}
+		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
+	}()
+	c := call{ctx: ctx}
+	if err := s.serve(&c); err != nil {
+		authenticated = c.who.Authenticated
+		s.writeError(ctx, err, authenticated)
+	}
+}
+
+func (s *Server) serve(c *call) error {
+	ctx := c.ctx
+	c.cache = s.cache.Load()
+	if c.cache == nil {
+		return apierr.New(http.StatusServiceUnavailable, "PGRST002",
+			"Could not query the database for the schema cache. Retrying.")
+	}
+	h := &ctx.Request.Header
+	in := request.Input{
+		Method:         b2s(ctx.Method()),
+		Path:           b2s(ctx.Path()),
+		Query:          b2s(ctx.URI().QueryString()),
+		Accept:         b2s(h.Peek("Accept")),
+		Prefer:         peekJoined(h, "Prefer"),
+		Range:          b2s(h.Peek("Range")),
+		RangeUnit:      b2s(h.Peek("Range-Unit")),
+		AcceptProfile:  b2s(h.Peek("Accept-Profile")),
+		ContentProfile: b2s(h.Peek("Content-Profile")),
+		ContentType:    b2s(h.ContentType()),
+	}
+	if m := in.Method; m != "GET" && m != "HEAD" {
+		in.Body = ctx.Request.Body()
+	}
+	req, err := request.Parse(in)
+	if err != nil {
+		return err
+	}
+	c.req = req
+	if c.schema, err = s.schemaFor(req); err != nil {
+		return err
+	}
+	if len(s.cfg.DBSchemas) > 1 {
+		ctx.Response.Header.Set("Content-Profile", c.schema)
+	}
+	who, aerr := s.auth.Authenticate(string(h.Peek("Authorization")), time.Now())
+	if aerr != nil {
+		return aerr
+	}
+	c.who = who
+
+	switch req.Action {
+	case request.ActionRead:
+		return s.read(c)
+	default:
+		return apierr.New(http.StatusNotImplemented, "PGRST501", "Not implemented yet in pgway").
+			WithDetails("This request type is not supported yet.")
+	}
+}
+
+// schemaFor picks the request's schema from its profile header (PGRST106 when not exposed).
+func (s *Server) schemaFor(req *request.Request) (string, error) {
+	if req.Schema == "" {
+		return s.cfg.DBSchemas[0], nil
+	}
+	if slices.Contains(s.cfg.DBSchemas, req.Schema) {
+		return req.Schema, nil
+	}
+	return "", apierr.New(http.StatusNotAcceptable, "PGRST106", "Invalid schema: "+req.Schema).
+		WithHint("Only the following schemas are exposed: " + s.schemaList)
+}
+
+func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
+	return dbexec.Tx{
+		Role:       c.who.Role,
+		Claims:     string(c.who.Claims),
+		SearchPath: s.searchPaths[c.schema],
+		Method:     c.req.Method,
+		Path:       string(c.ctx.Path()),
+		ReadOnly:   readOnly,
+	}
+}
+
+// read answers GET/HEAD on a relation.
+func (s *Server) read(c *call) error {
+	req := c.req
+	rel, err := plan.Relation(c.cache, c.schema, req.Relation)
+	if err != nil {
+		return err
+	}
+	if req.Accept == request.MediaPlan && !s.cfg.DBPlanEnabled {
+		return apierr.New(http.StatusNotAcceptable, "PGRST107",
+			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
+	}
+	p, err := plan.ForRead(req, rel, s.cfg.DBMaxRows)
+	if err != nil {
+		return err
+	}
+	st := sqlgen.ForRead(p)
+	resp := &c.ctx.Response
+	if st.Explain {
+		first := true
+		err = s.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
+			if !first {
+				resp.AppendBodyString("\n")
+			}
+			first = false
+			resp.AppendBody(r.Body)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		if req.Head {
+			resp.SkipBody = true
+		}
+		return nil
+	}
+	return s.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
+		total := r.Total
+		if p.Count == request.CountPlanned || p.Count == request.CountEstimated && p.MaxRows > 0 && total > p.MaxRows {
+			total = r.Estimate
+		}
+		head, aerr := respond.Read(req, respond.ReadResult{Offset: p.Offset, PageTotal: r.PageTotal, Total: total})
+		if aerr != nil {
+			return aerr
+		}
+		resp.SetStatusCode(head.Status)
+		resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		for _, hv := range head.Headers {
+			resp.Header.Set(hv[0], hv[1])
+		}
+		if req.Head {
+			resp.SkipBody = true
+			return nil
+		}
+		resp.SetBody(r.Body)
+		return nil
+	})
+}
+
+// writeError renders err as PostgREST's JSON error object.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated bool) {
+	e := apierr.As(err, authenticated)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+	}
+	resp := &ctx.Response
+	resp.Header.Del("Content-Range")
+	resp.SetStatusCode(e.Status)
+	resp.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp.Header.Set("Proxy-Status", "pgway; error="+e.Code)
+	for _, h := range e.Headers {
+		resp.Header.Set(h[0], h[1])
+	}
+	if ctx.IsHead() {
+		resp.SkipBody = true
+		return
+	}
+	resp.SetBody(e.JSON())
+}
+
+// transportError answers errors fasthttp finds before the handler (body too large, malformed HTTP).
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	var e *apierr.Error
+	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
+		e = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "PGRST000", "Request headers too large")
+	} else if err == fasthttp.ErrBodyTooLarge {
+		e = apierr.New(http.StatusRequestEntityTooLarge, "PGRST413", "Request body too large").
+			WithDetails(fmt.Sprintf("The request body exceeds the limit of %d bytes.", s.cfg.MaxBodyBytes))
+	} else {
+		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request").WithDetails(err.Error())
+	}
+	s.writeError(ctx, e, false)
+}
+
+// peekJoined joins every value of a repeated header with ", ".
+func peekJoined(h *fasthttp.RequestHeader, key string) string {
+	vals := h.PeekAll(key)
+	switch len(vals) {
+	case 0:
+		return ""
+	case 1:
+		return b2s(vals[0])
+	}
+	out := make([]byte, 0, 64)
+	for i, v := range vals {
+		if i > 0 {
+			out = append(out, ", "...)
+		}
+		out = append(out, v...)
+	}
+	return b2s(out)
+}
+
+// b2s views bytes as a string without copying; only for values that do not outlive the request.
+func b2s(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

@@ -1,0 +1,142 @@
+package sidecar_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/pgway/pgway/internal/config"
+	"github.com/pgway/pgway/internal/pgtest"
+	"github.com/pgway/pgway/sidecar"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const testSecret = "reallyreallyreallyreallyverysafe"
+
+// fixture is the shared test schema.
+func fixture(t testing.TB) string {
+	b, err := os.ReadFile("testdata/fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// testServer is a pgway running in-process against a fresh database.
+type testServer struct {
+	t    testing.TB
+	URL  string
+	DB   *pgtest.DB
+	srv  *sidecar.Server
+	http *http.Client
+}
+
+// start runs pgway on a free loopback port over a fresh database loaded with fixture SQL; edit adjusts the config.
+func start(t testing.TB, edit func(*config.Config), fixtures ...string) *testServer {
+	t.Helper()
+	db := pgtest.NewDatabase(t, fixtures...)
+	cfg := config.Default()
+	cfg.DBURI = db.URLAs("authenticator", "")
+	cfg.DBSchemas = []string{"api", "other"}
+	cfg.DBAnonRole = "web_anon"
+	cfg.JWTSecret = testSecret
+	cfg.DBPlanEnabled = true
+	if edit != nil {
+		edit(&cfg)
+	}
+	level := slog.LevelWarn
+	if os.Getenv("PGWAY_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := sidecar.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeListener(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+	})
+	ts := &testServer{t: t, URL: "http://" + ln.Addr().String(), DB: db, srv: srv,
+		http: &http.Client{Timeout: 30 * time.Second}}
+	ts.waitReady()
+	return ts
+}
+
+// waitReady polls until the schema cache is loaded.
+func (ts *testServer) waitReady() {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res := ts.do("GET", "/__pgway_probe__", nil, "")
+		if res.Status != http.StatusServiceUnavailable {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.t.Fatal("pgway did not load its schema cache in time")
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// do sends one request; headers are "Name: value" lines.
+func (ts *testServer) do(method, path string, headers []string, body string) response {
+	ts.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	res, err := ts.http.Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+func (ts *testServer) get(path string, headers ...string) response {
+	ts.t.Helper()
+	return ts.do("GET", path, headers, "")
+}
+
+// token signs an HS256 JWT with the test secret.
+func token(t testing.TB, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
