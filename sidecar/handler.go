@@ -92,6 +92,8 @@ func (s *Server) serve(c *call) error {
 	switch req.Action {
 	case request.ActionRead:
 		return s.read(c)
+	case request.ActionInsert, request.ActionUpdate, request.ActionUpsert, request.ActionDelete:
+		return s.write(c)
 	default:
 		return apierr.New(http.StatusNotImplemented, "PGRST501", "Not implemented yet in pgway").
 			WithDetails("This request type is not supported yet.")

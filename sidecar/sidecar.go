@@ -220,16 +220,16 @@ func hostFor(h string) string {
 
 func (s *Server) httpServer() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:               s.handle,
-		Name:                  "pgway",
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		MaxRequestBodySize:    s.cfg.MaxBodyBytes,
+		Handler:                       s.handle,
+		Name:                          "pgway",
+		ReadTimeout:                   30 * time.Second,
+		WriteTimeout:                  60 * time.Second,
+		IdleTimeout:                   120 * time.Second,
+		MaxRequestBodySize:            s.cfg.MaxBodyBytes,
 		DisableHeaderNamesNormalizing: false,
-		NoDefaultContentType:  true,
-		ErrorHandler:          s.transportError,
-		Logger:                slogAdapter{s.log},
+		NoDefaultContentType:          true,
+		ErrorHandler:                  s.transportError,
+		Logger:                        slogAdapter{s.log},
 	}
 }
 
