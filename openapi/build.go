@@ -181,11 +181,12 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 			Summary: cmp.Or(summary, fallback), Description: desc}
 	}
 	rows := b.schemaRef(key)
+	sel := b.selectParam(q, key)
 	readProfile, writeProfile := b.profile("acceptProfile"), b.profile("contentProfile")
 
 	if canSelect {
 		get := op("get", "Read rows of "+r.Name)
-		get.Parameters = concat(openapi3.Parameters{b.paramRef("select")}, filters,
+		get.Parameters = concat(openapi3.Parameters{sel}, filters,
 			openapi3.Parameters{b.paramRef("order"), b.paramRef("limit"), b.paramRef("offset"), b.paramRef("or"), b.paramRef("and"),
 				b.paramRef("range"), b.paramRef("rangeUnit"), b.paramRef("preferRead")}, readProfile)
 		get.Responses = b.responses(
@@ -204,7 +205,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 	}
 	if canInsert {
 		post := op("post", "Insert rows into "+r.Name)
-		post.Parameters = concat(openapi3.Parameters{b.paramRef("select"), b.paramRef("columns"), b.paramRef("on_conflict"),
+		post.Parameters = concat(openapi3.Parameters{sel, b.paramRef("columns"), b.paramRef("on_conflict"),
 			b.paramRef("preferWrite")}, writeProfile)
 		one := b.schemaRef(insertKey)
 		post.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
@@ -222,7 +223,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 	}
 	if canUpdate {
 		patch := op("patch", "Update rows of "+r.Name)
-		patch.Parameters = concat(openapi3.Parameters{b.paramRef("select"), b.paramRef("columns")}, filters,
+		patch.Parameters = concat(openapi3.Parameters{sel, b.paramRef("columns")}, filters,
 			openapi3.Parameters{b.paramRef("order"), b.paramRef("limit"), b.paramRef("or"), b.paramRef("and"), b.paramRef("preferWrite")},
 			writeProfile)
 		patch.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
@@ -237,7 +238,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 	if canInsert && canUpdate && len(pkFilters) == len(r.PrimaryKey) && len(r.PrimaryKey) > 0 {
 		put := op("put", "Insert or replace one row of "+r.Name)
 		put.Description = strings.TrimSpace(desc + "\n\nFilter every primary-key column with `eq`; the body must be the whole row with the same key.")
-		put.Parameters = concat(openapi3.Parameters{b.paramRef("select")}, pkFilters, openapi3.Parameters{b.paramRef("preferWrite")},
+		put.Parameters = concat(openapi3.Parameters{sel}, pkFilters, openapi3.Parameters{b.paramRef("preferWrite")},
 			writeProfile)
 		put.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
 			Content: openapi3.Content{mtJSON: {Schema: b.schemaRef(insertKey)}}}}
@@ -246,7 +247,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 	}
 	if canDelete {
 		del := op("delete", "Delete rows of "+r.Name)
-		del.Parameters = concat(openapi3.Parameters{b.paramRef("select")}, filters,
+		del.Parameters = concat(openapi3.Parameters{sel}, filters,
 			openapi3.Parameters{b.paramRef("order"), b.paramRef("limit"), b.paramRef("or"), b.paramRef("and"), b.paramRef("preferWrite")},
 			writeProfile)
 		del.Responses = b.writeResponses(rows)
@@ -438,4 +439,48 @@ func kindName(k schemacache.RelKind) string {
 		return "Foreign table"
 	}
 	return "Table"
+}
+
+var cardinalityNames = map[schemacache.Cardinality]string{
+	schemacache.ManyToOne: "many-to-one", schemacache.OneToMany: "one-to-many",
+	schemacache.OneToOne: "one-to-one", schemacache.ManyToMany: "many-to-many",
+}
+
+// selectParam is the select parameter of relation q: the shared one, or, when q has relationships to relations
+// of this document, its own copy that lists what can be embedded (with !constraint hints where ambiguous).
+func (b *builder) selectParam(q schemacache.QName, key string) *openapi3.ParameterRef {
+	rels := b.c.Relationships[q]
+	count := map[schemacache.QName]int{}
+	for _, rel := range rels {
+		count[rel.Target]++
+	}
+	var lines []string
+	for _, rel := range rels {
+		if _, ok := b.readKey[rel.Target]; !ok || rel.Target.Schema != b.schema {
+			continue
+		}
+		embed := rel.Target.Name
+		if count[rel.Target] > 1 && rel.Constraint != "" {
+			embed += "!" + rel.Constraint
+		}
+		line := "- `" + embed + "(*)`: " + cardinalityNames[rel.Cardinality]
+		if rel.Junction != nil {
+			line += " through " + rel.Junction.Table.Name
+		}
+		if rel.Computed != nil {
+			line += " (computed by " + rel.Computed.Name + ")"
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return b.paramRef("select")
+	}
+	slices.Sort(lines)
+	lines = slices.Compact(lines)
+	shared := b.doc.Components.Parameters["select"].Value
+	p := *shared
+	p.Description = shared.Description + "\n\nEmbeddable relations:\n" + strings.Join(lines, "\n")
+	pkey := b.pkeys.unique("select." + key)
+	b.doc.Components.Parameters[pkey] = &openapi3.ParameterRef{Value: &p}
+	return b.paramRef(pkey)
 }
