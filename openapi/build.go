@@ -27,7 +27,7 @@ type Options struct {
 	Schema string
 	// Version is the OpenAPI version: "3.0" (default, emitted as 3.0.3) or "3.1" (3.1.0).
 	Version string
-	// ServerURL is the servers[0].url (openapi-server-proxy-uri); empty leaves servers out.
+	// ServerURL is the servers[0].url (openapi-server-proxy-uri); empty means "/" (relative to the document).
 	ServerURL string
 	// Allowed reports whether the role may use priv on a relation or routine; nil allows everything
 	// (openapi-mode follow-privileges passes a predicate, ignore-privileges nil).
@@ -84,9 +84,8 @@ func Build(c *schemacache.Cache, opts Options) (*openapi3.T, error) {
 	if b.v31 {
 		b.doc.OpenAPI = "3.1.0"
 	}
-	if opts.ServerURL != "" {
-		b.doc.Servers = openapi3.Servers{{URL: opts.ServerURL}}
-	}
+	// Without a proxy URI the API is relative to where the document was fetched from: "/" says so explicitly.
+	b.doc.Servers = openapi3.Servers{{URL: cmp.Or(opts.ServerURL, "/")}}
 	b.addShared()
 
 	rels := b.relations()
