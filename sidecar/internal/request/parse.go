@@ -375,7 +375,7 @@ func finishCond(c *Condition) error {
 	return nil
 }
 
-// parseArrayLiteral splits a one-dimensional PostgreSQL array literal {a,"b c",d} into its items.
+// parseArrayLiteral splits a PostgreSQL array literal {a,"b c",d} into its items (nested braces flattened).
 func parseArrayLiteral(v string) ([]string, bool) {
 	v = strings.TrimSpace(v)
 	if len(v) < 2 || v[0] != '{' || v[len(v)-1] != '}' {
@@ -408,6 +408,7 @@ func parseArrayLiteral(v string) ([]string, bool) {
 			quoted = true
 		case c == ',' && !inQuote:
 			flush()
+		case (c == '{' || c == '}') && !inQuote: // multi-dimensional: ANY/ALL see the elements flattened
 		default:
 			b.WriteByte(c)
 		}
