@@ -561,7 +561,7 @@ func (p *parser) treePath() ([]string, Field, res) {
 	if len(names) == 1 {
 		return nil, f, r
 	}
-	return names[:len(names)-1 : len(names)-1], f, r
+	return names[: len(names)-1 : len(names)-1], f, r
 }
 
 // delim is pDelimiter: char '.' <?> "delimiter (.)".
