@@ -66,7 +66,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		views:    map[uint32]map[int]colRef{},
 		retRel:   map[*Routine]QName{},
 	}
-	b.Queue(emptySearchPathSQL)
+	b.Queue(setupSQL)
 	b.Queue(versionSQL).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&cat.version)
 	})
@@ -191,7 +191,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
-	b.Queue(restoreSearchPathSQL)
+	b.Queue(restoreSQL)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
 	}

@@ -44,13 +44,17 @@ typ as (
   left join dom_base edb on edb.oid = et.oid
 )`
 
-// emptySearchPathSQL empties search_path for the rest of the batch (the implicit transaction of a pipeline,
-// or the caller's transaction), so pg_get_expr qualifies every name as PostgREST's output does
-// ("nextval('api.books_id_seq'::regclass)"); restoreSearchPathSQL puts the caller's value back.
+// setupSQL empties search_path for the rest of the batch (the implicit transaction of a pipeline, or the
+// caller's transaction), so pg_get_expr qualifies every name as PostgREST's output does
+// ("nextval('api.books_id_seq'::regclass)"), and turns JIT off: the catalog joins are cheap but badly
+// estimated, and JIT compilation alone would cost close to a second. restoreSQL puts the caller's values back.
 const (
-	emptySearchPathSQL = `select set_config('pgway.saved_search_path', current_setting('search_path'), true),
-  set_config('search_path', '', true)`
-	restoreSearchPathSQL = `select set_config('search_path', current_setting('pgway.saved_search_path'), true)`
+	setupSQL = `select set_config('pgway.saved_search_path', current_setting('search_path'), true),
+  set_config('pgway.saved_jit', current_setting('jit'), true),
+  set_config('search_path', '', true),
+  set_config('jit', 'off', true)`
+	restoreSQL = `select set_config('search_path', current_setting('pgway.saved_search_path'), true),
+  set_config('jit', current_setting('pgway.saved_jit'), true)`
 )
 
 const versionSQL = `select current_setting('server_version_num')::int`

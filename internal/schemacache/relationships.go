@@ -40,13 +40,14 @@ func buildRelationships(cat *catalog, tr *tracer, schemas []string) map[QName][]
 			cols [][]string
 		}
 		var srcViews, tgtViews []side
-		for _, v := range tr.views() {
-			q := QName{v.Schema, v.Name}
+		for _, v := range tr.viewsOf[k.rel] {
 			if combos, ok := tr.mapKey(v, k.rel, k.colNums); ok {
-				srcViews = append(srcViews, side{q, combos})
+				srcViews = append(srcViews, side{QName{v.Schema, v.Name}, combos})
 			}
+		}
+		for _, v := range tr.viewsOf[k.ref] {
 			if combos, ok := tr.mapKey(v, k.ref, k.refColNums); ok {
-				tgtViews = append(tgtViews, side{q, combos})
+				tgtViews = append(tgtViews, side{QName{v.Schema, v.Name}, combos})
 			}
 		}
 		for _, s := range srcViews {

@@ -8,22 +8,36 @@ type tracer struct {
 	// origin maps an exposed view's OID to, per view column position, the base-table column it shows.
 	origin map[uint32]map[int]colRef
 	oidOf  map[*Relation]uint32
+	// shown maps view OID → base table OID → base column number → the view's column names showing it.
+	shown map[uint32]map[uint32]map[int][]string
+	// viewsOf lists, per base table OID, the exposed views showing some of its columns (in view order).
+	viewsOf map[uint32][]*Relation
 }
 
 func newTracer(cat *catalog) *tracer {
-	t := &tracer{cat: cat, origin: map[uint32]map[int]colRef{}, oidOf: map[*Relation]uint32{}}
+	t := &tracer{cat: cat, origin: map[uint32]map[int]colRef{}, oidOf: map[*Relation]uint32{},
+		shown: map[uint32]map[uint32]map[int][]string{}, viewsOf: map[uint32][]*Relation{}}
 	for oid, r := range cat.relByOID {
 		t.oidOf[r] = oid
-		if r.Kind != KindView && r.Kind != KindMaterializedView {
-			continue
-		}
+	}
+	for _, r := range t.views() {
+		oid := t.oidOf[r]
 		m := map[int]colRef{}
+		byTable := map[uint32]map[int][]string{}
 		for _, c := range r.Columns {
-			if ref, ok := t.trace(colRef{oid, c.Position}); ok {
-				m[c.Position] = ref
+			ref, ok := t.trace(colRef{oid, c.Position})
+			if !ok {
+				continue
 			}
+			m[c.Position] = ref
+			if byTable[ref.rel] == nil {
+				byTable[ref.rel] = map[int][]string{}
+				t.viewsOf[ref.rel] = append(t.viewsOf[ref.rel], r)
+			}
+			byTable[ref.rel][ref.col] = append(byTable[ref.rel][ref.col], c.Name)
 		}
 		t.origin[oid] = m
+		t.shown[oid] = byTable
 	}
 	return t
 }
@@ -42,18 +56,6 @@ func (t *tracer) trace(ref colRef) (colRef, bool) {
 		ref = next
 	}
 	return colRef{}, false
-}
-
-// viewColumns returns, for a base table, each of its columns' view column names (in view order) in view oid.
-func (t *tracer) viewColumns(view *Relation, table uint32) map[int][]string {
-	out := map[int][]string{}
-	m := t.origin[t.oidOf[view]]
-	for _, c := range view.Columns {
-		if ref, ok := m[c.Position]; ok && ref.rel == table {
-			out[ref.col] = append(out[ref.col], c.Name)
-		}
-	}
-	return out
 }
 
 // views returns the exposed views in a stable order.
@@ -115,7 +117,7 @@ func (t *tracer) viewPrimaryKeys() {
 // shown several times, every combination is returned (first names first); ok is false unless every key
 // column is shown.
 func (t *tracer) mapKey(view *Relation, table uint32, colNums []int) ([][]string, bool) {
-	vc := t.viewColumns(view, table)
+	vc := t.shown[t.oidOf[view]][table]
 	combos := [][]string{nil}
 	for _, n := range colNums {
 		names := vc[n]

@@ -1,0 +1,88 @@
+package schemacache
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Privilege kinds a role may hold on a relation (SELECT, INSERT, UPDATE, DELETE) or routine (EXECUTE).
+const (
+	PrivSelect  = "SELECT"
+	PrivInsert  = "INSERT"
+	PrivUpdate  = "UPDATE"
+	PrivDelete  = "DELETE"
+	PrivExecute = "EXECUTE"
+)
+
+// Privileges is the set of (object, privilege) pairs one role holds in the exposed schemas.
+type Privileges map[PrivKey]bool
+
+// PrivKey names one privilege on one relation or routine.
+type PrivKey struct {
+	Object QName
+	Priv   string
+}
+
+// Allows reports whether the role holds priv on obj.
+func (p Privileges) Allows(obj QName, priv string) bool { return p[PrivKey{obj, priv}] }
+
+// privilegesSQL lists the table and function privileges a role holds (directly, through membership or PUBLIC)
+// in the exposed schemas; a routine name is allowed when any overload is executable.
+const privilegesSQL = `
+select n.nspname, c.relname, p.priv
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as p(priv)
+where n.nspname = any($2::text[]) and c.relkind in ('r', 'v', 'm', 'f', 'p')
+  and has_schema_privilege($1, n.oid, 'USAGE')
+  and (has_table_privilege($1, c.oid, p.priv)
+       or (p.priv <> 'DELETE' and has_any_column_privilege($1, c.oid, p.priv)))
+union all
+select distinct n.nspname, f.proname, 'EXECUTE'
+from pg_proc f
+join pg_namespace n on n.oid = f.pronamespace
+where n.nspname = any($2::text[]) and has_schema_privilege($1, n.oid, 'USAGE')
+  and has_function_privilege($1, f.oid, 'EXECUTE')`
+
+// LoadPrivileges reads what role may do in schemas (one query).
+func LoadPrivileges(ctx context.Context, conn Querier, role string, schemas []string) (Privileges, error) {
+	var b pgx.Batch
+	b.Queue(privilegesSQL, role, textArray(schemas))
+	br := conn.SendBatch(ctx, &b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("reading the privileges of role %q: %w", role, err)
+	}
+	out := Privileges{}
+	var k PrivKey
+	_, err = pgx.ForEachRow(rows, []any{&k.Object.Schema, &k.Object.Name, &k.Priv}, func() error {
+		out[k] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the privileges of role %q: %w", role, err)
+	}
+	return out, nil
+}
+
+// textArray renders names as a PostgreSQL text[] literal, so the query works in every pgx exec mode.
+func textArray(names []string) string {
+	out := []byte{'{'}
+	for i, n := range names {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '"')
+		for j := 0; j < len(n); j++ {
+			if n[j] == '"' || n[j] == '\\' {
+				out = append(out, '\\')
+			}
+			out = append(out, n[j])
+		}
+		out = append(out, '"')
+	}
+	return string(append(out, '}'))
+}
