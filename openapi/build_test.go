@@ -317,12 +317,12 @@ func TestAllowed(t *testing.T) {
 func TestFilterPattern(t *testing.T) {
 	re := regexp.MustCompile(openapi.FilterPattern)
 	for _, v := range []string{"eq.5", "not.eq.5", "in.(1,2)", "like(any).{a*,b*}", "is.null", "fts(english).cat",
-		"wfts.cat dog", "cs.{1,2}", "isdistinct.3", "gte.2020-01-01", "eq."} {
+		"wfts.cat dog", "cs.{1,2}", "neq.3", "imatch(all).{a,b}", "isdistinct.3", "gte.2020-01-01", "eq."} {
 		if !re.MatchString(v) {
 			t.Errorf("%q does not match", v)
 		}
 	}
-	for _, v := range []string{"5", "equals.5", "eq", "in(any).x", "not.5"} {
+	for _, v := range []string{"5", "equals.5", "eq", "in(any).x", "neq(any).{1}", "not.5"} {
 		if re.MatchString(v) {
 			t.Errorf("%q matches", v)
 		}

@@ -54,7 +54,7 @@ var Operators = [][2]string{
 }
 
 // FilterPattern is the regular expression a column filter value (op.value) matches.
-const FilterPattern = `^(not\.)?(((eq|neq|gt|gte|lt|lte|like|ilike|match|imatch)(\((any|all)\))?)|in|is|isdistinct|cs|cd|ov|sl|sr|nxr|nxl|adj|((fts|plfts|phfts|wfts)(\([^)]*\))?))\..*$`
+const FilterPattern = `^(not\.)?(((eq|gt|gte|lt|lte|like|ilike|match|imatch)(\((any|all)\))?)|neq|in|is|isdistinct|cs|cd|ov|sl|sr|nxr|nxl|adj|((fts|plfts|phfts|wfts)(\([^)]*\))?))\..*$`
 
 // filterHelp is the short help of a column filter parameter; the API description has the operator list.
 const filterHelp = "Use `operator.value`, e.g. `eq.5`, `in.(1,2)`, `not.is.null`; repeat to AND filters."
@@ -62,7 +62,7 @@ const filterHelp = "Use `operator.value`, e.g. `eq.5`, `in.(1,2)`, `not.is.null`
 // operatorHelp is the filter section of the API description.
 func operatorHelp() string {
 	var b strings.Builder
-	b.WriteString("## Filters\n\nFilter rows with a query parameter per column as `operator.value`, e.g. `eq.5`; prefix `not.` to negate; `eq`, `neq`, `gt`, `gte`, `lt`, " +
+	b.WriteString("## Filters\n\nFilter rows with a query parameter per column as `operator.value`, e.g. `eq.5`; prefix `not.` to negate; `eq`, `gt`, `gte`, `lt`, " +
 		"`lte`, `like`, `ilike`, `match` and `imatch` take `(any)` or `(all)` with a list: `like(any).{a*,b*}`. " +
 		"Repeat the parameter to combine filters with AND. Operators:\n")
 	for _, op := range Operators {
