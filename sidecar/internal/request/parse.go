@@ -7,6 +7,14 @@ import (
 	"github.com/pgway/pgway/internal/apierr"
 )
 
+// Notes for the stages that consume a Request:
+//   - Select is nil when there is no select= (meaning "*"), and an empty non-nil slice for "select=".
+//   - Input.Path is taken as already percent-decoded (as fasthttp's ctx.Path()); it is split on '/'.
+//   - in.(...) items are always values (PostgREST quotes every item, so a bare null is the string "null");
+//     ListNull is never set. any/all operands are parsed into List (Value keeps the raw literal).
+//   - The Accept-Profile/Content-Profile schema, db-plan-enabled (MediaPlan) and db-tx-end (Prefer tx) are
+//     checked against the config by the caller.
+
 // Parse turns a raw request into a Request, following PostgREST's ApiRequest: resource from the path
 // (404 PGRST125), action from the method (405 PGRST117/PGRST101), query parameters (400 PGRST100),
 // ranges (416 PGRST103), body media type (400 PGRST102), Accept negotiation (406 PGRST107) and the
@@ -111,6 +119,7 @@ func (req *Request) route(method, path string) error {
 		}
 	case n == 2 && segs[0] == "rpc":
 		req.Relation = cutNul(segs[1])
+		req.RPC = true
 		switch method {
 		case "GET", "HEAD", "POST":
 			req.Action = ActionCall

@@ -22,6 +22,7 @@ type Request struct {
 	Method   string // GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS
 	Head     bool   // HEAD: no body
 	Relation string // table, view or (for ActionCall) function name; "" for the root
+	RPC      bool   // the path is /rpc/{function}
 	// Schema is the profile the client asked for (Accept-Profile for GET/HEAD, Content-Profile otherwise);
 	// "" means the default (first exposed) schema. Validated against the config by the caller.
 	Schema       string
