@@ -9,6 +9,8 @@ LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 # TEST_TIMEOUT bounds the whole go test run; the CI budget is 90 minutes.
 TEST_TIMEOUT ?= 15m
+# PKGS narrows vet and gotest, e.g. `make test PKGS=./internal/pgtest/...`.
+PKGS ?= ./...
 
 # TEST_STEPS are the targets `make test` runs, in order, stopping at the first failure.
 # Add a step with `TEST_STEPS += my-step` and a `my-step:` target below.
@@ -32,10 +34,10 @@ ensure-postgres: ## install PostgreSQL server binaries if missing (as root on De
 	@scripts/ensure-postgres.sh
 
 vet: ## go vet ./...
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 
 gotest: ## go test ./... against throwaway PostgreSQL servers
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 run: build ensure-postgres ## demo: throwaway PostgreSQL + sample schema + pgway serve on :3000 (Ctrl-C stops)
 	$(GO) run ./scripts/demo -pgway $(BIN)

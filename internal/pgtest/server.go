@@ -59,7 +59,8 @@ var defaultSettings = map[string]string{
 
 // StartServer initialises a cluster in a new temporary directory, starts postgres on a free loopback port and
 // waits until it accepts connections. Running as root, initdb and postgres run as the postgres OS user.
-// Stop shuts it down and removes the directory; should this process die first, postgres is sent SIGQUIT.
+// Stop shuts it down and removes the directory; should this process die first, postgres is sent SIGQUIT (Linux).
+// The directory is on /dev/shm when that is a tmpfs with room, else under os.TempDir.
 func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	bin := opts.BinDir
 	if bin == "" {
@@ -73,7 +74,8 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	removeStaleDirs()
-	dir, err := os.MkdirTemp(tempBase(cred != nil), dirPrefix)
+	base := workBase(cred != nil)
+	dir, err := os.MkdirTemp(base, dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("creating server directory: %w", err)
 	}
@@ -88,12 +90,8 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
-		"--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	initdb.Env = pgEnv()
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("initdb: %w\n%s", err, out))
+	if err := initCluster(ctx, bin, base, data, cred); err != nil {
+		return fail(err)
 	}
 
 	timeout := opts.StartTimeout
@@ -146,7 +144,8 @@ func (s *Server) startPostgres(ctx context.Context, bin, data string, cred *sysc
 	cmd.Env = pgEnv()
 	// Own process group: a terminal's Ctrl-C reaches us, not postgres, so we stop it in order.
 	// Pdeathsig: if this process dies without Stop (panic, test timeout, SIGKILL), postgres shuts down at once.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+	setDeathSignal(cmd.SysProcAttr, syscall.SIGQUIT)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
@@ -294,6 +293,15 @@ func osCredential() (cred *syscall.Credential, uid, gid int, err error) {
 
 const dirPrefix = "pgway-pg-"
 
+// workBase is where server directories and the initdb template go: a roomy tmpfs if there is one, else
+// tempBase.
+func workBase(otherUser bool) string {
+	if dir, ok := fastBase(); ok {
+		return dir
+	}
+	return tempBase(otherUser)
+}
+
 // tempBase is where server directories go: os.TempDir, unless another OS user (postgres, when we are root)
 // could not reach it, in which case /tmp.
 func tempBase(otherUser bool) string {
@@ -315,7 +323,11 @@ func tempBase(otherUser bool) string {
 // removeStaleDirs deletes server directories left by processes that died before Stop (their postgres has
 // gone too, thanks to Pdeathsig): those without a live postmaster.pid.
 func removeStaleDirs() {
-	for _, base := range []string{os.TempDir(), "/tmp"} {
+	bases := []string{os.TempDir(), "/tmp"}
+	if dir, ok := fastBase(); ok {
+		bases = append(bases, dir)
+	}
+	for _, base := range bases {
 		matches, _ := filepath.Glob(filepath.Join(base, dirPrefix+"*"))
 		for _, dir := range matches {
 			fi, err := os.Stat(dir)

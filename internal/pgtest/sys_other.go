@@ -1,0 +1,9 @@
+//go:build !linux
+
+package pgtest
+
+import "syscall"
+
+func setDeathSignal(attr *syscall.SysProcAttr, sig syscall.Signal) {}
+
+func fastBase() (string, bool) { return "", false }
