@@ -153,6 +153,8 @@ func TestClosest(t *testing.T) {
 		{"api", "bookz_view", "books_view"},
 		{"api", "xyzzy_qwerty", ""},
 		{"private", "publisher", "publishers"},
+		{"api", "edition_printings", "printings"}, // liberal, like PostgREST's hints
+		{"nope", "books", ""},
 	}
 	for _, tt := range rels {
 		got, ok := c.ClosestRelation(tt.schema, tt.name)

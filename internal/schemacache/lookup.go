@@ -59,14 +59,19 @@ func (r *Relation) ClosestColumn(name string) (string, bool) {
 	return closest(name, cands)
 }
 
-// closest returns the candidate with the highest similarity to name (1 - edit distance / longer length,
-// compared case-insensitively), if it reaches minSimilarity; ties go to the alphabetically first.
+// closest picks a suggestion the way PostgREST's fuzzy set does: among candidates sharing at least one
+// bigram with name (padded, case-insensitive), the one with the highest similarity 1 - edit distance /
+// longer length, if it reaches 0.33; ties go to the alphabetically first.
 func closest(name string, cands []string) (string, bool) {
-	const minSimilarity = 0.4
-	best, bestScore := "", -1.0
+	const minSimilarity = 0.33
 	lname := strings.ToLower(name)
+	grams := bigrams(lname)
+	best, bestScore := "", -1.0
 	for _, cand := range cands {
 		lc := strings.ToLower(cand)
+		if lc != lname && !sharesBigram(grams, lc) {
+			continue
+		}
 		n := max(utf8.RuneCountInString(lname), utf8.RuneCountInString(lc))
 		score := 1.0
 		if n > 0 {
@@ -80,6 +85,25 @@ func closest(name string, cands []string) (string, bool) {
 		return "", false
 	}
 	return best, true
+}
+
+func bigrams(s string) map[[2]rune]bool {
+	r := []rune("-" + s + "-")
+	out := make(map[[2]rune]bool, len(r))
+	for i := 0; i+1 < len(r); i++ {
+		out[[2]rune{r[i], r[i+1]}] = true
+	}
+	return out
+}
+
+func sharesBigram(grams map[[2]rune]bool, s string) bool {
+	r := []rune("-" + s + "-")
+	for i := 0; i+1 < len(r); i++ {
+		if grams[[2]rune{r[i], r[i+1]}] {
+			return true
+		}
+	}
+	return false
 }
 
 // levenshtein is the edit distance between a and b, counted in runes.
