@@ -72,6 +72,13 @@ func (s *Server) serve(c *call) error {
 	if m := in.Method; m != "GET" && m != "HEAD" {
 		in.Body = ctx.Request.Body()
 	}
+	if in.Path == "/" || in.Path == "" {
+		in.Query = "" // the root takes no query parameters but ?openapi=, read by serveOpenAPI
+	}
+	if format, ok := docAlias(in); ok {
+		// /openapi.json and /openapi.yaml: the root document under a plain name.
+		return s.serveDocAlias(c, in, format)
+	}
 	req, err := request.Parse(in)
 	if err != nil {
 		return err
@@ -94,6 +101,10 @@ func (s *Server) serve(c *call) error {
 		return s.read(c)
 	case request.ActionInsert, request.ActionUpdate, request.ActionUpsert, request.ActionDelete:
 		return s.write(c)
+	case request.ActionSchema:
+		return s.serveOpenAPI(c, "json")
+	case request.ActionInfo:
+		return s.options(c)
 	default:
 		return apierr.New(http.StatusNotImplemented, "PGRST501", "Not implemented yet in pgway").
 			WithDetails("This request type is not supported yet.")

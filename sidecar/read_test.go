@@ -36,7 +36,7 @@ func runCases(t *testing.T, ts *testServer, cases []readCase) {
 				method = "GET"
 			}
 			res := ts.do(method, tc.path, tc.headers, "")
-			if res.Status != tc.status {
+			if tc.status != 0 && res.Status != tc.status {
 				t.Fatalf("%s %s: status %d, want %d; body %s", method, tc.path, res.Status, tc.status, res.Body)
 			}
 			for _, h := range tc.header {
@@ -151,9 +151,11 @@ func TestSchemaReloadOnNotify(t *testing.T) {
 		t.Fatalf("fresh exists before creation: %d", res.Status)
 	}
 	ts.DB.Exec(t, `CREATE TABLE api.fresh (id int); INSERT INTO api.fresh VALUES (7);
-		GRANT SELECT ON api.fresh TO web_anon; NOTIFY pgrst, 'reload schema';`)
+		GRANT SELECT ON api.fresh TO web_anon;`)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		// Notify again each round: the listener may still be connecting when the first one is sent.
+		ts.DB.Exec(t, `NOTIFY pgrst, 'reload schema'`)
 		res := ts.get("/fresh")
 		if res.Status == 200 {
 			assertBody(t, res.Body, `[{"id":7}]`)

@@ -41,6 +41,9 @@ type Server struct {
 
 	reloadMu sync.Mutex
 	metrics  *metrics
+
+	docsMu sync.Mutex
+	docs   *docCache
 }
 
 // Run serves the API described by cfg until ctx is cancelled, then shuts down gracefully.

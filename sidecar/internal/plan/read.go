@@ -150,10 +150,13 @@ func nonEmpty(s, def string) string {
 	return s
 }
 
-// defaultName is PostgREST's key for a selected field: the column, or the last JSON path key.
+// defaultName is PostgREST's key for a selected field: the last key of its JSON path (an array index is skipped
+// back to the key before it), else the column name.
 func defaultName(f request.Field) string {
-	if n := len(f.JSONPath); n > 0 {
-		return f.JSONPath[n-1].Key
+	for i := len(f.JSONPath) - 1; i >= 0; i-- {
+		if !f.JSONPath[i].Index {
+			return f.JSONPath[i].Key
+		}
 	}
 	return f.Name
 }

@@ -1,0 +1,180 @@
+package sidecar
+
+import (
+	"context"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/openapi"
+)
+
+// docKey identifies one rendered OpenAPI document. Documents are built once per schema-cache snapshot.
+type docKey struct {
+	schema, role, version, format string
+}
+
+// docCache holds the documents rendered from one schema-cache snapshot.
+type docCache struct {
+	snapshot *schemacache.Cache
+	mu       sync.Mutex
+	docs     map[docKey][]byte
+	privs    map[string]schemacache.Privileges
+}
+
+// openAPIDoc returns the rendered document for the request's schema, role and version, building it at most once
+// per snapshot.
+func (s *Server) openAPIDoc(c *call, version, format string) ([]byte, error) {
+	if s.cfg.OpenAPIMode == "disabled" {
+		return nil, apierr.New(http.StatusNotFound, "PGRST126", "Root endpoint metadata is disabled")
+	}
+	role := ""
+	if s.cfg.OpenAPIMode != "ignore-privileges" {
+		role = c.who.Role
+	}
+	dc := s.docsFor(c.cache)
+	key := docKey{c.schema, role, version, format}
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	if b, ok := dc.docs[key]; ok {
+		return b, nil
+	}
+	opts := openapi.Options{Schema: c.schema, Version: version, ServerURL: s.cfg.OpenAPIServerProxyURI}
+	if role != "" {
+		p, ok := dc.privs[role]
+		if !ok {
+			var err error
+			if p, err = s.loadPrivileges(role); err != nil {
+				return nil, err
+			}
+			dc.privs[role] = p
+		}
+		opts.Allowed = p.Allows
+	}
+	doc, err := openapi.Build(c.cache, opts)
+	if err != nil {
+		return nil, apierr.Internal(err)
+	}
+	b, err := openapi.Marshal(doc, format)
+	if err != nil {
+		return nil, apierr.Internal(err)
+	}
+	dc.docs[key] = b
+	return b, nil
+}
+
+func (s *Server) docsFor(snapshot *schemacache.Cache) *docCache {
+	s.docsMu.Lock()
+	defer s.docsMu.Unlock()
+	if s.docs == nil || s.docs.snapshot != snapshot {
+		s.docs = &docCache{snapshot: snapshot, docs: map[docKey][]byte{}, privs: map[string]schemacache.Privileges{}}
+	}
+	return s.docs
+}
+
+func (s *Server) loadPrivileges(role string) (schemacache.Privileges, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	return schemacache.LoadPrivileges(ctx, conn, role, s.cfg.DBSchemas)
+}
+
+// serveOpenAPI answers GET / (and /openapi.json, /openapi.yaml) with the OpenAPI document.
+func (s *Server) serveOpenAPI(c *call, format string) error {
+	version := s.cfg.OpenAPIVersion
+	if v := c.ctx.QueryArgs().Peek("openapi"); len(v) > 0 {
+		switch string(v) {
+		case "3.1", "3.1.0":
+			version = "3.1"
+		case "3.0", "3.0.3":
+			version = "3.0"
+		default:
+			return apierr.New(http.StatusBadRequest, "PGRST100", "Unsupported OpenAPI version: "+string(v)).
+				WithHint("Use openapi=3.0 or openapi=3.1")
+		}
+	}
+	b, err := s.openAPIDoc(c, version, format)
+	if err != nil {
+		return err
+	}
+	resp := &c.ctx.Response
+	switch format {
+	case "yaml":
+		resp.Header.Set("Content-Type", "application/yaml; charset=utf-8")
+	default:
+		resp.Header.Set("Content-Type", "application/openapi+json; charset=utf-8")
+	}
+	if c.ctx.IsHead() {
+		resp.SkipBody = true
+		return nil
+	}
+	resp.SetBody(b)
+	return nil
+}
+
+// docAlias recognises GET/HEAD /openapi.json and /openapi.yaml.
+func docAlias(in request.Input) (string, bool) {
+	if in.Method != "GET" && in.Method != "HEAD" {
+		return "", false
+	}
+	switch in.Path {
+	case "/openapi.json":
+		return "json", true
+	case "/openapi.yaml", "/openapi.yml":
+		return "yaml", true
+	}
+	return "", false
+}
+
+func (s *Server) serveDocAlias(c *call, in request.Input, format string) error {
+	var err error
+	if c.schema, err = s.schemaFor(&request.Request{Schema: in.AcceptProfile}); err != nil {
+		return err
+	}
+	who, aerr := s.auth.Authenticate(string(c.ctx.Request.Header.Peek("Authorization")), time.Now())
+	if aerr != nil {
+		return aerr
+	}
+	c.who = who
+	return s.serveOpenAPI(c, format)
+}
+
+// options answers OPTIONS with the Allow header PostgREST sends.
+func (s *Server) options(c *call) error {
+	resp := &c.ctx.Response
+	resp.Header.Set("Access-Control-Allow-Origin", "*")
+	switch {
+	case c.req.Relation == "":
+		resp.Header.Set("Allow", "OPTIONS,GET,HEAD")
+	case c.req.RPC:
+		resp.Header.Set("Allow", "OPTIONS,GET,HEAD,POST")
+	default:
+		rel, err := plan.Relation(c.cache, c.schema, c.req.Relation)
+		if err != nil {
+			return err
+		}
+		allow := "OPTIONS,GET,HEAD"
+		if rel.Insertable {
+			allow += ",POST"
+		}
+		if rel.Insertable && rel.Updatable && len(rel.PrimaryKey) > 0 {
+			allow += ",PUT"
+		}
+		if rel.Updatable {
+			allow += ",PATCH"
+		}
+		if rel.Deletable {
+			allow += ",DELETE"
+		}
+		resp.Header.Set("Allow", allow)
+	}
+	return nil
+}
