@@ -125,7 +125,8 @@ func serve(ctx context.Context, srv *pgtest.Server, bin string, port int) error 
 	)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	// Own process group, so Ctrl-C reaches only us and we stop pgway before PostgreSQL; pgway exits with us.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setDeathSignal(cmd.SysProcAttr, syscall.SIGTERM)
 	fmt.Printf("demo: pgway serve on :%d (PGRST_DB_URI=%s PGRST_DB_SCHEMAS=%s PGRST_DB_ANON_ROLE=%s)\n",
 		port, dbURI, schemas, anonRole)
 	if err := cmd.Start(); err != nil {
