@@ -40,22 +40,6 @@ const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('rol
 
 const readOnlySQL = settingsSQL + ", set_config('transaction_read_only', 'on', true)"
 
-func (t *Tx) queue(b *pgx.Batch) {
-	sql := settingsSQL
-	if t.ReadOnly {
-		sql = readOnlySQL
-	}
-	claims := t.Claims
-	if claims == "" {
-		claims = "{}"
-	}
-	headers := t.Headers
-	if headers == "" {
-		headers = "{}"
-	}
-	b.Queue(sql, t.SearchPath, t.Role, claims, t.Method, t.Path, headers)
-}
-
 // ReadResult is the main row of a read.
 type ReadResult struct {
 	Total     int64 // -1 when not counted
@@ -89,74 +73,51 @@ func ConnError(err error) *apierr.Error {
 	return e
 }
 
-// Read runs a read in one pipelined batch: settings, optional estimate, main statement. fn sees the main row.
+// Read runs a read in one round trip: settings, optional estimate, main statement. fn sees the main row.
 // Explain reads call fn once per plan line (text format) with Body set to the line.
 func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(ReadResult) error) error {
-	conn, err := e.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-
-	var b pgx.Batch
-	tx.queue(&b)
+	queries := make([]Query, 0, 2)
 	if st.Estimate != nil {
-		b.Queue(st.Estimate.SQL, st.Estimate.Args...)
+		queries = append(queries, Query{SQL: st.Estimate.SQL, Args: st.Estimate.Args})
 	}
-	b.Queue(st.Main.SQL, st.Main.Args...)
-	br := conn.SendBatch(ctx, &b)
-	err = readBatch(br, st, fn)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	return wrap(err)
-}
-
-func readBatch(br pgx.BatchResults, st sqlgen.Read, fn func(ReadResult) error) error {
-	if _, err := br.Exec(); err != nil {
-		return err
-	}
+	queries = append(queries, Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain})
 	res := ReadResult{Total: -1, Estimate: -1}
-	if st.Estimate != nil {
-		var planJSON []byte
-		if err := br.QueryRow().Scan(&planJSON); err != nil {
-			return err
+	mainIdx := len(queries) - 1
+	return e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
+		if i < mainIdx {
+			for rr.NextRow() {
+				res.Estimate = planRows(rr.Values()[0])
+			}
+			return nil
 		}
-		res.Estimate = planRows(planJSON)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		vals := rows.RawValues()
-		if st.Explain {
-			res.Body = vals[0]
+		for rr.NextRow() {
+			vals := rr.Values()
+			if st.Explain {
+				res.Body = vals[0]
+				if err := fn(res); err != nil {
+					return err
+				}
+				continue
+			}
+			if len(vals) != 3 {
+				return fmt.Errorf("read returned %d columns", len(vals))
+			}
+			var err error
+			if vals[0] != nil {
+				if res.Total, err = parseInt(vals[0], 0); err != nil {
+					return err
+				}
+			}
+			if res.PageTotal, err = parseInt(vals[1], 0); err != nil {
+				return err
+			}
+			res.Body = vals[2]
 			if err := fn(res); err != nil {
 				return err
 			}
-			continue
 		}
-		if len(vals) != 3 {
-			return fmt.Errorf("read returned %d columns", len(vals))
-		}
-		fds := rows.FieldDescriptions()
-		if vals[0] != nil {
-			res.Total, err = parseInt(vals[0], fds[0].Format)
-			if err != nil {
-				return err
-			}
-		}
-		if res.PageTotal, err = parseInt(vals[1], fds[1].Format); err != nil {
-			return err
-		}
-		res.Body = vals[2]
-		if err := fn(res); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // wrap keeps apierr and PostgreSQL errors as they are and marks connection failures as PGRST001.

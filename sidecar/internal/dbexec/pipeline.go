@@ -1,0 +1,203 @@
+package dbexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Query is one statement of a pipelined exchange.
+type Query struct {
+	SQL  string
+	Args []any // strings and int64s, sent as untyped text so PostgreSQL infers each type from its context
+	// Prepare caches the statement per connection (Parse once, then only Bind/Execute). Use it for statements
+	// whose text repeats; leave it off for one-offs such as EXPLAIN.
+	Prepare bool
+}
+
+// maxPrepared bounds the named statements one connection keeps; past it they are all deallocated.
+const maxPrepared = 1000
+
+// stmtCache maps SQL text to the name of the statement prepared for it on one connection. A pooled connection is
+// used by one request at a time, so it needs no lock.
+type stmtCache struct {
+	names map[string]string
+	next  int
+}
+
+const stmtCacheKey = "pgway.stmts"
+
+func stmtsOf(pc *pgconn.PgConn) *stmtCache {
+	data := pc.CustomData()
+	if sc, ok := data[stmtCacheKey].(*stmtCache); ok {
+		return sc
+	}
+	sc := &stmtCache{names: map[string]string{}}
+	data[stmtCacheKey] = sc
+	return sc
+}
+
+// exchange runs the request's settings and then queries in one round trip: a single pipeline closed by one Sync,
+// so PostgreSQL runs them as one implicit transaction (all or nothing) and parses every statement after the role
+// and search_path are set. handle sees each query's result in order.
+func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
+	conn, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return wrap(exchangeOn(ctx, conn, tx, queries, handle))
+}
+
+func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
+	pc := conn.Conn().PgConn()
+	sc := stmtsOf(pc)
+	p := pc.StartPipeline(ctx)
+
+	settings := settingsSQL
+	if tx.ReadOnly {
+		settings = readOnlySQL
+	}
+	p.SendQueryParams(settings, tx.values(), nil, nil, nil)
+	dealloc := len(sc.names) >= maxPrepared
+	if dealloc {
+		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
+		clear(sc.names)
+	}
+	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
+	fresh := make([]string, len(queries))
+	for i, q := range queries {
+		vals, err := encodeArgs(q.Args)
+		if err != nil {
+			_ = p.Close()
+			return err
+		}
+		if !q.Prepare {
+			p.SendQueryParams(q.SQL, vals, nil, nil, nil)
+			continue
+		}
+		name, ok := sc.names[q.SQL]
+		if !ok {
+			sc.next++
+			name = "pgway_" + strconv.Itoa(sc.next)
+			p.SendPrepare(name, q.SQL, nil)
+			fresh[i] = name
+		}
+		p.SendQueryPrepared(name, vals, nil, nil)
+	}
+	p.SendPipelineSync()
+	if err := p.Flush(); err != nil {
+		_ = p.Close()
+		return err
+	}
+
+	err := readPipeline(p, sc, dealloc, queries, fresh, handle)
+	if cerr := p.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return err
+}
+
+// readPipeline consumes the results in the order they were sent; the first error ends it (the server skipped
+// everything after it up to the Sync, and Close drains what is left).
+func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Query, fresh []string, handle func(int, *pgconn.ResultReader) error) error {
+	next := func() (*pgconn.ResultReader, error) {
+		res, err := p.GetResults()
+		if err != nil {
+			return nil, err
+		}
+		rr, ok := res.(*pgconn.ResultReader)
+		if !ok {
+			return nil, fmt.Errorf("pipeline: unexpected result %T", res)
+		}
+		return rr, nil
+	}
+	discard := func() error {
+		rr, err := next()
+		if err != nil {
+			return err
+		}
+		_, err = rr.Close()
+		return err
+	}
+	if err := discard(); err != nil { // settings
+		return err
+	}
+	if dealloc {
+		if err := discard(); err != nil {
+			return err
+		}
+	}
+	for i := range queries {
+		if fresh[i] != "" {
+			res, err := p.GetResults()
+			if err != nil {
+				return err
+			}
+			if _, ok := res.(*pgconn.StatementDescription); !ok {
+				return fmt.Errorf("pipeline: unexpected result %T for prepare", res)
+			}
+			sc.names[queries[i].SQL] = fresh[i]
+		}
+		rr, err := next()
+		if err != nil {
+			return err
+		}
+		herr := handle(i, rr)
+		if _, err := rr.Close(); err != nil {
+			return err
+		}
+		if herr != nil {
+			return herr
+		}
+	}
+	res, err := p.GetResults()
+	if err != nil {
+		return err
+	}
+	if _, ok := res.(*pgconn.PipelineSync); !ok {
+		return fmt.Errorf("pipeline: expected sync, got %T", res)
+	}
+	return nil
+}
+
+// values are the settings statement's arguments.
+func (t *Tx) values() [][]byte {
+	claims, headers := t.Claims, t.Headers
+	if claims == "" {
+		claims = "{}"
+	}
+	if headers == "" {
+		headers = "{}"
+	}
+	return [][]byte{[]byte(t.SearchPath), []byte(t.Role), []byte(claims), []byte(t.Method), []byte(t.Path), []byte(headers)}
+}
+
+// encodeArgs renders arguments in PostgreSQL's text format.
+func encodeArgs(args []any) ([][]byte, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	vals := make([][]byte, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			vals[i] = []byte(v)
+		case []byte:
+			vals[i] = v
+		case int64:
+			vals[i] = strconv.AppendInt(nil, v, 10)
+		case int:
+			vals[i] = strconv.AppendInt(nil, int64(v), 10)
+		case nil:
+			vals[i] = nil
+		default:
+			return nil, errors.New("dbexec: unsupported argument type " + fmt.Sprintf("%T", a))
+		}
+	}
+	return vals, nil
+}
