@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -129,9 +130,38 @@ func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
 		Claims:     string(c.who.Claims),
 		SearchPath: s.searchPaths[c.schema],
 		Method:     c.req.Method,
-		Path:       string(c.ctx.Path()),
+		Path:       b2s(c.ctx.Path()),
+		Headers:    headersJSON(&c.ctx.Request.Header),
 		ReadOnly:   readOnly,
 	}
+}
+
+// headersJSON renders the request headers as PostgREST's request.headers GUC: a JSON object with lower-case
+// names, cookies left out (PostgREST passes them as request.cookies).
+func headersJSON(h *fasthttp.RequestHeader) string {
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	first := true
+	for k, v := range h.All() {
+		if len(k) == 6 && strings.EqualFold(b2s(k), "cookie") {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		start := len(b)
+		b = apierr.AppendJSONString(b, b2s(k))
+		for i := start; i < len(b); i++ {
+			if c := b[i]; c >= 'A' && c <= 'Z' {
+				b[i] = c + ('a' - 'A')
+			}
+		}
+		b = append(b, ':')
+		b = apierr.AppendJSONString(b, b2s(v))
+	}
+	b = append(b, '}')
+	return b2s(b)
 }
 
 // read answers GET/HEAD on a relation.

@@ -167,3 +167,15 @@ func TestSchemaReloadOnNotify(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestRequestSettings(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	user := "Authorization: Bearer " + token(t, jwt.MapClaims{"role": "web_user", "sub": "bob"})
+	runCases(t, ts, []readCase{
+		{name: "anon", path: "/whoami", headers: []string{"X-Trace: abc"}, status: 200,
+			body: `[{"role":"web_anon","method":"GET","path":"/whoami","trace":"abc","sub":null,"search_path":"\"api\", \"public\""}]`},
+		{name: "jwt", path: "/whoami?select=role,sub", headers: []string{user}, status: 200,
+			body: `[{"role":"web_user","sub":"bob"}]`},
+		{name: "profile", path: "/whoami?select=search_path", headers: []string{"Accept-Profile: other"}, status: 404},
+	})
+}

@@ -58,3 +58,13 @@ GRANT SELECT ON api.cheap_items TO web_anon, web_user;
 CREATE TABLE other.widgets (id int PRIMARY KEY, label text);
 INSERT INTO other.widgets VALUES (1, 'gear'), (2, 'sprocket');
 GRANT SELECT ON other.widgets TO web_anon, web_user;
+
+-- A view that reads the request's GUCs, to check what pgway sets per request.
+CREATE VIEW api.whoami AS
+  SELECT current_user::text AS role,
+         current_setting('request.method', true) AS method,
+         current_setting('request.path', true) AS path,
+         current_setting('request.headers', true)::json->>'x-trace' AS trace,
+         current_setting('request.jwt.claims', true)::json->>'sub' AS sub,
+         current_setting('search_path') AS search_path;
+GRANT SELECT ON api.whoami TO web_anon, web_user;
