@@ -3,6 +3,7 @@ package pgtest_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -123,3 +124,18 @@ func (f *fakeT) Fatalf(format string, args ...any) {
 	panic("fatal")
 }
 func (f *fakeT) Helper() {}
+
+func TestUsesEnvURL(t *testing.T) {
+	env := os.Getenv(pgtest.EnvDatabaseURL)
+	if env == "" {
+		t.Skip(pgtest.EnvDatabaseURL + " not set")
+	}
+	srv, err := pgtest.Existing(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.NewDatabase(t)
+	if want := srv.URL(db.Name); db.URL != want {
+		t.Fatalf("db.URL = %s, want %s (on the server from %s)", db.URL, want, pgtest.EnvDatabaseURL)
+	}
+}
