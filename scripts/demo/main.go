@@ -136,14 +136,16 @@ func serve(ctx context.Context, srv *pgtest.Server, bin string, port int) error 
 	go func() { exited <- cmd.Wait() }()
 
 	base := "http://localhost:" + strconv.Itoa(port)
-	ready := make(chan struct{})
-	go func() {
-		if waitHTTP(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))) {
-			close(ready)
-		}
-	}()
+	ready := make(chan bool, 1)
+	go func() { ready <- waitHTTP(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))) }()
 	select {
-	case <-ready:
+	case ok := <-ready:
+		if !ok {
+			if ctx.Err() == nil {
+				fmt.Fprintf(os.Stderr, "demo: pgway serve is running but nothing answers on :%d yet\n", port)
+			}
+			break
+		}
 		examples, err := exampleRequests(ctx, srv.URL(dbName), base)
 		if err != nil {
 			return err
