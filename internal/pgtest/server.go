@@ -211,6 +211,14 @@ func (s *Server) URLAs(dbname, role, password string) string {
 	return u.String()
 }
 
+// Pid returns the postmaster's process id, or 0 for a server from Existing or a stopped one.
+func (s *Server) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Stop shuts a throwaway server down immediately and removes its directory. It is safe to call more than once;
 // for a server from Existing it does nothing.
 func (s *Server) Stop() error {
@@ -337,8 +345,10 @@ func removeStaleDirs() {
 			b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
 			if err == nil {
 				line, _, _ := strings.Cut(string(b), "\n")
-				if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && syscall.Kill(pid, 0) == nil {
-					continue // still running
+				if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
+					if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+						continue // still running
+					}
 				}
 			} else if !errors.Is(err, os.ErrNotExist) {
 				continue

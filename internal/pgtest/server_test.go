@@ -3,6 +3,7 @@ package pgtest_test
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,6 +31,10 @@ func TestStartServerStop(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT current_setting('work_mem'), current_setting('data_directory')").Scan(&workMem, &dataDir); err != nil {
 		t.Fatal(err)
 	}
+	pid := s.Pid()
+	if b, err := os.ReadFile(dataDir + "/postmaster.pid"); err != nil || !strings.HasPrefix(string(b), strconv.Itoa(pid)+"\n") {
+		t.Errorf("Pid() = %d, postmaster.pid starts %.10q (%v)", pid, b, err)
+	}
 	conn.Close(ctx)
 	if workMem != "8MB" {
 		t.Errorf("work_mem = %s, want 8MB from ServerOptions.Settings", workMem)
@@ -45,6 +50,9 @@ func TestStartServerStop(t *testing.T) {
 	}
 	if err := s.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
+	}
+	if s.Pid() != 0 {
+		t.Errorf("Pid() = %d after Stop, want 0", s.Pid())
 	}
 }
 
