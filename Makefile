@@ -7,6 +7,9 @@ BIN      ?= bin/pgway
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
+# Extra flags: `make bench BENCH_FLAGS=-h`, `make run RUN_FLAGS='-port 3001'`.
+BENCH_FLAGS ?=
+RUN_FLAGS ?=
 # TEST_TIMEOUT bounds the whole go test run; the CI budget is 90 minutes.
 TEST_TIMEOUT ?= 15m
 # PKGS narrows vet and gotest, e.g. `make test PKGS=./internal/pgtest/...`.
@@ -40,10 +43,10 @@ gotest: ## go test ./... against throwaway PostgreSQL servers
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 run: build ensure-postgres ## demo: throwaway PostgreSQL + sample schema + pgway serve on :3000 (Ctrl-C stops)
-	$(GO) run ./scripts/demo -pgway $(BIN)
+	$(GO) run ./scripts/demo -pgway $(BIN) $(RUN_FLAGS)
 
 bench: ensure-postgres ## load benchmark (go run ./bench)
-	$(GO) run ./bench
+	$(GO) run ./bench $(BENCH_FLAGS)
 
 fuzz: ## fuzz the request parser for FUZZTIME (30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./sidecar/internal/request
