@@ -102,7 +102,8 @@ func TestRunUntilInterrupt(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop after interrupt")
 	}
-	if _, err := http.Get(url); err == nil {
+	if resp, err := http.Get(url); err == nil {
+		resp.Body.Close()
 		t.Error("pgway still serving after the demo stopped")
 	}
 }
