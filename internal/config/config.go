@@ -38,6 +38,12 @@ type Config struct {
 
 	AdminServerPort int // admin-server-port (0 = off)
 
+	DBPreparedStatements bool              // db-prepared-statements (default true)
+	DBConfig             bool              // db-config (default true)
+	ServerTimingEnabled  bool              // server-timing-enabled
+	JWTCacheMaxLifetime  int               // jwt-cache-max-lifetime (seconds, 0 = off)
+	AppSettings          map[string]string // app.settings.* (key without the prefix)
+
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
 }
@@ -61,5 +67,7 @@ func Default() Config {
 		OpenAPIVersion:           "3.0",
 		OpenAPIValidate:          "strict",
 		MaxBodyBytes:             10 << 20,
+		DBPreparedStatements:     true,
+		DBConfig:                 true,
 	}
 }
