@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.conf")
+	if err := os.WriteFile(bad, []byte("server-port = 1\nbogus-key = 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		code       int
+		out, errOut string
+	}{
+		{name: "version", args: []string{"version"}, code: 0, out: "pgway dev"},
+		{name: "help flag", args: []string{"--help"}, code: 0, out: "serve"},
+		{name: "help cmd", args: []string{"help", "serve"}, code: 0, out: "usage: pgway serve"},
+		{name: "no args", args: nil, code: 2, errOut: "usage: pgway"},
+		{name: "unknown", args: []string{"frobnicate"}, code: 2, errOut: `unknown command "frobnicate"`},
+		{name: "unknown key", args: []string{"serve", bad}, code: 1, errOut: "config: bogus-key: unknown key"},
+		{name: "bad env value", args: []string{"serve"}, env: map[string]string{"PGRST_SERVER_PORT": "abc"}, code: 1,
+			errOut: `config: server-port: "abc" is not an integer`},
+		{name: "bad flag value", args: []string{"serve", "--log-level", "loud"}, code: 1, errOut: "config: log-level:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &out, &errOut)
+			if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errOut.String(), tt.errOut) {
+				t.Fatalf("code %d stdout %q stderr %q", code, out.String(), errOut.String())
+			}
+		})
+	}
+}
