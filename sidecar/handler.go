@@ -226,7 +226,7 @@ func (s *Server) read(c *call) error {
 // writeError renders err as PostgREST's JSON error object.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated bool) {
 	e := apierr.As(err, authenticated)
-	if e.Status >= 500 {
+	if e.Status >= 500 && e.Code != "PGRST001" && e.Code != "PGRST002" {
 		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
 	resp := &ctx.Response

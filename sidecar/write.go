@@ -1,13 +1,62 @@
 package sidecar
 
 import (
-	"net/http"
+	"context"
+	"strings"
 
-	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/sidecar/internal/dbexec"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/respond"
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 )
 
-// write answers POST/PATCH/PUT/DELETE on a relation.
+// write answers POST/PATCH/PUT/DELETE on a relation: one statement (plus a check when PostgREST's rules need
+// one) in one transaction.
 func (s *Server) write(c *call) error {
-	return apierr.New(http.StatusNotImplemented, "PGRST501", "Not implemented yet in pgway").
-		WithDetails("Writes are not supported yet.")
+	req := c.req
+	rel, err := plan.Relation(c.cache, c.schema, req.Relation)
+	if err != nil {
+		return err
+	}
+	rollback, txApplied := s.txEnd(req.Prefer.Tx)
+	m, err := plan.ForMutate(req, rel, rollback)
+	if err != nil {
+		return err
+	}
+	st := sqlgen.ForMutate(m)
+	resp := &c.ctx.Response
+	return s.exec.Write(context.Background(), s.tx(c, false), st, func(r dbexec.WriteResult) error {
+		head, withBody := respond.Write(req, respond.WriteResult{
+			Relation:          rel.Name,
+			PageTotal:         r.PageTotal,
+			Location:          r.Location,
+			Inserted:          r.Inserted,
+			ResolutionApplied: m.Resolution != "",
+			TxApplied:         txApplied,
+		})
+		resp.SetStatusCode(head.Status)
+		for _, h := range head.Headers {
+			resp.Header.Set(h[0], h[1])
+		}
+		if withBody {
+			resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+			resp.SetBody(r.Body)
+		} else {
+			resp.Header.SetContentLength(0)
+			resp.SkipBody = false
+		}
+		return nil
+	})
+}
+
+// txEnd applies db-tx-end to a Prefer: tx= value: whether to roll back, and the preference to report as applied.
+func (s *Server) txEnd(pref string) (rollback bool, applied string) {
+	mode := s.cfg.DBTxEnd
+	override := strings.HasSuffix(mode, "-allow-override")
+	rollback = strings.HasPrefix(mode, "rollback")
+	if override && pref != "" {
+		rollback = pref == "rollback"
+		applied = pref
+	}
+	return rollback, applied
 }

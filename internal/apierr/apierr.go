@@ -2,6 +2,7 @@
 package apierr
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -118,6 +119,9 @@ func As(err error, authenticated bool) *Error {
 
 // FromPg maps a PostgreSQL error to PostgREST's status and JSON object.
 func FromPg(pe *pgconn.PgError, authenticated bool) *Error {
+	if pe.Code == "PGRST" {
+		return fromRaise(pe)
+	}
 	e := &Error{Status: PgStatus(pe.Code, authenticated), Code: pe.Code, Message: pe.Message, Details: pe.Detail, Hint: pe.Hint, Err: pe}
 	if pe.Code == "42501" && !authenticated {
 		e.Headers = append(e.Headers, [2]string{"WWW-Authenticate", "Bearer"})
@@ -164,4 +168,36 @@ func PgStatus(code string, authenticated bool) int {
 		return 500
 	}
 	return 400
+}
+
+// fromRaise decodes PostgREST's RAISE SQLSTATE 'PGRST': the message is the JSON error object, the detail a JSON
+// object with the HTTP status and extra headers (500 PGRST121 when either does not parse).
+func fromRaise(pe *pgconn.PgError) *Error {
+	var msg struct {
+		Code    string  `json:"code"`
+		Message string  `json:"message"`
+		Details *string `json:"details"`
+		Hint    *string `json:"hint"`
+	}
+	var det struct {
+		Status  *int              `json:"status"`
+		Headers map[string]string `json:"headers"`
+	}
+	if json.Unmarshal([]byte(pe.Message), &msg) != nil || json.Unmarshal([]byte(pe.Detail), &det) != nil || det.Status == nil {
+		e := New(http.StatusInternalServerError, "PGRST121", "Could not parse JSON in the RAISE SQLSTATE 'PGRST' error")
+		e.Details = "Invalid JSON value for MESSAGE: '" + pe.Message + "' or DETAIL: '" + pe.Detail + "'"
+		e.Err = pe
+		return e
+	}
+	e := &Error{Status: *det.Status, Code: msg.Code, Message: msg.Message, Err: pe}
+	if msg.Details != nil {
+		e.Details = *msg.Details
+	}
+	if msg.Hint != nil {
+		e.Hint = *msg.Hint
+	}
+	for k, v := range det.Headers {
+		e.Headers = append(e.Headers, [2]string{k, v})
+	}
+	return e
 }

@@ -48,6 +48,11 @@ func Parse(in Input) (*Request, error) {
 	if err := req.setContentType(in.ContentType); err != nil {
 		return nil, err
 	}
+	if req.Action == ActionInsert || req.Action == ActionUpdate || req.Action == ActionUpsert {
+		if err := req.parsePayload(); err != nil {
+			return nil, err
+		}
+	}
 	parsePrefer(in.Prefer, &req.Prefer)
 	strict := func() error {
 		if req.Prefer.Handling == "strict" && len(req.Prefer.Unrecognized) > 0 {

@@ -44,6 +44,8 @@ type Request struct {
 	// ContentType is the body's media type for writes ("application/json", "text/csv", ...).
 	ContentType string
 	Body        []byte
+	// Payload is the parsed body of an insert, update or upsert.
+	Payload *Payload
 	// Params are the RPC function arguments given in the query string (GET /rpc/fn?a=1) — name → raw value.
 	Params []Param
 }

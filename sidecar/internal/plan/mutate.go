@@ -1,0 +1,215 @@
+package plan
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/request"
+)
+
+// Mutate is the plan of an insert, update, single-row upsert (PUT) or delete, with the read that renders its
+// representation.
+type Mutate struct {
+	Action request.Action
+	Rel    *schemacache.Relation
+	// Columns are the payload's columns (insert, update, upsert), in the payload's (sorted) key order.
+	Columns []*schemacache.Column
+	Payload *request.Payload
+	// ApplyDefaults is Prefer: missing=default: columns missing from a row take their default, not NULL.
+	ApplyDefaults bool
+	// Where filters the rows to update or delete; for PUT it is matched against the payload row.
+	Where []Cond
+	// OnConflict is the conflict target of an upsert (on_conflict= or the primary key); Resolution is
+	// "merge-duplicates" or "ignore-duplicates" ("" when not an upsert).
+	OnConflict []string
+	Resolution string
+	// Order, Limit and Offset restrict an update or delete to a window of the filtered rows (Limit -1: none).
+	Order  []Order
+	Limit  int64
+	Offset int64
+	// Return is "minimal", "headers-only" or "representation".
+	Return string
+	// Read renders the representation (return=representation): its Select, Order and embeds apply to the
+	// affected rows. Nil otherwise.
+	Read *Read
+	// PrimaryKey are the relation's primary-key columns (Location header).
+	PrimaryKey []string
+	// Singular: the object media type was asked for; exactly one row must be affected.
+	Singular bool
+	// MaxAffected is Prefer: max-affected with handling=strict (-1: no limit).
+	MaxAffected int64
+	// Rollback ends the transaction with a rollback (Prefer: tx=rollback, or db-tx-end).
+	Rollback bool
+}
+
+// ForMutate resolves a write request on rel. rollback is the transaction end decided from the config and the
+// Prefer header.
+func ForMutate(req *request.Request, rel *schemacache.Relation, rollback bool) (*Mutate, error) {
+	m := &Mutate{
+		Action:        req.Action,
+		Rel:           rel,
+		Payload:       req.Payload,
+		ApplyDefaults: req.Prefer.Missing == "default",
+		Limit:         -1,
+		Return:        req.Prefer.Return,
+		PrimaryKey:    rel.PrimaryKey,
+		Singular:      req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped,
+		MaxAffected:   -1,
+		Rollback:      rollback,
+	}
+	if m.Return == "" {
+		m.Return = "minimal"
+	}
+	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected >= 0 && (m.Action == request.ActionUpdate || m.Action == request.ActionDelete) {
+		m.MaxAffected = req.Prefer.MaxAffected
+	}
+	if m.Payload != nil {
+		for _, k := range m.Payload.Keys {
+			col, ok := rel.Column(k)
+			if !ok {
+				return nil, apierr.New(http.StatusBadRequest, "PGRST204",
+					fmt.Sprintf("Could not find the '%s' column of '%s' in the schema cache", k, rel.Name))
+			}
+			m.Columns = append(m.Columns, col)
+		}
+	}
+
+	// Top-level filters, logic, order and range apply to the mutation; embedded ones to the representation.
+	for i := range req.Filters {
+		f := &req.Filters[i]
+		if len(f.Path) > 0 {
+			continue
+		}
+		leaf, err := resolveLeaf(rel, f.Field, f.Cond)
+		if err != nil {
+			return nil, err
+		}
+		m.Where = append(m.Where, Cond{Leaf: leaf})
+	}
+	for i := range req.Logic {
+		l := &req.Logic[i]
+		if len(l.Path) > 0 {
+			continue
+		}
+		c, err := resolveLogic(rel, l)
+		if err != nil {
+			return nil, err
+		}
+		m.Where = append(m.Where, c)
+	}
+	for _, o := range req.Order {
+		if len(o.Path) > 0 {
+			continue
+		}
+		for _, t := range o.Terms {
+			if t.Relation != "" {
+				continue // ordering by an embed applies to the representation only
+			}
+			e, err := resolveExpr(rel, t.Field, "")
+			if err != nil {
+				return nil, err
+			}
+			m.Order = append(m.Order, Order{Expr: e, Desc: t.Desc, Nulls: t.Nulls})
+		}
+	}
+	hasRange := false
+	for _, rg := range req.Ranges {
+		if len(rg.Path) == 0 && (rg.Limit >= 0 || rg.Offset > 0) {
+			m.Offset, m.Limit = rg.Offset, rg.Limit
+			hasRange = true
+		}
+	}
+
+	switch m.Action {
+	case request.ActionInsert:
+		if req.Prefer.Resolution != "" {
+			m.OnConflict = req.OnConflict
+			if m.OnConflict == nil {
+				m.OnConflict = rel.PrimaryKey
+			}
+			if len(m.OnConflict) > 0 {
+				m.Resolution = req.Prefer.Resolution
+			}
+			for _, c := range m.OnConflict {
+				if _, ok := rel.Column(c); !ok {
+					return nil, UnknownColumn(rel, c)
+				}
+			}
+		}
+		m.Where, m.Order, m.Limit, m.Offset = nil, nil, -1, 0
+	case request.ActionUpsert:
+		if hasRange {
+			return nil, apierr.New(http.StatusBadRequest, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
+		}
+		if err := checkPutFilters(req, rel); err != nil {
+			return nil, err
+		}
+		m.OnConflict = rel.PrimaryKey
+		m.Resolution = "merge-duplicates"
+		m.Order = nil
+	}
+	if (m.Action == request.ActionUpdate || m.Action == request.ActionDelete) && m.Limit >= 0 {
+		if rel.Kind != schemacache.KindTable && len(rel.PrimaryKey) == 0 {
+			return nil, apierr.New(http.StatusBadRequest, "PGRST100",
+				"limit/offset on "+rel.Name+" needs a table or a view with a primary key")
+		}
+	}
+
+	if m.Return == "representation" {
+		r, err := representation(req, rel)
+		if err != nil {
+			return nil, err
+		}
+		m.Read = r
+	}
+	return m, nil
+}
+
+// checkPutFilters is PostgREST's rule for PUT: the filters are exactly the primary-key columns, each with a
+// plain eq (405 PGRST105 otherwise).
+func checkPutFilters(req *request.Request, rel *schemacache.Relation) error {
+	bad := apierr.New(http.StatusMethodNotAllowed, "PGRST105",
+		"Filters must include all and only primary key columns with 'eq' operators")
+	if len(rel.PrimaryKey) == 0 || len(req.Logic) > 0 {
+		return bad
+	}
+	seen := map[string]bool{}
+	for _, f := range req.Filters {
+		if len(f.Path) > 0 {
+			continue
+		}
+		if f.Cond.Op != "eq" || f.Cond.Negate || f.Cond.Quant != "" || len(f.Field.JSONPath) > 0 {
+			return bad
+		}
+		seen[f.Field.Name] = true
+	}
+	if len(seen) != len(rel.PrimaryKey) {
+		return bad
+	}
+	for _, pk := range rel.PrimaryKey {
+		if !seen[pk] {
+			return bad
+		}
+	}
+	return nil
+}
+
+// representation is the read that renders the affected rows: the request's select, embedded filters and
+// ranges, and order; top-level filters and ranges already shaped the mutation.
+func representation(req *request.Request, rel *schemacache.Relation) (*Read, error) {
+	rq := *req
+	rq.Filters = slices.DeleteFunc(slices.Clone(req.Filters), func(f request.Filter) bool { return len(f.Path) == 0 })
+	rq.Logic = slices.DeleteFunc(slices.Clone(req.Logic), func(l request.Logic) bool { return len(l.Path) == 0 })
+	rq.Ranges = slices.DeleteFunc(slices.Clone(req.Ranges), func(r request.RangeSpec) bool { return len(r.Path) == 0 })
+	rq.Prefer.Count = request.CountNone
+	r, err := ForRead(&rq, rel, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.Count = request.CountNone
+	r.Singular = false
+	return r, nil
+}
