@@ -100,6 +100,8 @@ func argsString(args []any) string {
 		switch v := a.(type) {
 		case string:
 			sb.WriteString("'" + v + "'")
+		case []byte:
+			sb.WriteString("'" + string(v) + "'")
 		default:
 			sb.WriteString(strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(
 				strings.TrimSpace(fmtAny(v)), "\n", " "), "  ", " ")))

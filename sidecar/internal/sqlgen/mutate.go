@@ -102,7 +102,7 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 		jsonType = "jsonb"
 	}
 	b.str(" FROM (SELECT ")
-	b.arg(string(p.JSON))
+	b.arg(p.JSON)
 	b.str("::" + jsonType + " AS json_data) pgrst_payload, ")
 	src := "pgrst_payload.json_data"
 	if defaults {
