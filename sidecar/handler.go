@@ -102,6 +102,8 @@ func (s *Server) serve(c *call) error {
 		return s.read(c)
 	case request.ActionInsert, request.ActionUpdate, request.ActionUpsert, request.ActionDelete:
 		return s.write(c)
+	case request.ActionCall:
+		return s.call(c)
 	case request.ActionSchema:
 		return s.serveOpenAPI(c, "json")
 	case request.ActionInfo:

@@ -53,6 +53,16 @@ func Parse(in Input) (*Request, error) {
 			return nil, err
 		}
 	}
+	if req.Action == ActionCall && in.Method == "POST" {
+		switch req.ContentType {
+		case "application/json", "application/x-www-form-urlencoded", "text/csv":
+			if len(strings.TrimSpace(string(req.Body))) == 0 && req.ContentType == "application/json" {
+				req.Payload = &Payload{JSON: []byte("{}"), Object: true, Keys: []string{}}
+			} else if err := req.parsePayload(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	parsePrefer(in.Prefer, &req.Prefer)
 	strict := func() error {
 		if req.Prefer.Handling == "strict" && len(req.Prefer.Unrecognized) > 0 {
@@ -299,15 +309,15 @@ func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawR
 			}
 			continue
 		}
-		if rpcRead {
-			req.Params = append(req.Params, Param{Name: cutNul(q.key), Value: q.val})
-		}
 		f, ok, err := parseFilter(p, q.key, q.val, rpcRead)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
 			req.Filters = append(req.Filters, f)
+		} else if rpcRead {
+			// A value that is not an operator expression is an argument (PostgREST's NoOpExpr).
+			req.Params = append(req.Params, Param{Name: cutNul(q.key), Value: q.val})
 		}
 	}
 	// on_conflict

@@ -1,0 +1,54 @@
+package sidecar
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/sidecar/internal/dbexec"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
+	"github.com/pgway/pgway/sidecar/internal/respond"
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+)
+
+// call answers GET/HEAD/POST /rpc/{function}: one statement calling the function in the FROM clause, read-only
+// for GET and for stable or immutable functions.
+func (s *Server) call(c *call) error {
+	req := c.req
+	if req.Accept == request.MediaPlan && !s.cfg.DBPlanEnabled {
+		return apierr.New(http.StatusNotAcceptable, "PGRST107",
+			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
+	}
+	p, err := plan.ForCall(req, c.cache, c.schema, s.cfg.DBMaxRows)
+	if err != nil {
+		return err
+	}
+	st := sqlgen.ForCall(p)
+	resp := &c.ctx.Response
+	return s.exec.Read(context.Background(), s.tx(c, p.ReadOnly), st, func(r dbexec.ReadResult) error {
+		if p.Void {
+			resp.SetStatusCode(http.StatusNoContent)
+			return nil
+		}
+		offset := p.Offset
+		if p.Read != nil {
+			offset = p.Read.Offset
+		}
+		head, aerr := respond.Read(req, respond.ReadResult{Offset: offset, PageTotal: r.PageTotal, Total: r.Total})
+		if aerr != nil {
+			return aerr
+		}
+		resp.SetStatusCode(head.Status)
+		resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		for _, hv := range head.Headers {
+			resp.Header.Set(hv[0], hv[1])
+		}
+		if req.Head {
+			resp.SkipBody = true
+			return nil
+		}
+		resp.SetBody(r.Body)
+		return nil
+	})
+}

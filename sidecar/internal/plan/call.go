@@ -1,0 +1,258 @@
+package plan
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/request"
+)
+
+// Call is the plan of an RPC: the function, how its arguments arrive, and the read over its result.
+type Call struct {
+	Routine *schemacache.Routine
+	// Args are the named parameters given, in the routine's order; their values come from the JSON object Body.
+	Args []schemacache.RoutineParam
+	// Body is the JSON object of arguments ($1), or the raw body for a single unnamed parameter.
+	Body []byte
+	// RawParam is set for a function with one unnamed json/jsonb/text/xml/bytea parameter called by POST: the
+	// body itself is the argument, cast to this type.
+	RawParam string
+	// Read is set when the function returns rows of a known relation: select, filters, order and range apply
+	// to the result as to a table. Its Rel is that relation.
+	Read *Read
+	// Result shape when Read is nil.
+	Scalar, SetOf, Void bool
+	// ReadOnly: GET calls and stable/immutable functions run in a read-only transaction.
+	ReadOnly bool
+	// Singular is the object media type.
+	Singular bool
+	Count    request.Count
+	Media    request.MediaType
+	MaxRows  int64
+	Offset   int64
+	Limit    int64
+}
+
+// ForCall resolves /rpc/{name}: finds the overload whose parameters match the argument names (PostgREST's
+// findProc) and plans the read of its result.
+func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows int64) (*Call, error) {
+	post := req.Method == "POST"
+	var keys []string
+	var body []byte
+	if post {
+		var err error
+		if body, keys, err = callBody(req); err != nil {
+			return nil, err
+		}
+	} else {
+		obj := []byte{'{'}
+		for i, p := range req.Params {
+			if slices.Contains(keys, p.Name) {
+				continue // the first of repeated keys wins
+			}
+			keys = append(keys, p.Name)
+			if i > 0 && len(obj) > 1 {
+				obj = append(obj, ',')
+			}
+			obj = apierr.AppendJSONString(obj, p.Name)
+			obj = append(obj, ':')
+			obj = apierr.AppendJSONString(obj, p.Value)
+		}
+		body = append(obj, '}')
+	}
+	slices.Sort(keys)
+	fns, _ := c.Routine(schema, req.Relation)
+	fn, raw, err := findRoutine(fns, keys, req.ContentType, post)
+	if err != nil {
+		return nil, noRoutine(err, c, schema, req, keys, post)
+	}
+	call := &Call{
+		Routine:  fn,
+		Body:     body,
+		ReadOnly: !post || fn.Volatility != 'v',
+		Singular: req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped,
+		Count:    req.Prefer.Count,
+		Media:    req.Accept,
+		MaxRows:  maxRows,
+		Limit:    -1,
+	}
+	if raw {
+		call.RawParam = fn.Params[0].Type
+		call.Body = req.Body
+	} else {
+		for _, p := range fn.Params {
+			if slices.Contains(keys, p.Name) {
+				call.Args = append(call.Args, p)
+			}
+		}
+	}
+	if fn.ReturnsRelation != nil {
+		rel, ok := c.Relation(fn.ReturnsRelation.Schema, fn.ReturnsRelation.Name)
+		if ok {
+			r, err := ForRead(req, rel, maxRows)
+			if err != nil {
+				return nil, err
+			}
+			r.Singular = call.Singular
+			call.Read = r
+		}
+	}
+	call.Void = fn.ReturnType == "void"
+	call.Scalar = call.Read == nil && fn.ReturnsScalar
+	call.SetOf = fn.ReturnsSet
+	for _, rg := range req.Ranges {
+		if len(rg.Path) == 0 {
+			call.Offset, call.Limit = rg.Offset, rg.Limit
+		}
+	}
+	if call.Read == nil && maxRows > 0 && (call.Limit < 0 || call.Limit > maxRows) {
+		call.Limit = maxRows
+	}
+	return call, nil
+}
+
+// callBody reads a POST body's argument names: a JSON object's keys (columns= when given), or a form.
+func callBody(req *request.Request) ([]byte, []string, error) {
+	switch req.ContentType {
+	case "application/x-www-form-urlencoded", "text/csv":
+		p := req.Payload
+		if p == nil {
+			return nil, nil, apierr.New(http.StatusBadRequest, "PGRST102", "Empty or invalid json")
+		}
+		return p.JSON, slices.Clone(p.Keys), nil
+	case "application/json":
+	default:
+		return req.Body, nil, nil // raw body for a single unnamed parameter
+	}
+	if req.Columns != nil {
+		return req.Body, slices.Clone(req.Columns), nil
+	}
+	p := req.Payload
+	if p == nil {
+		return []byte("{}"), nil, nil
+	}
+	return p.JSON, slices.Clone(p.Keys), nil
+}
+
+type routineNotFound struct{ ambiguous []*schemacache.Routine }
+
+func (routineNotFound) Error() string { return "routine not found" }
+
+// findRoutine is PostgREST's findProc: an overload whose required parameters are all given and whose other
+// given arguments are optional parameters; else a single unnamed parameter taking the raw body.
+func findRoutine(fns []*schemacache.Routine, keys []string, contentType string, post bool) (*schemacache.Routine, bool, error) {
+	var named, fallback []*schemacache.Routine
+	for _, fn := range fns {
+		switch {
+		case matchesParams(fn, keys, contentType, post):
+			named = append(named, fn)
+		case singleUnnamed(fn, contentType, post):
+			fallback = append(fallback, fn)
+		}
+	}
+	switch {
+	case len(named) == 1:
+		return named[0], false, nil
+	case len(named) > 1:
+		return nil, false, routineNotFound{ambiguous: named}
+	case len(fallback) == 1:
+		return fallback[0], true, nil
+	case len(fallback) > 1:
+		return nil, false, routineNotFound{ambiguous: fallback}
+	}
+	return nil, false, routineNotFound{}
+}
+
+func matchesParams(fn *schemacache.Routine, keys []string, contentType string, post bool) bool {
+	if len(fn.Params) == 0 {
+		return len(keys) == 0 && !(post && (contentType == "application/octet-stream" || contentType == "text/plain" || contentType == "text/xml"))
+	}
+	for _, p := range fn.Params {
+		if !p.HasDefault && !slices.Contains(keys, p.Name) {
+			return false
+		}
+	}
+	for _, k := range keys {
+		if !slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool { return p.Name == k }) {
+			return false
+		}
+	}
+	return true
+}
+
+func singleUnnamed(fn *schemacache.Routine, contentType string, post bool) bool {
+	if !post || len(fn.Params) != 1 || fn.Params[0].Name != "" {
+		return false
+	}
+	switch fn.Params[0].Type {
+	case "json", "jsonb":
+		return contentType == "application/json"
+	case "text":
+		return contentType == "text/plain"
+	case "xml":
+		return contentType == "text/xml"
+	case "bytea":
+		return contentType == "application/octet-stream"
+	}
+	return false
+}
+
+// noRoutine renders PGRST202 (404) or PGRST203 (300) as PostgREST words them.
+func noRoutine(err error, c *schemacache.Cache, schema string, req *request.Request, keys []string, post bool) error {
+	var nf routineNotFound
+	if e, ok := err.(routineNotFound); ok {
+		nf = e
+	}
+	if len(nf.ambiguous) > 0 {
+		var parts []string
+		for _, fn := range nf.ambiguous {
+			var ps []string
+			for _, p := range fn.Params {
+				ps = append(ps, p.Name+" => "+p.Type)
+			}
+			parts = append(parts, fn.Schema+"."+fn.Name+"("+strings.Join(ps, ", ")+")")
+		}
+		return apierr.New(http.StatusMultipleChoices, "PGRST203",
+			"Could not choose the best candidate function between: "+strings.Join(parts, ", ")).
+			WithHint("Try renaming the parameters or the function itself in the database so function overloading can be resolved")
+	}
+	fn := schema + "." + req.Relation
+	onlySingle := post && (req.ContentType == "text/plain" || req.ContentType == "text/xml" || req.ContentType == "application/octet-stream")
+	msg := "Could not find the function " + fn
+	prms := " without parameters"
+	if len(keys) > 0 {
+		prms = "(" + strings.Join(keys, ", ") + ")"
+	}
+	if !onlySingle {
+		msg += prms
+	}
+	msg += " in the schema cache"
+	det := " without parameters"
+	if len(keys) == 1 {
+		det = " with parameter " + keys[0]
+	} else if len(keys) > 1 {
+		det = " with parameters " + strings.Join(keys, ", ")
+	}
+	switch {
+	case post && req.ContentType == "text/plain":
+		det = " with a single unnamed text parameter"
+	case post && req.ContentType == "text/xml":
+		det = " with a single unnamed xml parameter"
+	case post && req.ContentType == "application/octet-stream":
+		det = " with a single unnamed bytea parameter"
+	case post && req.ContentType == "application/json":
+		det += " or with a single unnamed json/jsonb parameter"
+	}
+	e := apierr.New(http.StatusNotFound, "PGRST202", msg).
+		WithDetails(fmt.Sprintf("Searched for the function %s%s, but no matches were found in the schema cache.", fn, det))
+	if !onlySingle {
+		if q, ok := c.ClosestRoutine(schema, req.Relation); ok && q.Name != req.Relation {
+			e.Hint = "Perhaps you meant to call the function " + q.Schema + "." + q.Name
+		}
+	}
+	return e
+}

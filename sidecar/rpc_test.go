@@ -1,0 +1,54 @@
+package sidecar_test
+
+import (
+	"os"
+	"testing"
+)
+
+func TestRPC(t *testing.T) {
+	rpc, err := os.ReadFile("testdata/rpc_fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, nil, fixture(t), writeFixture(t), string(rpc))
+	runWrites(t, ts, []writeCase{
+		{name: "POST scalar", method: "POST", path: "/rpc/add", headers: []string{jsonCT}, reqBody: `{"a":1,"b":2}`,
+			status: 200, body: "3", header: []string{"Content-Type: application/json; charset=utf-8"}},
+		{name: "GET scalar", method: "GET", path: "/rpc/add?a=40&b=2", status: 200, body: "42"},
+		{name: "default argument", method: "GET", path: "/rpc/hello", status: 200, body: `"hello world"`},
+		{name: "given optional argument", method: "POST", path: "/rpc/hello", headers: []string{jsonCT},
+			reqBody: `{"name":"pgway"}`, status: 200, body: `"hello pgway"`},
+		{name: "setof scalar", method: "GET", path: "/rpc/series?n=3", status: 200, body: `[1,2,3]`},
+		{name: "setof relation with filter, select, order", method: "GET",
+			path: "/rpc/projects_of?client=1&select=id,name&order=id.desc&id=gt.0", status: 200,
+			body: `[{"id":2,"name":"Windows 10"},{"id":1,"name":"Windows 7"}]`, header: []string{"Content-Range: 0-1/*"}},
+		{name: "setof relation POST with limit and count", method: "POST", path: "/rpc/projects_of?select=id&limit=1&order=id",
+			headers: []string{jsonCT, "Prefer: count=exact"}, reqBody: `{"client":2}`, status: 206,
+			body: `[{"id":3}]`, header: []string{"Content-Range: 0-0/2"}},
+		{name: "single row of a relation", method: "GET", path: "/rpc/first_project?select=name", status: 200,
+			body: `{"name":"Windows 7"}`},
+		{name: "volatile function writes on POST", method: "POST", path: "/rpc/new_client", headers: []string{jsonCT},
+			reqBody: `{"id":50,"name":"Umbrella"}`, status: 200, body: `{"id":50,"name":"Umbrella"}`,
+			table: "api.clients WHERE id = 50", rows: `[{"id":50,"name":"Umbrella"}]`},
+		{name: "volatile function on GET is read-only (405)", method: "GET", path: "/rpc/new_client?id=51&name=x",
+			status: 405, contains: []string{`"code":"25006"`}},
+		{name: "void is 204", method: "POST", path: "/rpc/noop", headers: []string{jsonCT}, reqBody: `{}`, status: 204, body: "-"},
+		{name: "single unnamed json parameter gets the body", method: "POST", path: "/rpc/echo_json",
+			headers: []string{jsonCT}, reqBody: `{"x":[1,2]}`, status: 200, body: `{"x":[1,2]}`},
+		{name: "RETURNS TABLE", method: "GET", path: "/rpc/pairs", status: 200, body: `[{"k":"a","v":1},{"k":"b","v":2}]`},
+		{name: "object media type", method: "GET", path: "/rpc/projects_of?client=1&id=eq.1&select=id",
+			headers: []string{"Accept: application/vnd.pgrst.object+json"}, status: 200, body: `{"id":1}`},
+		{name: "unknown function is PGRST202", method: "POST", path: "/rpc/ad", headers: []string{jsonCT},
+			reqBody: `{"a":1}`, status: 404,
+			body: `{"code":"PGRST202","message":"Could not find the function api.ad(a) in the schema cache","details":"Searched for the function api.ad with parameter a or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.","hint":"Perhaps you meant to call the function api.add"}`},
+		{name: "wrong arguments is PGRST202", method: "GET", path: "/rpc/add?a=1", status: 404,
+			contains: []string{`"code":"PGRST202"`, `api.add(a)`}},
+		{name: "ambiguous overload is PGRST203", method: "GET", path: "/rpc/overloaded?a=1", status: 300,
+			contains: []string{`"code":"PGRST203"`}},
+		{name: "wrong argument type is 22P02", method: "GET", path: "/rpc/add?a=x&b=1", status: 400,
+			contains: []string{`"code":"22P02"`}},
+		{name: "RAISE SQLSTATE PGRST sets status, headers and body", method: "POST", path: "/rpc/fail",
+			headers: []string{jsonCT}, reqBody: `{"msg":"no coffee"}`, status: 418,
+			body: `{"code":"X1","message":"no coffee","details":null,"hint":null}`, header: []string{"X-Teapot: yes"}},
+	})
+}
