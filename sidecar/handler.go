@@ -43,6 +43,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
+	if s.cors(ctx) {
+		return
+	}
 	c := call{ctx: ctx}
 	if err := s.serve(&c); err != nil {
 		authenticated = c.who.Authenticated

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +102,16 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	if s.exec.AcquireTimeout <= 0 {
 		s.exec.AcquireTimeout = 10 * time.Second
+	}
+	if cfg.DBPreRequest != "" {
+		parts := strings.Split(cfg.DBPreRequest, ".")
+		for i, p := range parts {
+			parts[i] = sqlgen.QuoteIdent(p)
+		}
+		s.exec.PreRequest = strings.Join(parts, ".")
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.AppSettings)) {
+		s.exec.AppSettings = append(s.exec.AppSettings, [2]string{k, cfg.AppSettings[k]})
 	}
 	for _, sch := range cfg.DBSchemas {
 		parts := []string{sqlgen.QuoteIdent(sch)}

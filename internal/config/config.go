@@ -23,6 +23,8 @@ type Config struct {
 	ServerPort           int    // server-port (default 3000)
 	ServerUnixSocket     string // server-unix-socket
 	ServerUnixSocketMode string // server-unix-socket-mode (default "660")
+	// ServerCorsAllowedOrigins is server-cors-allowed-origins (comma list; empty = any origin).
+	ServerCorsAllowedOrigins []string
 
 	JWTSecret         string // jwt-secret
 	JWTSecretIsBase64 bool   // jwt-secret-is-base64

@@ -20,6 +20,10 @@ import (
 type Executor struct {
 	Pool           *pgxpool.Pool
 	AcquireTimeout time.Duration
+	// AppSettings are set as app.settings.<key> GUCs in every transaction (PostgREST's app.settings.*).
+	AppSettings [][2]string
+	// PreRequest is the quoted, qualified name of the db-pre-request function ("" for none).
+	PreRequest string
 }
 
 // Tx are the per-request transaction settings (PostgREST's role, claims and search_path handling).
@@ -31,6 +35,8 @@ type Tx struct {
 	Path       string // request.path
 	Headers    string // request.headers JSON
 	ReadOnly   bool
+
+	appSettings [][2]string
 }
 
 // settingsSQL sets every per-request GUC in one statement (PostgREST does the same with set_config).

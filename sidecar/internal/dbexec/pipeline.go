@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,6 +51,22 @@ func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, handle 
 		return err
 	}
 	defer conn.Release()
+	if e.PreRequest != "" {
+		// db-pre-request runs after the settings and before the request's statements, in the same transaction.
+		all := make([]Query, 0, len(queries)+1)
+		all = append(all, Query{SQL: "SELECT " + e.PreRequest + "()", Prepare: true})
+		queries = append(all, queries...)
+		inner := handle
+		handle = func(i int, rr *pgconn.ResultReader) error {
+			if i == 0 {
+				return nil
+			}
+			return inner(i-1, rr)
+		}
+	}
+	if len(e.AppSettings) > 0 {
+		tx.appSettings = e.AppSettings
+	}
 	return wrap(exchangeOn(ctx, conn, tx, queries, handle))
 }
 
@@ -62,7 +79,17 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	if tx.ReadOnly {
 		settings = readOnlySQL
 	}
-	p.SendQueryParams(settings, tx.values(), nil, nil, nil)
+	vals := tx.values()
+	if len(tx.appSettings) > 0 {
+		var sb strings.Builder
+		sb.WriteString(settings)
+		for _, kv := range tx.appSettings {
+			vals = append(vals, []byte("app.settings."+kv[0]), []byte(kv[1]))
+			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
+		}
+		settings = sb.String()
+	}
+	p.SendQueryParams(settings, vals, nil, nil, nil)
 	dealloc := len(sc.names) >= maxPrepared
 	if dealloc {
 		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)

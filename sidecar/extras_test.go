@@ -1,0 +1,54 @@
+package sidecar_test
+
+import (
+	"testing"
+
+	"github.com/pgway/pgway/internal/config"
+)
+
+func TestCORS(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "no Origin, no CORS headers", path: "/items?id=eq.1", status: 200, header: []string{"Access-Control-Allow-Origin:"}},
+		{name: "simple request", path: "/items?id=eq.1", headers: []string{"Origin: http://example.com"}, status: 200,
+			header: []string{"Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: " +
+				"Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit"}},
+		{name: "preflight", method: "OPTIONS", path: "/items",
+			headers: []string{"Origin: http://example.com", "Access-Control-Request-Method: POST",
+				"Access-Control-Request-Headers: Content-Type, Prefer"}, status: 200,
+			header: []string{"Access-Control-Allow-Origin: *", "Access-Control-Allow-Methods: GET, POST, PATCH, PUT, DELETE, OPTIONS",
+				"Access-Control-Allow-Headers: Authorization, Content-Type, Prefer", "Access-Control-Max-Age: 86400"}},
+	})
+	restricted := start(t, func(c *config.Config) { c.ServerCorsAllowedOrigins = []string{"http://good.example"} }, fixture(t))
+	runCases(t, restricted, []readCase{
+		{name: "allowed origin", path: "/items?id=eq.1", headers: []string{"Origin: http://good.example"}, status: 200,
+			header: []string{"Access-Control-Allow-Origin: http://good.example"}},
+		{name: "other origin", path: "/items?id=eq.1", headers: []string{"Origin: http://evil.example"}, status: 200,
+			header: []string{"Access-Control-Allow-Origin:"}},
+	})
+}
+
+const preRequestFixture = `
+CREATE FUNCTION api.check_request() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('request.headers', true)::json->>'x-blocked' = 'yes' THEN
+    RAISE SQLSTATE 'PGRST' USING MESSAGE = '{"code":"BLOCKED","message":"blocked by pre-request"}', DETAIL = '{"status":403}';
+  END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION api.check_request() TO web_anon, web_user;
+CREATE VIEW api.app_setting AS SELECT current_setting('app.settings.greeting', true) AS greeting;
+GRANT SELECT ON api.app_setting TO web_anon;
+`
+
+func TestPreRequestAndAppSettings(t *testing.T) {
+	ts := start(t, func(c *config.Config) {
+		c.DBPreRequest = "api.check_request"
+		c.AppSettings = map[string]string{"greeting": "hi there"}
+	}, fixture(t), preRequestFixture)
+	runCases(t, ts, []readCase{
+		{name: "pre-request passes", path: "/items?select=id&id=eq.1", status: 200, body: `[{"id":1}]`},
+		{name: "pre-request rejects", path: "/items?id=eq.1", headers: []string{"X-Blocked: yes"}, status: 403,
+			body: `{"code":"BLOCKED","message":"blocked by pre-request","details":null,"hint":null}`},
+		{name: "app settings are visible", path: "/app_setting", status: 200, body: `[{"greeting":"hi there"}]`},
+	})
+}
