@@ -26,7 +26,9 @@ func (s *Server) call(c *call) error {
 	}
 	st := sqlgen.ForCall(p)
 	resp := &c.ctx.Response
-	return s.exec.Read(context.Background(), s.tx(c, p.ReadOnly), st, func(r dbexec.ReadResult) error {
+	tx := s.tx(c, p.ReadOnly)
+	tx.Response = s.gucResponse(true)
+	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		if p.Void {
 			resp.SetStatusCode(http.StatusNoContent)
 			return nil
@@ -51,4 +53,8 @@ func (s *Server) call(c *call) error {
 		resp.SetBody(r.Body)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return applyGUCResponse(resp, tx.Response)
 }

@@ -205,7 +205,9 @@ func (s *Server) read(c *call) error {
 		}
 		return nil
 	}
-	return s.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
+	tx := s.tx(c, true)
+	tx.Response = s.gucResponse(false)
+	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		total := r.Total
 		if p.Count == request.CountPlanned || p.Count == request.CountEstimated && p.MaxRows > 0 && total > p.MaxRows {
 			total = r.Estimate
@@ -226,6 +228,10 @@ func (s *Server) read(c *call) error {
 		resp.SetBody(r.Body)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return applyGUCResponse(resp, tx.Response)
 }
 
 // writeError renders err as PostgREST's JSON error object.

@@ -50,5 +50,12 @@ func TestRPC(t *testing.T) {
 		{name: "RAISE SQLSTATE PGRST sets status, headers and body", method: "POST", path: "/rpc/fail",
 			headers: []string{jsonCT}, reqBody: `{"msg":"no coffee"}`, status: 418,
 			body: `{"code":"X1","message":"no coffee","details":null,"hint":null}`, header: []string{"X-Teapot: yes"}},
+		{name: "response.status and response.headers from a function", method: "POST", path: "/rpc/teapot",
+			headers: []string{jsonCT}, reqBody: `{}`, status: 418, body: `"short and stout"`,
+			header: []string{"X-Brew: earl grey", "Cache-Control: no-store"}},
+		{name: "malformed response.headers is PGRST111", method: "GET", path: "/rpc/bad_headers", status: 500,
+			contains: []string{`"code":"PGRST111"`}},
+		{name: "response.headers from a trigger on insert", method: "POST", path: "/no_pk", headers: []string{jsonCT},
+			reqBody: `{"a":"trig","b":"x"}`, status: 201, header: []string{"X-Created: trig"}},
 	})
 }

@@ -25,7 +25,9 @@ func (s *Server) write(c *call) error {
 	}
 	st := sqlgen.ForMutate(m)
 	resp := &c.ctx.Response
-	return s.exec.Write(context.Background(), s.tx(c, false), st, func(r dbexec.WriteResult) error {
+	tx := s.tx(c, false)
+	tx.Response = s.gucResponse(true)
+	err = s.exec.Write(context.Background(), tx, st, func(r dbexec.WriteResult) error {
 		head, withBody := respond.Write(req, respond.WriteResult{
 			Relation:          rel.Name,
 			PageTotal:         r.PageTotal,
@@ -47,6 +49,10 @@ func (s *Server) write(c *call) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return applyGUCResponse(resp, tx.Response)
 }
 
 // txEnd applies db-tx-end to a Prefer: tx= value: whether to roll back, and the preference to report as applied.

@@ -19,3 +19,21 @@ END $$;
 CREATE FUNCTION api.overloaded(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;
 CREATE FUNCTION api.overloaded(a text) RETURNS text LANGUAGE sql AS $$ SELECT a $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO web_anon, web_user;
+CREATE FUNCTION api.teapot() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('response.status', '418', true);
+  PERFORM set_config('response.headers', '[{"X-Brew": "earl grey"}, {"Cache-Control": "no-store"}]', true);
+  RETURN 'short and stout';
+END $$;
+CREATE FUNCTION api.bad_headers() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('response.headers', '{"not": "an array"}', true);
+  RETURN 1;
+END $$;
+CREATE FUNCTION api.set_location() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('response.headers', json_build_array(json_build_object('X-Created', NEW.a))::text, true);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER set_location AFTER INSERT ON api.no_pk FOR EACH ROW EXECUTE FUNCTION api.set_location();
+GRANT EXECUTE ON FUNCTION api.teapot(), api.bad_headers() TO web_anon, web_user;

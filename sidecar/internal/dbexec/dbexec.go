@@ -35,9 +35,21 @@ type Tx struct {
 	Path       string // request.path
 	Headers    string // request.headers JSON
 	ReadOnly   bool
+	// Response, when set, receives the response.headers and response.status GUCs the statements left behind
+	// (read in the same round trip, after them).
+	Response *GUCResponse
 
 	appSettings [][2]string
 }
+
+// GUCResponse holds PostgREST's response.headers (a JSON array of one-key objects) and response.status, as
+// set by functions, triggers or the pre-request; nil when unset.
+type GUCResponse struct {
+	Headers []byte
+	Status  []byte
+}
+
+const gucResponseSQL = "SELECT nullif(current_setting('response.headers', true), ''), nullif(current_setting('response.status', true), '')"
 
 // settingsSQL sets every per-request GUC in one statement (PostgREST does the same with set_config).
 const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +

@@ -67,6 +67,26 @@ func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, handle 
 	if len(e.AppSettings) > 0 {
 		tx.appSettings = e.AppSettings
 	}
+	if g := tx.Response; g != nil {
+		last := len(queries)
+		queries = append(queries[:len(queries):len(queries)], Query{SQL: gucResponseSQL, Prepare: true})
+		inner := handle
+		handle = func(i int, rr *pgconn.ResultReader) error {
+			if i < last {
+				return inner(i, rr)
+			}
+			for rr.NextRow() {
+				v := rr.Values()
+				if v[0] != nil {
+					g.Headers = append([]byte(nil), v[0]...)
+				}
+				if v[1] != nil {
+					g.Status = append([]byte(nil), v[1]...)
+				}
+			}
+			return nil
+		}
+	}
 	return wrap(exchangeOn(ctx, conn, tx, queries, handle))
 }
 
