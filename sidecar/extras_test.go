@@ -52,3 +52,16 @@ func TestPreRequestAndAppSettings(t *testing.T) {
 		{name: "app settings are visible", path: "/app_setting", status: 200, body: `[{"greeting":"hi there"}]`},
 	})
 }
+
+func TestPreferTimezone(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "timezone applied", path: "/items?select=created_at&id=eq.1", headers: []string{"Prefer: timezone=America/Los_Angeles"},
+			status: 200, body: `[{"created_at":"2023-12-31T16:00:00-08:00"}]`,
+			header: []string{"Preference-Applied: timezone=America/Los_Angeles"}},
+		{name: "invalid timezone ignored", path: "/items?select=created_at&id=eq.1", headers: []string{"Prefer: timezone=Mars/Base"},
+			status: 200, body: `[{"created_at":"2024-01-01T00:00:00+00:00"}]`, header: []string{"Preference-Applied:"}},
+		{name: "invalid timezone with handling=strict", path: "/items?id=eq.1", headers: []string{"Prefer: handling=strict, timezone=Mars/Base"},
+			status: 400, contains: []string{`"code":"PGRST122"`}},
+	})
+}

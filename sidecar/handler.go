@@ -138,6 +138,7 @@ func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
 		Path:       b2s(c.ctx.Path()),
 		Headers:    headersJSON(&c.ctx.Request.Header),
 		ReadOnly:   readOnly,
+		Timezone:   c.req.Prefer.Timezone,
 	}
 }
 

@@ -35,6 +35,8 @@ type Tx struct {
 	Path       string // request.path
 	Headers    string // request.headers JSON
 	ReadOnly   bool
+	// Timezone is Prefer: timezone= (validated), set as the transaction's timezone ("" = the default).
+	Timezone string
 	// Response, when set, receives the response.headers and response.status GUCs the statements left behind
 	// (read in the same round trip, after them).
 	Response *GUCResponse

@@ -100,11 +100,19 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		settings = readOnlySQL
 	}
 	vals := tx.values()
-	if len(tx.appSettings) > 0 {
+	extra := tx.appSettings
+	if tx.Timezone != "" {
+		extra = append(extra[:len(extra):len(extra)], [2]string{"", tx.Timezone})
+	}
+	if len(extra) > 0 {
 		var sb strings.Builder
 		sb.WriteString(settings)
-		for _, kv := range tx.appSettings {
-			vals = append(vals, []byte("app.settings."+kv[0]), []byte(kv[1]))
+		for _, kv := range extra {
+			name := "app.settings." + kv[0]
+			if kv[0] == "" {
+				name = "timezone"
+			}
+			vals = append(vals, []byte(name), []byte(kv[1]))
 			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
 		}
 		settings = sb.String()

@@ -91,6 +91,9 @@ func preferenceApplied(req *request.Request, r WriteResult) string {
 	if p.Handling != "" {
 		vals = append(vals, "handling="+p.Handling)
 	}
+	if p.Timezone != "" {
+		vals = append(vals, "timezone="+p.Timezone)
+	}
 	if p.Handling == "strict" && p.MaxAffected >= 0 && (req.Action == request.ActionUpdate || req.Action == request.ActionDelete) {
 		vals = append(vals, "max-affected="+strconv.FormatInt(p.MaxAffected, 10))
 	}

@@ -4,6 +4,7 @@ package respond
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/sidecar/internal/request"
@@ -82,8 +83,8 @@ func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) {
 		}
 	}
 	h.Headers = append(h.Headers, Header{"Content-Range", ContentRange(lower, upper, r.Total)})
-	if req.Prefer.Count != request.CountNone {
-		h.Headers = append(h.Headers, Header{"Preference-Applied", "count=" + countName(req.Prefer.Count)})
+	if v := readPreferences(req); v != "" {
+		h.Headers = append(h.Headers, Header{"Preference-Applied", v})
 	}
 	return h, nil
 }
@@ -117,4 +118,19 @@ func ContentRange(lower, upper, total int64) string {
 		t = strconv.FormatInt(total, 10)
 	}
 	return rng + "/" + t
+}
+
+// readPreferences lists the preferences a read honours, in PostgREST's order.
+func readPreferences(req *request.Request) string {
+	var vals []string
+	if req.Prefer.Count != request.CountNone {
+		vals = append(vals, "count="+countName(req.Prefer.Count))
+	}
+	if req.Prefer.Handling != "" {
+		vals = append(vals, "handling="+req.Prefer.Handling)
+	}
+	if req.Prefer.Timezone != "" {
+		vals = append(vals, "timezone="+req.Prefer.Timezone)
+	}
+	return strings.Join(vals, ", ")
 }
