@@ -117,11 +117,23 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		}
 		settings = sb.String()
 	}
-	p.SendQueryParams(settings, vals, nil, nil, nil)
 	dealloc := len(sc.names) >= maxPrepared
 	if dealloc {
 		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
 		clear(sc.names)
+	}
+	// The settings statement is prepared like the others: its text only varies with the configuration.
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	queries = append([]Query{{SQL: settings, Args: args, Prepare: true}}, queries...)
+	inner := handle
+	handle = func(i int, rr *pgconn.ResultReader) error {
+		if i == 0 {
+			return nil
+		}
+		return inner(i-1, rr)
 	}
 	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
 	fresh := make([]string, len(queries))
@@ -177,9 +189,6 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 			return err
 		}
 		_, err = rr.Close()
-		return err
-	}
-	if err := discard(); err != nil { // settings
 		return err
 	}
 	if dealloc {

@@ -25,7 +25,15 @@ type builder struct {
 
 func (b *builder) str(s string) { b.sb.WriteString(s) }
 
-func (b *builder) ident(s string) { b.sb.WriteString(QuoteIdent(s)) }
+func (b *builder) ident(s string) {
+	b.sb.WriteByte('"')
+	if strings.ContainsAny(s, "\"\x00") {
+		b.sb.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`))
+	} else {
+		b.sb.WriteString(s)
+	}
+	b.sb.WriteByte('"')
+}
 
 // arg appends a bind placeholder for v.
 func (b *builder) arg(v any) {
@@ -41,6 +49,9 @@ func (b *builder) statement() Statement { return Statement{SQL: b.sb.String(), A
 
 // QuoteIdent quotes an identifier for PostgreSQL.
 func QuoteIdent(s string) string {
+	if !strings.ContainsAny(s, "\"\x00") {
+		return `"` + s + `"`
+	}
 	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`) + `"`
 }
 
