@@ -149,7 +149,11 @@ func (s *server) handle(ctx *fasthttp.RequestCtx) {
 	b.Queue(settings, s.searchTo, s.anon, "{}", string(ctx.Method()), string(ctx.Path()), headersJSON(&ctx.Request.Header))
 	b.Queue(sc.SQL, args...)
 	br := conn.SendBatch(context.Background(), &b)
-	err = s.respond(ctx, br)
+	if sc.Write {
+		err = s.respondWrite(ctx, br)
+	} else {
+		err = s.respond(ctx, br)
+	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -211,6 +215,28 @@ func (s *server) respond(ctx *fasthttp.RequestCtx, br pgx.BatchResults) error {
 	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")
 	ctx.Response.Header.SetBytesV("Content-Range", cr)
 	ctx.Response.SetBody(v[2])
+	return rows.Err()
+}
+
+// respondWrite reads the write's row and answers 201 with no body, as pgway does for return=minimal.
+func (s *server) respondWrite(ctx *fasthttp.RequestCtx, br pgx.BatchResults) error {
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errors.New("write statement returned no row")
+	}
+	ctx.SetStatusCode(http.StatusCreated)
+	ctx.Response.Header.Set("Content-Range", "*/*")
+	ctx.Response.Header.SetContentLength(0)
 	return rows.Err()
 }
 

@@ -23,12 +23,12 @@ type Scenario struct {
 	// Status lists the accepted response statuses.
 	Status []int
 	// SQL is pgway's main statement for this shape, as sqlgen builds it; the baseline runs it verbatim after
-	// the same per-request settings. It returns one row: total bigint (or NULL), page_total bigint, body text.
+	// the same per-request settings. A read returns one row: total bigint (or NULL), page_total bigint, body
+	// text; a write (Write set) returns page_total, location, body, inserted and is answered 201.
 	SQL string
 	// Args computes SQL's arguments from the request (the baseline's only "parsing").
 	Args func(in Input) []any
-	// Write marks a read-write transaction (reads run read-only, like pgway). The baseline answers every
-	// scenario as a read (200/206 with Content-Range); a write scenario needs that extended.
+	// Write marks an insert: a read-write transaction answered 201 with Content-Range */* and no body.
 	Write bool
 	// Env are extra environment settings (PGRST_*=...) for pgway, e.g. to turn validation off; pgway runs as a
 	// separate process per distinct Env. The baseline ignores them.
@@ -128,6 +128,23 @@ var All = []Scenario{
 			jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
 		Args: func(in Input) []any { return []any{atoi(in.Query("limit"))} },
 	},
+	{
+		Name:   "insert-1",
+		Method: "POST",
+		Target: func(r *rand.Rand, rows int) string { return "/events" },
+		Header: [][2]string{{"Content-Type", "application/json"}},
+		Body: func(r *rand.Rand, rows int) []byte {
+			return []byte(`{"item_id":` + strconv.Itoa(1+r.IntN(rows)) + `,"note":"bench"}`)
+		},
+		Status: []int{201},
+		Write:  true,
+		SQL: `WITH pgrst_source AS (INSERT INTO "public"."events" AS "events" ("item_id", "note") SELECT pgrst_body."item_id", ` +
+			`pgrst_body."note" FROM (SELECT $1::json AS json_data) pgrst_payload, LATERAL (SELECT "item_id", "note" FROM ` +
+			`json_to_record(pgrst_payload.json_data) AS _("item_id" bigint, "note" text)) pgrst_body RETURNING 1) ` +
+			`SELECT pg_catalog.count(_pgway_t) AS page_total, NULL::json AS location, '' AS body, NULL::int AS inserted ` +
+			`FROM (SELECT * FROM pgrst_source) _pgway_t`,
+		Args: func(in Input) []any { return []any{in.Body} },
+	},
 }
 
 func atoi(s string) int64 {
@@ -156,7 +173,11 @@ SELECT g, 'item ' || g, round((random() * 1000)::numeric, 2),
        jsonb_build_object('tag', 'tag' || (g % 100), 'n', g, 'flags', jsonb_build_array(g % 2 = 0, g % 3 = 0)),
        timestamptz '2026-01-01' - g * interval '1 minute'
 FROM generate_series(1, ` + strconv.Itoa(rows) + `) g;
+DROP TABLE IF EXISTS events;
+CREATE TABLE events (id bigserial PRIMARY KEY, item_id bigint NOT NULL, note text);
 GRANT USAGE ON SCHEMA public TO web_anon;
 GRANT SELECT ON items TO web_anon;
+GRANT INSERT ON events TO web_anon;
+GRANT USAGE ON SEQUENCE events_id_seq TO web_anon;
 `, `VACUUM ANALYZE items`, `CHECKPOINT`}
 }

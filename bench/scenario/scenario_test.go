@@ -27,6 +27,14 @@ func input(t *testing.T, target string) scenario.Input {
 	return scenario.Input{Query: q.Get}
 }
 
+// withBody adds the scenario's body to in.
+func withBody(in scenario.Input, sc scenario.Scenario, r *rand.Rand, rows int) scenario.Input {
+	if sc.Body != nil {
+		in.Body = sc.Body(r, rows)
+	}
+	return in
+}
+
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
 // TestScenarios checks every entry: a unique shape, as many arguments as placeholders, and SQL that PostgreSQL
@@ -52,7 +60,7 @@ func TestScenarios(t *testing.T) {
 			r := rand.New(rand.NewPCG(3, 4))
 			for range 5 {
 				target := sc.Target(r, rows)
-				args := sc.Args(input(t, target))
+				args := sc.Args(withBody(input(t, target), sc, r, rows))
 				n := 0
 				for _, m := range placeholder.FindAllStringSubmatch(sc.SQL, -1) {
 					k, _ := strconv.Atoi(m[1])
@@ -71,6 +79,17 @@ func TestScenarios(t *testing.T) {
 				var total *int64
 				var page int64
 				var body string
+				if sc.Write {
+					var location, inserted any
+					if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&page, &location, &body, &inserted); err != nil {
+						t.Fatalf("%s: %v", target, err)
+					}
+					tx.Rollback(ctx)
+					if page != 1 {
+						t.Fatalf("%s: wrote %d rows", target, page)
+					}
+					continue
+				}
 				if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&total, &page, &body); err != nil {
 					t.Fatalf("%s: %v", target, err)
 				}
