@@ -123,6 +123,12 @@ func FromPg(pe *pgconn.PgError, authenticated bool) *Error {
 		return fromRaise(pe)
 	}
 	e := &Error{Status: PgStatus(pe.Code, authenticated), Code: pe.Code, Message: pe.Message, Details: pe.Detail, Hint: pe.Hint, Err: pe}
+	switch {
+	case pe.Code == "22023" && strings.HasPrefix(pe.Message, "role") && strings.HasSuffix(pe.Message, "does not exist"):
+		e.Status = http.StatusUnauthorized // the JWT names a role that does not exist
+	case pe.Code == "21000" && !strings.HasSuffix(pe.Message, "requires a WHERE clause"):
+		e.Status = http.StatusInternalServerError // e.g. a subquery returned more than one row (pg-safeupdate stays 400)
+	}
 	if pe.Code == "42501" && !authenticated {
 		e.Headers = append(e.Headers, [2]string{"WWW-Authenticate", "Bearer"})
 	}
@@ -155,6 +161,8 @@ func PgStatus(code string, authenticated bool) int {
 		return 401
 	case "53400":
 		return 500
+	case "57P01":
+		return 503
 	}
 	if len(code) < 2 {
 		return 500

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgway/pgway/internal/apierr"
 )
 
 // Query is one statement of a pipelined exchange.
@@ -46,6 +48,40 @@ func stmtsOf(pc *pgconn.PgConn) *stmtCache {
 // so PostgreSQL runs them as one implicit transaction (all or nothing) and parses every statement after the role
 // and search_path are set. handle sees each query's result in order.
 func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
+	for attempt := 0; ; attempt++ {
+		handled := false
+		err := e.exchangeOnce(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
+			handled = true
+			return handle(i, rr)
+		})
+		// A pooled connection the server has since closed (restart, pg_terminate_backend, idle timeout) fails
+		// before anything ran: try once more on another connection.
+		if err != nil && attempt == 0 && !handled && deadConnection(err, tx.ReadOnly) {
+			continue
+		}
+		return err
+	}
+}
+
+// deadConnection reports whether err means the connection was gone before the request's statements could
+// take effect: nothing was sent, or the server had terminated the session (57P01/57P02/57P03). A connection
+// lost mid-exchange is only retried for read-only requests.
+func deadConnection(err error, readOnly bool) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Code != "PGRST001" {
+		return false // a client error, or no connection could be had at all
+	}
+	return readOnly
+}
+
+func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
 	conn, err := e.acquire(ctx)
 	if err != nil {
 		return err
