@@ -222,6 +222,7 @@ func (s *Server) read(c *call) error {
 		for _, hv := range head.Headers {
 			resp.Header.Set(hv[0], hv[1])
 		}
+		resp.Header.Set("Content-Location", respond.ContentLocation(req.Relation, b2s(c.ctx.URI().QueryString())))
 		if req.Head {
 			resp.SkipBody = true
 			return nil
