@@ -168,9 +168,10 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 				vol, typtype        string
 				outParams           bool
 				relSchema, relName  string
+				outNames, outTypes  []string
 			)
 			if err := rows.Scan(&r.Schema, &r.Name, &r.Comment, &names, &types, &modes, &nDefaults, &vol,
-				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName); err != nil {
+				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes); err != nil {
 				return fmt.Errorf("loading routines: %w", err)
 			}
 			r.Volatility = vol[0]
@@ -181,6 +182,9 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 					HasDefault: i >= len(names)-nDefaults,
 					Variadic:   modes[i] == "v",
 				})
+			}
+			for i := range outNames {
+				r.Columns = append(r.Columns, RoutineParam{Name: outNames[i], Type: outTypes[i]})
 			}
 			// Like PostgREST: OUT/INOUT/TABLE parameters make the result composite, even a single one.
 			r.ReturnsScalar = typtype != "c" && !outParams && r.ReturnType != "record"

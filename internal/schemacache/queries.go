@@ -153,7 +153,8 @@ select n.nspname, p.proname, coalesce(d.description, ''),
   case when rt.catalog then format_type(p.prorettype, null) else rt.name end,
   rt.typtype,
   coalesce(p.proargmodes::text[] && '{t,b,o}', false),
-  coalesce(rn.nspname, ''), coalesce(rc.relname, '')
+  coalesce(rn.nspname, ''), coalesce(rc.relname, ''),
+  coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}')
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join typ rt on rt.oid = p.prorettype
@@ -169,6 +170,19 @@ left join lateral (
   join typ at on at.oid = a.typ
   where coalesce(a.mode, 'i') in ('i', 'b', 'v')
 ) args on true
+left join lateral (
+  select array_agg(coalesce(a.name, '') order by a.idx) as names,
+         array_agg(case when at.catalog then format_type(a.typ, null) else at.name end order by a.idx) as types
+  from unnest(p.proallargtypes, p.proargmodes::text[], p.proargnames) with ordinality a(typ, mode, name, idx)
+  join typ at on at.oid = a.typ
+  where a.mode in ('o', 'b', 't')
+) outs on true
+left join lateral (
+  select array_agg(att.attname::text order by att.attnum) as names,
+         array_agg(format_type(att.atttypid, att.atttypmod) order by att.attnum) as types
+  from pg_type ct join pg_attribute att on att.attrelid = ct.typrelid
+  where ct.oid = p.prorettype and ct.typrelid <> 0 and att.attnum > 0 and not att.attisdropped
+) cols on true
 where n.nspname = any($1) and p.prokind = 'f'
   and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
 order by n.nspname, p.proname, p.oid`

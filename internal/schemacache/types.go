@@ -140,6 +140,9 @@ type Routine struct {
 	// ReturnsScalar is true for a base-type (non-composite) return.
 	ReturnsScalar bool
 	Variadic      bool
+	// Columns are the result's columns when it is composite: OUT/INOUT/TABLE parameters, or the attributes of
+	// the returned composite type (empty for scalars and anonymous records).
+	Columns []RoutineParam
 }
 
 // RoutineParam is an IN/INOUT/VARIADIC parameter of a routine.

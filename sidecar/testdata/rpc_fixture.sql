@@ -37,3 +37,7 @@ BEGIN
 END $$;
 CREATE TRIGGER set_location AFTER INSERT ON api.no_pk FOR EACH ROW EXECUTE FUNCTION api.set_location();
 GRANT EXECUTE ON FUNCTION api.teapot(), api.bad_headers() TO web_anon, web_user;
+CREATE FUNCTION api.divmod(a int, b int, OUT q int, OUT r int) LANGUAGE sql IMMUTABLE AS $$ SELECT a / b, a % b $$;
+GRANT EXECUTE ON FUNCTION api.divmod(int, int) TO web_anon, web_user;
+CREATE FUNCTION api.joined(VARIADIC v text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT array_to_string(v, ',') $$;
+GRANT EXECUTE ON FUNCTION api.joined(text[]) TO web_anon, web_user;

@@ -49,26 +49,20 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 			return nil, err
 		}
 	} else {
-		obj := []byte{'{'}
-		for i, p := range req.Params {
-			if slices.Contains(keys, p.Name) {
-				continue // the first of repeated keys wins
+		for _, p := range req.Params {
+			if !slices.Contains(keys, p.Name) {
+				keys = append(keys, p.Name)
 			}
-			keys = append(keys, p.Name)
-			if i > 0 && len(obj) > 1 {
-				obj = append(obj, ',')
-			}
-			obj = apierr.AppendJSONString(obj, p.Name)
-			obj = append(obj, ':')
-			obj = apierr.AppendJSONString(obj, p.Value)
 		}
-		body = append(obj, '}')
 	}
 	slices.Sort(keys)
 	fns, _ := c.Routine(schema, req.Relation)
 	fn, raw, err := findRoutine(fns, keys, req.ContentType, post)
 	if err != nil {
 		return nil, noRoutine(err, c, schema, req, keys, post)
+	}
+	if !post {
+		body = queryArgs(req.Params, fn)
 	}
 	call := &Call{
 		Routine:  fn,
@@ -100,6 +94,15 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 			r.Singular = call.Singular
 			call.Read = r
 		}
+	}
+	if call.Read == nil && !fn.ReturnsScalar && len(fn.Columns) > 0 {
+		// RETURNS TABLE, OUT parameters or a composite type: its columns act as a relation's.
+		r, err := ForRead(req, resultRelation(fn), maxRows)
+		if err != nil {
+			return nil, err
+		}
+		r.Singular = call.Singular
+		call.Read = r
 	}
 	call.Void = fn.ReturnType == "void"
 	call.Scalar = call.Read == nil && fn.ReturnsScalar
@@ -255,4 +258,58 @@ func noRoutine(err error, c *schemacache.Cache, schema string, req *request.Requ
 		}
 	}
 	return e
+}
+
+// resultRelation describes a function's composite result as a relation named after the function.
+func resultRelation(fn *schemacache.Routine) *schemacache.Relation {
+	rel := &schemacache.Relation{Schema: fn.Schema, Name: fn.Name, Kind: schemacache.KindView}
+	for i, c := range fn.Columns {
+		rel.Columns = append(rel.Columns, &schemacache.Column{Name: c.Name, Position: i + 1, Type: c.Type,
+			BaseType: c.Type, Nullable: true})
+	}
+	rel.Index()
+	return rel
+}
+
+// queryArgs turns GET arguments into the JSON object the call unpacks: a repeated name is an array for a
+// variadic or array parameter (?v=1&v=2), else its first value counts.
+func queryArgs(params []request.Param, fn *schemacache.Routine) []byte {
+	obj := []byte{'{'}
+	done := map[string]bool{}
+	for _, p := range params {
+		if done[p.Name] {
+			continue
+		}
+		done[p.Name] = true
+		if len(obj) > 1 {
+			obj = append(obj, ',')
+		}
+		obj = apierr.AppendJSONString(obj, p.Name)
+		obj = append(obj, ':')
+		isArray := false
+		for _, fp := range fn.Params {
+			if fp.Name == p.Name && (fp.Variadic || strings.HasSuffix(fp.Type, "[]")) {
+				isArray = true
+			}
+		}
+		var vals []string
+		for _, q := range params {
+			if q.Name == p.Name {
+				vals = append(vals, q.Value)
+			}
+		}
+		if !isArray || len(vals) == 1 && strings.HasPrefix(vals[0], "{") {
+			obj = apierr.AppendJSONString(obj, vals[0])
+			continue
+		}
+		obj = append(obj, '[')
+		for i, v := range vals {
+			if i > 0 {
+				obj = append(obj, ',')
+			}
+			obj = apierr.AppendJSONString(obj, v)
+		}
+		obj = append(obj, ']')
+	}
+	return append(obj, '}')
 }
