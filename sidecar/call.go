@@ -28,6 +28,21 @@ func (s *Server) call(c *call) error {
 	resp := &c.ctx.Response
 	tx := s.tx(c, p.ReadOnly)
 	tx.Response = s.gucResponse(true)
+	if st.Explain {
+		first := true
+		err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+			if !first {
+				resp.AppendBodyString("\n")
+			}
+			first = false
+			resp.AppendBody(r.Body)
+			return nil
+		})
+		if err == nil {
+			resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		}
+		return err
+	}
 	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		if p.Void {
 			resp.SetStatusCode(http.StatusNoContent)

@@ -44,6 +44,8 @@ func TestRPC(t *testing.T) {
 		{name: "variadic from a JSON array", method: "POST", path: "/rpc/joined", headers: []string{jsonCT},
 			reqBody: `{"v":["x","y"]}`, status: 200, body: `"x,y"`},
 		{name: "array argument as a literal", method: "GET", path: "/rpc/joined?v={p,q}", status: 200, body: `"p,q"`},
+		{name: "explain a call", method: "GET", path: "/rpc/series?n=3", headers: []string{"Accept: application/vnd.pgrst.plan+json"},
+			status: 200, contains: []string{`"Plan"`}},
 		{name: "OUT parameters make one object", method: "GET", path: "/rpc/divmod?a=7&b=2", status: 200,
 			body: `{"q":3,"r":1}`},
 		{name: "object media type", method: "GET", path: "/rpc/projects_of?client=1&id=eq.1&select=id",

@@ -32,6 +32,7 @@ type Call struct {
 	Singular bool
 	Count    request.Count
 	Media    request.MediaType
+	Explain  request.PlanOptions
 	MaxRows  int64
 	Offset   int64
 	Limit    int64
@@ -71,6 +72,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 		Singular: req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped,
 		Count:    req.Prefer.Count,
 		Media:    req.Accept,
+		Explain:  req.Plan,
 		MaxRows:  maxRows,
 		Limit:    -1,
 	}

@@ -59,6 +59,9 @@ func ForCall(c *plan.Call) Read {
 	}
 	sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
 		" AS body FROM (" + inner + ") _pgway_t"
+	if c.Media == request.MediaPlan {
+		return Read{Main: Statement{SQL: explainPrefix(c.Explain) + sql, Args: b.args}, Explain: true}
+	}
 	return Read{Main: Statement{SQL: sql, Args: b.args}}
 }
 
