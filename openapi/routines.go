@@ -99,6 +99,14 @@ func (b *builder) returnOne(fn *schemacache.Routine) *openapi3.SchemaRef {
 		}
 	case fn.ReturnsScalar:
 		one = b.typeRef(fn.ReturnType, 0)
+	case len(fn.Columns) > 0:
+		// RETURNS TABLE, OUT parameters or a composite type: an object with those columns.
+		obj := typed(openapi3.TypeObject, "")
+		obj.Properties = openapi3.Schemas{}
+		for _, c := range fn.Columns {
+			obj.Properties[c.Name] = b.nullable(b.typeRef(c.Type, 0))
+		}
+		one = &openapi3.SchemaRef{Value: obj}
 	default:
 		one = &openapi3.SchemaRef{Value: typed(openapi3.TypeObject, "")}
 	}

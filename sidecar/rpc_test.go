@@ -1,8 +1,11 @@
 package sidecar_test
 
 import (
+	"context"
 	"os"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 func TestRPC(t *testing.T) {
@@ -70,4 +73,33 @@ func TestRPC(t *testing.T) {
 		{name: "response.headers from a trigger on insert", method: "POST", path: "/no_pk", headers: []string{jsonCT},
 			reqBody: `{"a":"trig","b":"x"}`, status: 201, header: []string{"X-Created: trig"}},
 	})
+}
+
+// TestRPCOpenAPI: the document describes every function of the RPC fixture, composite results included,
+// and is valid OpenAPI.
+func TestRPCOpenAPI(t *testing.T) {
+	rpc, err := os.ReadFile("testdata/rpc_fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, nil, fixture(t), writeFixture(t), string(rpc))
+	res := ts.get("/openapi.json")
+	if res.Status != 200 {
+		t.Fatalf("%d %s", res.Status, res.Body)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(res.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	op := doc.Paths.Find("/rpc/divmod")
+	if op == nil || op.Get == nil {
+		t.Fatal("no GET /rpc/divmod")
+	}
+	schema := op.Get.Responses.Status(200).Value.Content["application/json"].Schema.Value
+	if schema.Properties["q"] == nil || schema.Properties["r"] == nil {
+		t.Fatalf("divmod response schema lacks q and r: %+v", schema)
+	}
 }
