@@ -83,7 +83,7 @@ func TestFoundationRead(t *testing.T) {
 	ts := start(t, nil, fixture(t))
 	runCases(t, ts, []readCase{
 		{name: "select list, eq filter", path: "/items?select=id,name&id=eq.2", status: 200,
-			body:   `[{"id":2,"name":"banana"}]`,
+			body: `[{"id":2,"name":"banana"}]`,
 			header: []string{"Content-Type: application/json; charset=utf-8", "Content-Range: 0-0/*",
 				"Content-Location: /items?id=eq.2&select=id%2Cname"}},
 		{name: "star", path: "/items?select=*&id=eq.1", status: 200,

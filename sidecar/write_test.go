@@ -269,7 +269,7 @@ func TestUpdateDelete(t *testing.T) {
 		{name: "patch minimal is 204 with Content-Range", method: "PATCH", path: "/projects?client_id=eq.1",
 			headers: []string{jsonCT, "Prefer: count=exact"}, reqBody: `{"name":"Win"}`, status: 204, body: "-",
 			header: []string{"Content-Range: 0-1/2", "Preference-Applied: count=exact"}, absent: []string{"Content-Type"},
-			table:  "api.projects WHERE client_id = 1", rows: `[{"id":1,"name":"Win","client_id":1},{"id":2,"name":"Win","client_id":1}]`},
+			table: "api.projects WHERE client_id = 1", rows: `[{"id":1,"name":"Win","client_id":1},{"id":2,"name":"Win","client_id":1}]`},
 		{name: "patch representation with or filter", method: "PATCH", path: "/projects?or=(id.eq.3,id.eq.4)&select=id,name&order=id",
 			headers: []string{jsonCT, "Prefer: return=representation"}, reqBody: `{"name":"Mac"}`, status: 200,
 			body: `[{"id":3,"name":"Mac"},{"id":4,"name":"Mac"}]`, header: []string{"Content-Range: 0-1/*"}},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,8 @@ type Query struct {
 	// Prepare caches the statement per connection (Parse once, then only Bind/Execute). Use it for statements
 	// whose text repeats; leave it off for one-offs such as EXPLAIN.
 	Prepare bool
+	// raw are already-encoded arguments (used instead of Args when set).
+	raw [][]byte
 }
 
 // maxPrepared bounds the named statements one connection keeps; past it they are all deallocated.
@@ -159,11 +162,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		clear(sc.names)
 	}
 	// The settings statement is prepared like the others: its text only varies with the configuration.
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
-	}
-	queries = append([]Query{{SQL: settings, Args: args, Prepare: true}}, queries...)
+	queries = append([]Query{{SQL: settings, raw: vals, Prepare: true}}, queries...)
 	inner := handle
 	handle = func(i int, rr *pgconn.ResultReader) error {
 		if i == 0 {
@@ -174,7 +173,10 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
 	fresh := make([]string, len(queries))
 	for i, q := range queries {
-		vals, err := encodeArgs(q.Args)
+		vals, err := q.raw, error(nil)
+		if vals == nil {
+			vals, err = encodeArgs(q.Args)
+		}
 		if err != nil {
 			_ = p.Close()
 			return err
@@ -274,8 +276,11 @@ func (t *Tx) values() [][]byte {
 	if headers == "" {
 		headers = "{}"
 	}
-	return [][]byte{[]byte(t.SearchPath), []byte(t.Role), []byte(claims), []byte(t.Method), []byte(t.Path), []byte(headers)}
+	return [][]byte{s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method), s2b(t.Path), s2b(headers)}
 }
+
+// s2b views s as bytes without copying; pgconn only reads arguments while it encodes them.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // encodeArgs renders arguments in PostgreSQL's text format.
 func encodeArgs(args []any) ([][]byte, error) {
@@ -286,7 +291,7 @@ func encodeArgs(args []any) ([][]byte, error) {
 	for i, a := range args {
 		switch v := a.(type) {
 		case string:
-			vals[i] = []byte(v)
+			vals[i] = s2b(v)
 		case []byte:
 			vals[i] = v
 		case int64:

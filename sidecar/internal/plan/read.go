@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -138,6 +139,7 @@ func (r *Read) resolveSelect(items []request.SelectItem) error {
 }
 
 func (r *Read) selectStar() {
+	r.Select = slices.Grow(r.Select, len(r.Rel.Columns))
 	for _, c := range r.Rel.Columns {
 		r.Select = append(r.Select, Output{Expr: Expr{Column: c}, Name: c.Name})
 	}

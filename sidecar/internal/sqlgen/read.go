@@ -48,6 +48,7 @@ func ForRead(r *plan.Read) Read {
 	}
 
 	var sb strings.Builder
+	sb.Grow(len(inner) + len(total) + 160)
 	explain := r.Media == request.MediaPlan
 	if explain {
 		sb.WriteString(explainPrefix(r.Explain))
@@ -70,6 +71,7 @@ func ForRead(r *plan.Read) Read {
 // innerSelect is the page query: projection, filter, grouping, order, window.
 func (b *builder) innerSelect(r *plan.Read, from, where string) string {
 	var sb strings.Builder
+	sb.Grow(64*len(r.Select) + len(from) + len(where) + 64)
 	sb.WriteString("SELECT ")
 	b.writeOutputs(&sb, r)
 	sb.WriteString(" FROM ")
@@ -150,11 +152,12 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 		sb.WriteString("NULL AS \"\"")
 		return
 	}
+	var eb builder
+	eb.sb.Grow(48 * len(r.Select))
 	for i, o := range r.Select {
 		if i > 0 {
-			sb.WriteString(", ")
+			eb.str(", ")
 		}
-		var eb builder
 		switch {
 		case o.Aggregate == "count" && o.Expr.Column == nil:
 			eb.str("pg_catalog.count(*)")
@@ -172,8 +175,8 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 		}
 		eb.str(" AS ")
 		eb.ident(o.Name)
-		sb.WriteString(eb.sb.String())
 	}
+	sb.WriteString(eb.sb.String())
 }
 
 // body is the aggregate that renders the page in the negotiated media type.
