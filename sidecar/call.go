@@ -20,6 +20,9 @@ func (s *Server) call(c *call) error {
 		return apierr.New(http.StatusNotAcceptable, "PGRST107",
 			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
 	}
+	if err := plan.CheckAggregates(req.Select, s.cfg.DBAggregatesEnabled); err != nil {
+		return err
+	}
 	p, err := plan.ForCall(req, c.cache, c.schema, s.cfg.DBMaxRows)
 	if err != nil {
 		return err

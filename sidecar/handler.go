@@ -181,7 +181,10 @@ func (s *Server) read(c *call) error {
 		return apierr.New(http.StatusNotAcceptable, "PGRST107",
 			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
 	}
-	p, err := plan.ForRead(req, rel, s.cfg.DBMaxRows)
+	if err := plan.CheckAggregates(req.Select, s.cfg.DBAggregatesEnabled); err != nil {
+		return err
+	}
+	p, err := plan.ForRead(req, c.cache, rel, s.cfg.DBMaxRows)
 	if err != nil {
 		return err
 	}

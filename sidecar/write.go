@@ -19,7 +19,10 @@ func (s *Server) write(c *call) error {
 		return err
 	}
 	rollback, txApplied := s.txEnd(req.Prefer.Tx)
-	m, err := plan.ForMutate(req, rel, rollback)
+	if err := plan.CheckAggregates(req.Select, s.cfg.DBAggregatesEnabled); err != nil {
+		return err
+	}
+	m, err := plan.ForMutate(req, c.cache, rel, rollback)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ type Error struct {
 	Message string
 	Details string // empty renders as null
 	Hint    string // empty renders as null
+	// DetailsJSON, when set, is rendered as the details value instead of Details (e.g. PGRST201's array).
+	DetailsJSON []byte
 	// Headers are extra response headers (e.g. WWW-Authenticate).
 	Headers [][2]string
 	// Err is the underlying cause, if any (logged, never rendered).
@@ -58,7 +60,11 @@ func (e *Error) JSON() []byte {
 	b = append(b, `{"code":`...)
 	b = AppendJSONString(b, e.Code)
 	b = append(b, `,"details":`...)
-	b = appendNullable(b, e.Details)
+	if e.DetailsJSON != nil {
+		b = append(b, e.DetailsJSON...)
+	} else {
+		b = appendNullable(b, e.Details)
+	}
 	b = append(b, `,"hint":`...)
 	b = appendNullable(b, e.Hint)
 	b = append(b, `,"message":`...)

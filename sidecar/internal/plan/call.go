@@ -89,7 +89,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	if fn.ReturnsRelation != nil {
 		rel, ok := c.Relation(fn.ReturnsRelation.Schema, fn.ReturnsRelation.Name)
 		if ok {
-			r, err := ForRead(req, rel, maxRows)
+			r, err := ForRead(req, c, rel, maxRows)
 			if err != nil {
 				return nil, err
 			}
@@ -99,7 +99,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	}
 	if call.Read == nil && !fn.ReturnsScalar && len(fn.Columns) > 0 {
 		// RETURNS TABLE, OUT parameters or a composite type: its columns act as a relation's.
-		r, err := ForRead(req, resultRelation(fn), maxRows)
+		r, err := ForRead(req, c, resultRelation(fn), maxRows)
 		if err != nil {
 			return nil, err
 		}

@@ -47,7 +47,7 @@ type Mutate struct {
 
 // ForMutate resolves a write request on rel. rollback is the transaction end decided from the config and the
 // Prefer header.
-func ForMutate(req *request.Request, rel *schemacache.Relation, rollback bool) (*Mutate, error) {
+func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, rollback bool) (*Mutate, error) {
 	m := &Mutate{
 		Action:        req.Action,
 		Rel:           rel,
@@ -159,7 +159,7 @@ func ForMutate(req *request.Request, rel *schemacache.Relation, rollback bool) (
 	}
 
 	if m.Return == "representation" {
-		r, err := representation(req, rel)
+		r, err := representation(req, c, rel)
 		if err != nil {
 			return nil, err
 		}
@@ -199,13 +199,13 @@ func checkPutFilters(req *request.Request, rel *schemacache.Relation) error {
 
 // representation is the read that renders the affected rows: the request's select, embedded filters and
 // ranges, and order; top-level filters and ranges already shaped the mutation.
-func representation(req *request.Request, rel *schemacache.Relation) (*Read, error) {
+func representation(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation) (*Read, error) {
 	rq := *req
 	rq.Filters = slices.DeleteFunc(slices.Clone(req.Filters), func(f request.Filter) bool { return len(f.Path) == 0 })
 	rq.Logic = slices.DeleteFunc(slices.Clone(req.Logic), func(l request.Logic) bool { return len(l.Path) == 0 })
 	rq.Ranges = slices.DeleteFunc(slices.Clone(req.Ranges), func(r request.RangeSpec) bool { return len(r.Path) == 0 })
 	rq.Prefer.Count = request.CountNone
-	r, err := ForRead(&rq, rel, 0)
+	r, err := ForRead(&rq, c, rel, 0)
 	if err != nil {
 		return nil, err
 	}

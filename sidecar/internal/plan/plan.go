@@ -35,6 +35,8 @@ type Cond struct {
 type Leaf struct {
 	Expr Expr
 	Op   request.Condition
+	// Embed is set for rel=is.null / rel=not.is.null: the test is whether the embed found a row (Expr unset).
+	Embed *Embed
 }
 
 // Order is one ORDER BY term.
@@ -42,6 +44,8 @@ type Order struct {
 	Expr  Expr
 	Desc  bool
 	Nulls string // "", "first", "last"
+	// Embed is set for order=rel(col): Expr is the column of the to-one embed's relation.
+	Embed *Embed
 }
 
 // Read is the plan of a read: one relation, its projection, filter, order and window.
@@ -56,6 +60,8 @@ type Read struct {
 	Limit  int64 // -1: none
 	// GroupBy is set when Select mixes aggregates with plain columns.
 	GroupBy bool
+	// Embeds are the related resources rendered after Select, in select order.
+	Embeds []*Embed
 
 	// Top-level options (unused on embedded reads).
 	Count    request.Count

@@ -25,8 +25,8 @@ func Relation(c *schemacache.Cache, schema, name string) (*schemacache.Relation,
 	return nil, e
 }
 
-// ForRead resolves a GET/HEAD request on rel.
-func ForRead(req *request.Request, rel *schemacache.Relation, maxRows int64) (*Read, error) {
+// ForRead resolves a GET/HEAD request on rel. c resolves embedded resources (nil: none allowed).
+func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, maxRows int64) (*Read, error) {
 	r := &Read{
 		Rel:     rel,
 		Alias:   rel.Name,
@@ -38,49 +38,81 @@ func ForRead(req *request.Request, rel *schemacache.Relation, maxRows int64) (*R
 		MaxRows: maxRows,
 	}
 	r.Singular = req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped
-	if err := r.resolveSelect(req.Select); err != nil {
+	rv := &resolver{cache: c}
+	if err := r.resolveSelect(rv, req.Select); err != nil {
 		return nil, err
 	}
 	for i := range req.Filters {
 		f := &req.Filters[i]
+		target := r
 		if len(f.Path) > 0 {
-			return nil, embedNotYet(f.Path[0], rel)
-		}
-		leaf, err := resolveLeaf(rel, f.Field, f.Cond)
-		if err != nil {
-			return nil, err
-		}
-		r.Where = append(r.Where, Cond{Leaf: leaf})
-	}
-	for i := range req.Logic {
-		l := &req.Logic[i]
-		if len(l.Path) > 0 {
-			return nil, embedNotYet(l.Path[0], rel)
-		}
-		c, err := resolveLogic(rel, l)
-		if err != nil {
-			return nil, err
-		}
-		r.Where = append(r.Where, c)
-	}
-	for _, o := range req.Order {
-		if len(o.Path) > 0 {
-			return nil, embedNotYet(o.Path[0], rel)
-		}
-		for _, t := range o.Terms {
-			if t.Relation != "" {
-				return nil, embedNotYet(t.Relation, rel)
-			}
-			e, err := resolveExpr(rel, t.Field, "")
+			e, err := r.findEmbed(f.Path)
 			if err != nil {
 				return nil, err
 			}
-			r.Order = append(r.Order, Order{Expr: e, Desc: t.Desc, Nulls: t.Nulls})
+			target = e.Read
+		}
+		if leaf, ok, err := target.embedNullFilter(f.Field, f.Cond); err != nil {
+			return nil, err
+		} else if ok {
+			target.Where = append(target.Where, Cond{Leaf: leaf})
+			continue
+		}
+		leaf, err := resolveLeaf(target.Rel, f.Field, f.Cond)
+		if err != nil {
+			return nil, err
+		}
+		target.Where = append(target.Where, Cond{Leaf: leaf})
+	}
+	for i := range req.Logic {
+		l := &req.Logic[i]
+		target := r
+		if len(l.Path) > 0 {
+			e, err := r.findEmbed(l.Path)
+			if err != nil {
+				return nil, err
+			}
+			target = e.Read
+		}
+		c, err := target.resolveLogicIn(l)
+		if err != nil {
+			return nil, err
+		}
+		target.Where = append(target.Where, c)
+	}
+	for _, o := range req.Order {
+		target := r
+		if len(o.Path) > 0 {
+			e, err := r.findEmbed(o.Path)
+			if err != nil {
+				return nil, err
+			}
+			target = e.Read
+		}
+		for _, t := range o.Terms {
+			if t.Relation != "" {
+				ord, err := target.relatedOrder(t)
+				if err != nil {
+					return nil, err
+				}
+				target.Order = append(target.Order, ord)
+				continue
+			}
+			e, err := resolveExpr(target.Rel, t.Field, "")
+			if err != nil {
+				return nil, err
+			}
+			target.Order = append(target.Order, Order{Expr: e, Desc: t.Desc, Nulls: t.Nulls})
 		}
 	}
 	for _, rg := range req.Ranges {
 		if len(rg.Path) > 0 {
-			return nil, embedNotYet(rg.Path[0], rel)
+			e, err := r.findEmbed(rg.Path)
+			if err != nil {
+				return nil, err
+			}
+			e.Read.Offset, e.Read.Limit = rg.Offset, rg.Limit
+			continue
 		}
 		r.Offset, r.Limit = rg.Offset, rg.Limit
 	}
@@ -90,14 +122,55 @@ func ForRead(req *request.Request, rel *schemacache.Relation, maxRows int64) (*R
 	return r, nil
 }
 
-func embedNotYet(name string, rel *schemacache.Relation) error {
-	return apierr.New(http.StatusBadRequest, "PGRST200",
-		fmt.Sprintf("Could not find a relationship between '%s' and '%s' in the schema cache", rel.Name, name)).
-		WithHint("Verify that '" + rel.Name + "' and '" + name + "' exist in the schema '" + rel.Schema +
-			"' and that there is a foreign key relationship between them. If a new relationship was created, try reloading the schema cache.")
+// relatedOrder is order=rel(col): rel must be a to-one embed of r (PGRST118 otherwise).
+func (r *Read) relatedOrder(t request.OrderTerm) (Order, error) {
+	e := r.embedNamed(t.Relation)
+	if e == nil {
+		if _, err := r.findEmbed([]string{t.Relation}); err != nil {
+			return Order{}, err
+		}
+	}
+	if !e.ToOne {
+		return Order{}, apierr.New(http.StatusBadRequest, "PGRST118", "A related order on '"+t.Relation+"' is not possible").
+			WithDetails("'" + r.Rel.Name + "' and '" + t.Relation + "' do not form a many-to-one or one-to-one relationship")
+	}
+	ex, err := resolveExpr(e.Read.Rel, t.Field, "")
+	if err != nil {
+		return Order{}, err
+	}
+	return Order{Expr: ex, Desc: t.Desc, Nulls: t.Nulls, Embed: e}, nil
 }
 
-func (r *Read) resolveSelect(items []request.SelectItem) error {
+// resolveLogicIn resolves an or=/and= tree on r, where a leaf may also test an embed's presence.
+func (r *Read) resolveLogicIn(l *request.Logic) (Cond, error) {
+	c := Cond{Or: l.Or, Negate: l.Negate, Children: make([]Cond, 0, len(l.Children))}
+	for _, ch := range l.Children {
+		switch {
+		case ch.Filter != nil:
+			if leaf, ok, err := r.embedNullFilter(ch.Filter.Field, ch.Filter.Cond); err != nil {
+				return Cond{}, err
+			} else if ok {
+				c.Children = append(c.Children, Cond{Leaf: leaf})
+				continue
+			}
+			leaf, err := resolveLeaf(r.Rel, ch.Filter.Field, ch.Filter.Cond)
+			if err != nil {
+				return Cond{}, err
+			}
+			c.Children = append(c.Children, Cond{Leaf: leaf})
+		case ch.Logic != nil:
+			sub, err := r.resolveLogicIn(ch.Logic)
+			if err != nil {
+				return Cond{}, err
+			}
+			c.Children = append(c.Children, sub)
+		}
+	}
+	return c, nil
+}
+
+
+func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 	if len(items) == 0 {
 		r.selectStar()
 		return nil
@@ -110,7 +183,11 @@ func (r *Read) resolveSelect(items []request.SelectItem) error {
 			r.selectStar()
 			hasPlain = true
 		case it.Embed != nil:
-			return embedNotYet(it.Embed.Name, r.Rel)
+			e, err := rv.embed(r, it)
+			if err != nil {
+				return err
+			}
+			r.Embeds = append(r.Embeds, e)
 		case it.Aggregate == "count" && it.Field.Name == "":
 			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count", AggregateCast: it.AggregateCast})
 			hasAgg = true

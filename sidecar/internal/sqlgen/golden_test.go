@@ -64,7 +64,7 @@ func TestReadGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			p, err := plan.ForRead(req, rel, 0)
+			p, err := plan.ForRead(req, nil, rel, 0)
 			if err != nil {
 				t.Fatalf("plan: %v", err)
 			}

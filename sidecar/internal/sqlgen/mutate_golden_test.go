@@ -49,7 +49,7 @@ func TestMutateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			m, err := plan.ForMutate(req, rel, false)
+			m, err := plan.ForMutate(req, nil, rel, false)
 			if err != nil {
 				t.Fatalf("plan: %v", err)
 			}

@@ -31,17 +31,22 @@ func ForRead(r *plan.Read) Read {
 	b.args = wb.args
 
 	inner := b.innerSelect(r, from, where)
+	countFrom := from
+	if needsJoins(r) && (r.Count != request.CountNone) {
+		// The filter tests embeds: count over the same joins (their arguments are bound again).
+		countFrom = from + b.joins(r)
+	}
 
 	var total string
 	switch {
 	case r.Count == request.CountExact || r.Count == request.CountEstimated && r.MaxRows == 0:
-		total = "(SELECT pg_catalog.count(*) FROM " + from + where + ")"
+		total = "(SELECT pg_catalog.count(*) FROM " + countFrom + where + ")"
 		if r.GroupBy {
 			total = "(SELECT pg_catalog.count(*) FROM (" + b.groupedSource(r, from, where) + ") _pgway_c)"
 		}
 	case r.Count == request.CountEstimated:
 		// Exact up to max-rows (+1 to detect "more"); the caller falls back to the planner's estimate above that.
-		total = "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM " + from + where + " LIMIT " +
+		total = "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM " + countFrom + where + " LIMIT " +
 			strconv.FormatInt(r.MaxRows+1, 10) + ") _pgway_c)"
 	default:
 		total = "NULL::bigint"
@@ -63,7 +68,11 @@ func ForRead(r *plan.Read) Read {
 
 	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain}
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated && r.MaxRows > 0 {
-		out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + from + where, Args: wb.args}
+		if countFrom != from {
+			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + countFrom + where, Args: b.args}
+		} else {
+			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + from + where, Args: wb.args}
+		}
 	}
 	return out
 }
@@ -73,9 +82,12 @@ func (b *builder) innerSelect(r *plan.Read, from, where string) string {
 	var sb strings.Builder
 	sb.Grow(64*len(r.Select) + len(from) + len(where) + 64)
 	sb.WriteString("SELECT ")
-	b.writeOutputs(&sb, r)
+	b.writeSelectList(&sb, r)
 	sb.WriteString(" FROM ")
 	sb.WriteString(from)
+	if len(r.Embeds) > 0 {
+		sb.WriteString(b.joins(r))
+	}
 	sb.WriteString(where)
 	b.writeGroupBy(&sb, r)
 	for i, o := range r.Order {
@@ -84,9 +96,7 @@ func (b *builder) innerSelect(r *plan.Read, from, where string) string {
 		} else {
 			sb.WriteString(", ")
 		}
-		var eb builder
-		eb.expr(r.Alias, o.Expr)
-		sb.WriteString(eb.sb.String())
+		sb.WriteString(b.orderTerm(r, i))
 		if o.Desc {
 			sb.WriteString(" DESC")
 		} else {
@@ -183,9 +193,10 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 func (b *builder) body(r *plan.Read) string {
 	switch r.Media {
 	case request.MediaCSV:
-		header := make([]string, len(r.Select))
-		for i, o := range r.Select {
-			header[i] = csvField(o.Name)
+		names := outputNames(r)
+		header := make([]string, len(names))
+		for i, n := range names {
+			header[i] = csvField(n)
 		}
 		return b.placeholder(strings.Join(header, ",")) + "::text || chr(10) || coalesce(string_agg(" +
 			"substring(_pgway_t::text, 2, length(_pgway_t::text) - 2), chr(10)), '')"

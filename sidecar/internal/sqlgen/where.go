@@ -61,6 +61,15 @@ func (b *builder) cond(alias string, c *plan.Cond) {
 
 func (b *builder) leaf(alias string, l *plan.Leaf) {
 	op := l.Op
+	if l.Embed != nil {
+		if op.Negate {
+			b.str("NOT ")
+		}
+		b.str("(")
+		b.embedPresence(l)
+		b.str(")")
+		return
+	}
 	if op.Negate {
 		b.str("NOT ")
 	}

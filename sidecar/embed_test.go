@@ -1,0 +1,99 @@
+package sidecar_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/pgway/pgway/internal/config"
+)
+
+func embedFixture(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/embed_fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestEmbedding(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBAggregatesEnabled = true }, fixture(t), embedFixture(t))
+	runCases(t, ts, []readCase{
+		{name: "many-to-one with a column hint and alias", path: "/books?select=title,author:authors!author_id(name)&id=lt.3&order=id",
+			status: 200, body: `[{"title":"Earthsea","author":{"name":"Ursula"}},{"title":"Dispossessed","author":{"name":"Ursula"}}]`},
+		{name: "many-to-one with no match is null", path: "/books?select=title,authors!author_id(name)&id=eq.5",
+			status: 200, body: `[{"title":"Anonymous","authors":null}]`},
+		{name: "embedding by the FK column name", path: "/books?select=title,author_id(name)&id=eq.1",
+			status: 200, body: `[{"title":"Earthsea","author_id":{"name":"Ursula"}}]`},
+		{name: "ambiguous is 300 PGRST201", path: "/books?select=title,authors(name)", status: 300,
+			contains: []string{`"code":"PGRST201"`, `"cardinality":"many-to-one"`, `books_author_id_fkey`, `books_co_author_id_fkey`,
+				`Try changing 'authors' to one of the following: 'authors!books_author_id_fkey', 'authors!books_co_author_id_fkey'`}},
+		{name: "no relationship is 400 PGRST200 with a hint", path: "/books?select=title,review(stars)", status: 400,
+			body: `{"code":"PGRST200","message":"Could not find a relationship between 'books' and 'review' in the schema cache","details":"Searched for a foreign key relationship between 'books' and 'review' in the schema 'api', but no matches were found.","hint":"Perhaps you meant 'reviews' instead of 'review'."}`},
+		{name: "one-to-many with a constraint hint, nested and ordered", path: "/authors?select=name,books!books_author_id_fkey(title,reviews(stars))&id=eq.1&books.order=id",
+			status: 200, body: `[{"name":"Ursula","books":[{"title":"Earthsea","reviews":[{"stars":5},{"stars":4}]},{"title":"Dispossessed","reviews":[]}]}]`},
+		{name: "one-to-one is an object", path: "/authors?select=name,author_bios(bio)&order=id",
+			status: 200, body: `[{"name":"Ursula","author_bios":{"bio":"Wrote Earthsea"}},{"name":"Terry","author_bios":{"bio":"Wrote Discworld"}},{"name":"Neil","author_bios":null}]`},
+		{name: "many-to-many through the junction", path: "/books?select=title,tags(name)&id=eq.3&tags.order=name",
+			status: 200, body: `[{"title":"Good Omens","tags":[{"name":"comedy"},{"name":"fantasy"}]}]`},
+		{name: "many-to-many reverse", path: "/tags?select=name,books(id)&id=eq.2", status: 200,
+			body: `[{"name":"scifi","books":[{"id":2}]}]`},
+		{name: "self-reference: parent by FK column, children by table name", path: "/employees?select=name,manager:manager_id(name),reports:employees(name)&id=eq.2",
+			status: 200, body: `[{"name":"Alice","manager":{"name":"Boss"},"reports":[{"name":"Carol"}]}]`},
+		{name: "composite foreign key", path: "/edition_notes?select=note,editions(book_id,edition)&order=id",
+			status: 200, body: `[{"note":"revised","editions":{"book_id":1,"edition":2}},{"note":"first","editions":{"book_id":3,"edition":1}}]`},
+		{name: "view relationships by column tracing", path: "/books_view?select=title,authors(name)&id=eq.3",
+			status: 200, body: `[{"title":"Good Omens","authors":{"name":"Terry"}}]`},
+		{name: "view over a view with renamed columns", path: "/books_view2?select=name,authors(name)&id=eq.4",
+			status: 200, body: `[{"name":"Mort","authors":{"name":"Terry"}}]`},
+		{name: "table to view", path: "/authors?select=name,books_view(title)&id=eq.2&books_view.order=id",
+			status: 200, body: `[{"name":"Terry","books_view":[{"title":"Good Omens"},{"title":"Mort"}]}]`},
+		{name: "star with embed", path: "/reviews?select=*,books(title)&id=eq.3",
+			status: 200, body: `[{"id":3,"book_id":3,"stars":5,"books":{"title":"Good Omens"}}]`},
+		{name: "embedded filters, or, limit and offset", path: "/authors?select=name,books!books_author_id_fkey(title)&id=eq.2&books.or=(year.lt.1980,title.like.M*)&books.order=title.desc&books.limit=1",
+			status: 200, body: `[{"name":"Terry","books":[{"title":"Mort"}]}]`},
+		{name: "inner join filters parents", path: "/authors?select=name,books!books_author_id_fkey!inner(title)&books.year=gt.1980&order=id",
+			status: 200, body: `[{"name":"Terry","books":[{"title":"Good Omens"},{"title":"Mort"}]}]`},
+		{name: "inner join counts right", path: "/authors?select=name,books!books_author_id_fkey!inner()&books.year=gt.1980",
+			headers: []string{"Prefer: count=exact"}, status: 200, body: `[{"name":"Terry"}]`, header: []string{"Content-Range: 0-0/1"}},
+		{name: "filter by embed absence", path: "/books?select=title,reviews()&reviews=is.null&order=id",
+			status: 200, body: `[{"title":"Dispossessed"},{"title":"Anonymous"}]`},
+		{name: "filter by embed presence", path: "/books?select=title,reviews(stars)&reviews=not.is.null&order=id&reviews.stars=eq.5",
+			status: 200, body: `[{"title":"Earthsea","reviews":[{"stars":5}]},{"title":"Good Omens","reviews":[{"stars":5}]}]`},
+		{name: "spread a to-one embed", path: "/books?select=title,...authors!author_id(author:name)&id=eq.1",
+			status: 200, body: `[{"title":"Earthsea","author":"Ursula"}]`},
+		{name: "spread a to-many embed as arrays", path: "/authors?select=name,...books!books_author_id_fkey(title)&id=eq.1&books.order=id",
+			status: 200, body: `[{"name":"Ursula","title":["Earthsea","Dispossessed"]}]`},
+		{name: "order by a to-one embed column", path: "/books?select=title,authors!author_id(name)&order=authors(name).desc,id&id=lt.5",
+			status: 200, body: `[{"title":"Earthsea","authors":{"name":"Ursula"}},{"title":"Dispossessed","authors":{"name":"Ursula"}},{"title":"Good Omens","authors":{"name":"Terry"}},{"title":"Mort","authors":{"name":"Terry"}}]`},
+		{name: "order by a to-many embed is PGRST118", path: "/authors?select=name,books!books_author_id_fkey(title)&order=books(title)",
+			status: 400, contains: []string{`"code":"PGRST118"`}},
+		{name: "filter on a missing embed is PGRST108", path: "/authors?select=name&books.year=gt.1", status: 400,
+			contains: []string{`"code":"PGRST108"`}},
+		{name: "aggregate in an embed", path: "/authors?select=name,books!books_author_id_fkey(count())&order=id",
+			status: 200, body: `[{"name":"Ursula","books":[{"count":2}]},{"name":"Terry","books":[{"count":2}]},{"name":"Neil","books":[{"count":0}]}]`},
+		{name: "top-level aggregate with grouping", path: "/reviews?select=book_id,stars.sum(),count()&order=book_id",
+			status: 200, body: `[{"book_id":1,"sum":9,"count":2},{"book_id":3,"sum":5,"count":1},{"book_id":4,"sum":3,"count":1}]`},
+		{name: "csv with an embed", path: "/books?select=title,authors!author_id(name)&id=eq.1", headers: []string{"Accept: text/csv"},
+			status: 200, body: "title,authors\nEarthsea,\"{\"\"name\"\":\"\"Ursula\"\"}\""},
+		{name: "object media type with an embed", path: "/books?select=title,tags(name)&id=eq.2",
+			headers: []string{"Accept: application/vnd.pgrst.object+json"}, status: 200, body: `{"title":"Dispossessed","tags":[{"name":"scifi"}]}`},
+		{name: "rpc result with an embed", path: "/rpc/books_since?y=1990&select=title,authors!author_id(name)&order=id",
+			status: 200, body: `[{"title":"Good Omens","authors":{"name":"Terry"}},{"title":"Anonymous","authors":null}]`},
+	})
+	runWrites(t, ts, []writeCase{
+		{name: "return=representation with an embed", method: "POST", path: "/books?select=title,authors!author_id(name)",
+			headers: []string{jsonCT, "Prefer: return=representation"}, reqBody: `{"id":9,"title":"New","author_id":3}`,
+			status: 201, body: `[{"title":"New","authors":{"name":"Neil"}}]`},
+	})
+}
+
+func TestAggregatesDisabled(t *testing.T) {
+	ts := start(t, nil, fixture(t), embedFixture(t))
+	runCases(t, ts, []readCase{
+		{name: "PGRST123", path: "/reviews?select=stars.sum()", status: 400,
+			body: `{"code":"PGRST123","message":"Use of aggregate functions is not allowed","details":null,"hint":null}`},
+		{name: "in an embed too", path: "/authors?select=name,books!books_author_id_fkey(count())", status: 400,
+			contains: []string{`"code":"PGRST123"`}},
+	})
+}

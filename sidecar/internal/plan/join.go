@@ -1,0 +1,275 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/request"
+)
+
+// Embed is a related relation rendered inside each row of its parent: a to-one object, a to-many array, or
+// (Spread) its columns lifted into the parent.
+type Embed struct {
+	// Name is the JSON key (the alias, else the relation name).
+	Name string
+	Rel  *schemacache.Relationship
+	// Read is the child read: its Alias names the child table in the subquery.
+	Read   *Read
+	ToOne  bool
+	Inner  bool
+	Spread bool
+	// Empty is rel(): joined for filtering, not rendered.
+	Empty bool
+	// Lateral is the alias of the LATERAL subquery in the parent's FROM.
+	Lateral string
+}
+
+// resolver carries what resolution needs besides the request: the schema cache and a counter for unique
+// aliases.
+type resolver struct {
+	cache *schemacache.Cache
+	n     int
+}
+
+func (rv *resolver) alias() string {
+	rv.n++
+	return "pgrst_" + strconv.Itoa(rv.n)
+}
+
+// embed resolves one rel(...) select item of parent.
+func (rv *resolver) embed(parent *Read, it *request.SelectItem) (*Embed, error) {
+	e := it.Embed
+	if rv.cache == nil {
+		return nil, noRelBetween(parent.Rel, e.Name, e.Hint, nil)
+	}
+	rels := rv.findRel(parent.Rel, e.Name, e.Hint)
+	switch {
+	case len(rels) == 0:
+		return nil, noRelBetween(parent.Rel, e.Name, e.Hint, rv.cache)
+	case len(rels) > 1:
+		return nil, ambiguous(parent.Rel, e.Name, rels)
+	}
+	rel := rels[0]
+	target, ok := rv.cache.Relation(rel.Target.Schema, rel.Target.Name)
+	if !ok {
+		return nil, noRelBetween(parent.Rel, e.Name, e.Hint, rv.cache)
+	}
+	out := &Embed{
+		Name:    it.Alias,
+		Rel:     rel,
+		ToOne:   rel.Cardinality == schemacache.ManyToOne || rel.Cardinality == schemacache.OneToOne,
+		Inner:   e.Join == "inner",
+		Spread:  e.Spread,
+		Empty:   len(e.Select) == 0,
+		Lateral: rv.alias(),
+	}
+	if out.Name == "" {
+		out.Name = e.Name
+	}
+	child := &Read{Rel: target, Alias: out.Lateral + "_t", Limit: -1}
+	if !out.Empty {
+		if err := child.resolveSelect(rv, e.Select); err != nil {
+			return nil, err
+		}
+	}
+	out.Read = child
+	return out, nil
+}
+
+// findRel is PostgREST's findRel: the relationships from parent that name (a relation, a foreign key or an FK
+// column) and hint (a foreign key, a column of it, or a junction table) select.
+func (rv *resolver) findRel(parent *schemacache.Relation, name, hint string) []*schemacache.Relationship {
+	var out []*schemacache.Relationship
+	for _, r := range rv.cache.RelationshipsFrom(schemacache.QName{Schema: parent.Schema, Name: parent.Name}) {
+		if r.Computed != nil {
+			continue
+		}
+		self := r.Source == r.Target
+		targetIsView := false
+		if t, ok := rv.cache.Relation(r.Target.Schema, r.Target.Name); ok {
+			targetIsView = t.Kind == schemacache.KindView || t.Kind == schemacache.KindMaterializedView
+		}
+		single := r.Cardinality != schemacache.ManyToMany
+		fkCol := single && len(r.SourceColumns) == 1 && r.SourceColumns[0] == name
+		var match bool
+		switch {
+		case self && hint == "":
+			match = r.Target.Name == name && r.Cardinality == schemacache.OneToMany ||
+				fkCol && r.Cardinality == schemacache.ManyToOne
+		case self:
+			match = r.Target.Name == name && r.Cardinality == schemacache.OneToMany &&
+				single && len(r.TargetColumns) == 1 && r.TargetColumns[0] == hint
+		case hint == "":
+			match = r.Target.Name == name ||
+				single && r.Constraint == name && !targetIsView ||
+				fkCol && !targetIsView
+		default:
+			match = r.Target.Name == name && (single && r.Constraint == hint ||
+				single && len(r.SourceColumns) == 1 && r.SourceColumns[0] == hint ||
+				single && len(r.TargetColumns) == 1 && r.TargetColumns[0] == hint ||
+				!single && r.Junction != nil && r.Junction.Table.Name == hint)
+		}
+		if match {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noRelBetween is PGRST200 with PostgREST's details and "Perhaps you meant" hint.
+func noRelBetween(parent *schemacache.Relation, child, hint string, c *schemacache.Cache) error {
+	using := ""
+	if hint != "" {
+		using = "' using the hint '" + hint
+	}
+	e := apierr.New(http.StatusBadRequest, "PGRST200",
+		fmt.Sprintf("Could not find a relationship between '%s' and '%s' in the schema cache", parent.Name, child)).
+		WithDetails(fmt.Sprintf("Searched for a foreign key relationship between '%s' and '%s%s' in the schema '%s', but no matches were found.",
+			parent.Name, child, using, parent.Schema))
+	if c != nil {
+		seen := map[string]bool{}
+		var cands []string
+		for _, r := range c.RelationshipsFrom(schemacache.QName{Schema: parent.Schema, Name: parent.Name}) {
+			if !seen[r.Target.Name] {
+				seen[r.Target.Name] = true
+				cands = append(cands, r.Target.Name)
+			}
+		}
+		if !seen[child] {
+			if best, ok := closestName(child, cands); ok {
+				e.Hint = "Perhaps you meant '" + best + "' instead of '" + child + "'."
+			}
+		}
+	}
+	return e
+}
+
+// closestName borrows the schema cache's fuzzy match through a throwaway relation.
+func closestName(name string, cands []string) (string, bool) {
+	r := &schemacache.Relation{}
+	for _, c := range cands {
+		r.Columns = append(r.Columns, &schemacache.Column{Name: c})
+	}
+	return r.ClosestColumn(name)
+}
+
+// ambiguous is PGRST201 (300) with the candidates in details, as PostgREST.
+func ambiguous(parent *schemacache.Relation, child string, rels []*schemacache.Relationship) error {
+	type cand struct {
+		Cardinality  string `json:"cardinality"`
+		Embedding    string `json:"embedding"`
+		Relationship string `json:"relationship"`
+	}
+	cols := func(c []string) string { return "(" + strings.Join(c, ", ") + ")" }
+	var details []cand
+	var hints []string
+	for _, r := range rels {
+		c := cand{Embedding: r.Source.Name + " with " + r.Target.Name}
+		hintName := r.Constraint
+		switch r.Cardinality {
+		case schemacache.ManyToMany:
+			c.Cardinality = "many-to-many"
+			j := r.Junction
+			c.Relationship = j.Table.Name + " using " + j.SourceConstraint + cols(j.SourceColumns) + " and " +
+				j.TargetConstraint + cols(j.TargetColumns)
+			hintName = j.Table.Name
+		default:
+			c.Cardinality = map[schemacache.Cardinality]string{schemacache.ManyToOne: "many-to-one",
+				schemacache.OneToMany: "one-to-many", schemacache.OneToOne: "one-to-one"}[r.Cardinality]
+			c.Relationship = r.Constraint + " using " + r.Source.Name + cols(r.SourceColumns) + " and " +
+				r.Target.Name + cols(r.TargetColumns)
+		}
+		details = append(details, c)
+		hints = append(hints, "'"+r.Target.Name+"!"+hintName+"'")
+	}
+	e := apierr.New(http.StatusMultipleChoices, "PGRST201",
+		fmt.Sprintf("Could not embed because more than one relationship was found for '%s' and '%s'", parent.Name, child)).
+		WithHint("Try changing '" + child + "' to one of the following: " + strings.Join(hints, ", ") +
+			". Find the desired relationship in the 'details' key.")
+	e.DetailsJSON, _ = json.Marshal(details)
+	return e
+}
+
+// findEmbed walks path (names or aliases of embeds) down from r.
+func (r *Read) findEmbed(path []string) (*Embed, error) {
+	cur := r
+	var found *Embed
+	for _, name := range path {
+		found = nil
+		for _, e := range cur.Embeds {
+			if e.Name == name {
+				found = e
+				break
+			}
+		}
+		if found == nil {
+			for _, e := range cur.Embeds {
+				if e.Rel.Target.Name == name {
+					return nil, apierr.New(http.StatusBadRequest, "PGRST108",
+						"'"+name+"' is not an embedded resource in this request").
+						WithHint("Change '" + name + "' to '" + e.Name + "' in filters, orders or limits.")
+				}
+			}
+			return nil, apierr.New(http.StatusBadRequest, "PGRST108",
+				"'"+name+"' is not an embedded resource in this request").
+				WithHint("Verify that '" + name + "' is included in the 'select' query parameter.")
+		}
+		cur = found.Read
+	}
+	return found, nil
+}
+
+// embedNamed is the direct embed of r called name (nil if none).
+func (r *Read) embedNamed(name string) *Embed {
+	for _, e := range r.Embeds {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// embedNullFilter turns rel=is.null / rel=not.is.null on an embed into a test of its presence (PGRST120 for any
+// other operator).
+func (r *Read) embedNullFilter(f request.Field, c request.Condition) (*Leaf, bool, error) {
+	if len(f.JSONPath) > 0 {
+		return nil, false, nil
+	}
+	e := r.embedNamed(f.Name)
+	if e == nil {
+		return nil, false, nil
+	}
+	if _, isCol := r.Rel.Column(f.Name); isCol {
+		return nil, false, nil
+	}
+	v := strings.ToLower(c.Value)
+	if c.Op != "is" || (v != "null" && v != "not_null") {
+		return nil, false, apierr.New(http.StatusBadRequest, "PGRST120", "Bad operator on the '"+f.Name+"' embedded resource").
+			WithDetails("Only is null or not is null filters are allowed on embedded resources")
+	}
+	return &Leaf{Embed: e, Op: c}, true, nil
+}
+
+// CheckAggregates is PGRST123 when select= (embeds included) uses an aggregate and db-aggregates-enabled is off.
+func CheckAggregates(items []request.SelectItem, enabled bool) error {
+	if enabled {
+		return nil
+	}
+	for i := range items {
+		it := &items[i]
+		if it.Aggregate != "" {
+			return apierr.New(http.StatusBadRequest, "PGRST123", "Use of aggregate functions is not allowed")
+		}
+		if it.Embed != nil {
+			if err := CheckAggregates(it.Embed.Select, enabled); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
