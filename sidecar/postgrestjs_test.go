@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pgway/pgway/internal/config"
 )
 
 // TestPostgrestJS drives pgway with the real @supabase/postgrest-js client (pinned in
@@ -30,7 +32,7 @@ func TestPostgrestJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := start(t, nil, fixture(t), writeFixture(t), string(rpc))
+	ts := start(t, func(c *config.Config) { c.DBAggregatesEnabled = true }, fixture(t), writeFixture(t), string(rpc), embedFixture(t))
 	cmd := exec.Command(node, "client.mjs", ts.URL)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()

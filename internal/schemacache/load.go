@@ -259,6 +259,7 @@ func build(cat *catalog, schemas []string) *Cache {
 		key := QName{r.Schema, r.Name}
 		c.Routines[key] = append(c.Routines[key], r)
 	}
+	addComputed(c, cat.routines)
 	for _, overloads := range c.Routines {
 		slices.SortStableFunc(overloads, func(a, b *Routine) int {
 			if d := len(a.Params) - len(b.Params); d != 0 {
@@ -277,4 +278,40 @@ func paramTypes(r *Routine) string {
 		sb.WriteByte(',')
 	}
 	return sb.String()
+}
+
+// addComputed finds PostgREST's computed fields and relationships: functions whose only parameter is a
+// relation's row type. Returning rows of a known relation makes a relationship (to-many for SETOF), anything
+// else a virtual column named after the function.
+func addComputed(c *Cache, routines []*Routine) {
+	rowTypes := make(map[string]*Relation, len(c.Relations))
+	for q, r := range c.Relations {
+		rowTypes[q.Schema+"."+q.Name] = r
+	}
+	for _, fn := range routines {
+		if len(fn.Params) != 1 {
+			continue
+		}
+		rel, ok := rowTypes[strings.ReplaceAll(fn.Params[0].Type, `"`, "")]
+		if !ok {
+			continue
+		}
+		src := QName{rel.Schema, rel.Name}
+		name := QName{fn.Schema, fn.Name}
+		if fn.ReturnsRelation != nil {
+			card := ManyToOne
+			if fn.ReturnsSet {
+				card = OneToMany
+			}
+			c.Relationships[src] = append(c.Relationships[src], &Relationship{
+				Source: src, Target: *fn.ReturnsRelation, Cardinality: card, Computed: &name,
+			})
+			continue
+		}
+		if _, clash := rel.Column(fn.Name); clash || fn.ReturnType == "void" {
+			continue
+		}
+		rel.computed = append(rel.computed, &Column{Name: fn.Name, Position: len(rel.Columns) + len(rel.computed) + 1,
+			Type: fn.ReturnType, BaseType: fn.ReturnType, Nullable: true, Function: &name})
+	}
 }

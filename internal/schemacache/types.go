@@ -52,6 +52,9 @@ type Relation struct {
 	// ForeignKeys are this relation's outgoing foreign keys (tables only).
 	ForeignKeys []*ForeignKey
 	colIndex    map[string]*Column
+	// computed are the relation's computed fields (functions of its row type), found by Column but not in
+	// Columns (so not in *).
+	computed []*Column
 }
 
 // Column is one column of a relation.
@@ -78,6 +81,8 @@ type Column struct {
 	MaxLength  int
 	EnumValues []string
 	Comment    string
+	// Function is set for a computed field: the function called with the row.
+	Function *QName
 }
 
 // ForeignKey is a foreign-key constraint from Columns of the owning relation to RefColumns of Ref.
@@ -169,8 +174,15 @@ func (r *Relation) Column(name string) (*Column, bool) {
 		}
 		return nil, false
 	}
-	c, ok := r.colIndex[name]
-	return c, ok
+	if c, ok := r.colIndex[name]; ok {
+		return c, true
+	}
+	for _, c := range r.computed {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return nil, false
 }
 
 // Index builds the column lookup map; Load calls it for every relation before publishing the cache.

@@ -51,3 +51,13 @@ GRANT SELECT ON api.authors, api.books, api.reviews, api.tags, api.book_tags, ap
   api.editions, api.edition_notes, api.books_view, api.books_view2 TO web_anon, web_user;
 GRANT INSERT ON api.books TO web_anon;
 GRANT EXECUTE ON FUNCTION api.books_since(int) TO web_anon;
+
+-- Computed fields and computed relationships.
+CREATE FUNCTION api.title_upper(api.books) RETURNS text LANGUAGE sql STABLE AS $$ SELECT upper($1.title) $$;
+CREATE FUNCTION api.age(api.books) RETURNS int LANGUAGE sql STABLE AS $$ SELECT 2024 - $1.year $$;
+CREATE FUNCTION api.top_reviews(api.books) RETURNS SETOF api.reviews LANGUAGE sql STABLE AS
+  $$ SELECT * FROM api.reviews WHERE book_id = $1.id AND stars >= 4 $$;
+CREATE FUNCTION api.first_author(api.books) RETURNS api.authors LANGUAGE sql STABLE AS
+  $$ SELECT * FROM api.authors WHERE id = $1.author_id $$;
+GRANT EXECUTE ON FUNCTION api.title_upper(api.books), api.age(api.books), api.top_reviews(api.books),
+  api.first_author(api.books) TO web_anon, web_user;

@@ -87,6 +87,9 @@ func (rv *resolver) findRel(parent *schemacache.Relation, name, hint string) []*
 	var out []*schemacache.Relationship
 	for _, r := range rv.cache.RelationshipsFrom(schemacache.QName{Schema: parent.Schema, Name: parent.Name}) {
 		if r.Computed != nil {
+			if r.Computed.Name == name {
+				out = append(out, r)
+			}
 			continue
 		}
 		self := r.Source == r.Target

@@ -91,10 +91,17 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) string {
 	c := e.Read
 	ca := QuoteIdent(c.Alias)
 	var from strings.Builder
-	from.WriteString(qualified(c.Rel) + " AS " + ca)
 	var conds []string
 	rel := e.Rel
-	if rel.Cardinality == schemacache.ManyToMany && rel.Junction != nil {
+	if fn := rel.Computed; fn != nil {
+		// A computed relationship: the function called with the parent's row.
+		from.WriteString(QuoteIdent(fn.Schema) + "." + QuoteIdent(fn.Name) + "(" + QuoteIdent(p.Alias) + ") AS " + ca)
+	} else {
+		from.WriteString(qualified(c.Rel) + " AS " + ca)
+	}
+	if rel.Computed != nil {
+		conds = append(conds, "true")
+	} else if rel.Cardinality == schemacache.ManyToMany && rel.Junction != nil {
 		j := rel.Junction
 		ja := QuoteIdent(c.Alias + "_j")
 		from.WriteString(" INNER JOIN " + QuoteIdent(j.Table.Schema) + "." + QuoteIdent(j.Table.Name) + " AS " + ja + " ON ")

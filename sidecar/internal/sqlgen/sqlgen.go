@@ -67,9 +67,19 @@ func qualified(rel *schemacache.Relation) string {
 
 // expr writes a column reference with its JSON path and cast.
 func (b *builder) expr(alias string, e plan.Expr) {
-	b.ident(alias)
-	b.str(".")
-	b.ident(e.Column.Name)
+	if fn := e.Column.Function; fn != nil {
+		// A computed field: the function applied to the row.
+		b.ident(fn.Schema)
+		b.str(".")
+		b.ident(fn.Name)
+		b.str("(")
+		b.ident(alias)
+		b.str(")")
+	} else {
+		b.ident(alias)
+		b.str(".")
+		b.ident(e.Column.Name)
+	}
 	b.jsonPath(e.JSONPath)
 	if e.Cast != "" {
 		b.str("::")

@@ -156,6 +156,30 @@ check('explain', async () => {
   assert.ok(Array.isArray(data) && data[0].Plan, JSON.stringify(data))
 })
 
+check('embedding: to-one, to-many, many-to-many, nested, inner, foreign table filters', async () => {
+  const { data } = ok(await db.from('books').select('title, author:authors!author_id(name), tags(name), reviews(stars)')
+    .eq('id', 1).order('stars', { referencedTable: 'reviews', ascending: false }))
+  assert.deepEqual(data, [{ title: 'Earthsea', author: { name: 'Ursula' }, tags: [{ name: 'fantasy' }], reviews: [{ stars: 5 }, { stars: 4 }] }])
+  const { data: d2 } = ok(await db.from('authors').select('name, books!books_author_id_fkey!inner(title)')
+    .gt('books.year', 1980).order('id').limit(1, { referencedTable: 'books' }))
+  assert.deepEqual(d2, [{ name: 'Terry', books: [{ title: 'Good Omens' }] }])
+  const { data: d3 } = ok(await db.from('books').select('title, reviews()').is('reviews', null).order('id'))
+  assert.deepEqual(d3, [{ title: 'Dispossessed' }, { title: 'Anonymous' }])
+})
+check('embedding: ambiguity error', async () => {
+  const { error, status } = await db.from('books').select('title, authors(name)')
+  assert.equal(status, 300)
+  assert.equal(error.code, 'PGRST201')
+})
+check('aggregates', async () => {
+  const { data } = ok(await db.from('reviews').select('book_id, stars.avg(), count()').order('book_id').eq('book_id', 1))
+  assert.deepEqual(data, [{ book_id: 1, avg: 4.5, count: 2 }])
+})
+check('insert returning an embed', async () => {
+  const { data } = ok(await db.from('books').insert({ id: 20, title: 'JS', author_id: 2 }).select('title, authors!author_id(name)').single())
+  assert.deepEqual(data, { title: 'JS', authors: { name: 'Terry' } })
+})
+
 let failed = 0
 for (const [name, fn] of checks) {
   try {
