@@ -129,6 +129,19 @@ var All = []Scenario{
 		Args: func(in Input) []any { return []any{atoi(in.Query("limit"))} },
 	},
 	{
+		Name: "embed-by-id",
+		Target: func(r *rand.Rand, rows int) string {
+			return "/items?select=id,name,events(id,note)&id=eq." + strconv.Itoa(1+r.IntN(rows))
+		},
+		Status: []int{200},
+		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
+			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x) AS body, ` +
+			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
+			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
+			`WHERE ("items"."id" = $1)) _pgway_t`,
+		Args: func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
+	},
+	{
 		Name:   "insert-1",
 		Method: "POST",
 		Target: func(r *rand.Rand, rows int) string { return "/events" },
@@ -174,7 +187,10 @@ SELECT g, 'item ' || g, round((random() * 1000)::numeric, 2),
        timestamptz '2026-01-01' - g * interval '1 minute'
 FROM generate_series(1, ` + strconv.Itoa(rows) + `) g;
 DROP TABLE IF EXISTS events;
-CREATE TABLE events (id bigserial PRIMARY KEY, item_id bigint NOT NULL, note text);
+CREATE TABLE events (id bigserial PRIMARY KEY, item_id bigint NOT NULL REFERENCES items, note text);
+CREATE INDEX ON events (item_id);
+INSERT INTO events (item_id, note) SELECT 1 + (g * 7919) % ` + strconv.Itoa(rows) + `, 'note ' || g FROM generate_series(1, ` + strconv.Itoa(rows/2) + `) g;
+GRANT SELECT ON events TO web_anon;
 GRANT USAGE ON SCHEMA public TO web_anon;
 GRANT SELECT ON items TO web_anon;
 GRANT INSERT ON events TO web_anon;

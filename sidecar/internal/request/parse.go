@@ -3,6 +3,8 @@ package request
 import (
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pgway/pgway/internal/apierr"
 )
@@ -14,6 +16,16 @@ import (
 //     ListNull is never set. any/all operands are parsed into List (Value keeps the raw literal).
 //   - The Accept-Profile/Content-Profile schema, db-plan-enabled (MediaPlan) and db-tx-end (Prefer tx) are
 //     checked against the config by the caller.
+
+// selectCache keeps parsed select= trees by their text: applications send the same few selects with different
+// filters, and the select grammar is the costliest part of parsing. Entries are immutable and shared; the cache
+// stops growing at selectCacheMax distinct texts.
+var (
+	selectCache     sync.Map // string → []SelectItem
+	selectCacheSize atomic.Int64
+)
+
+const selectCacheMax = 4096
 
 // Parse turns a raw request into a Request, following PostgREST's ApiRequest: resource from the path
 // (404 PGRST125), action from the method (405 PGRST117/PGRST101), query parameters (400 PGRST100),
@@ -265,13 +277,20 @@ func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawR
 	// select
 	if selectV != nil {
 		v := *selectV
-		err := run(p, "failed to parse select parameter ("+v+")", v, func(p *parser) res {
-			var r res
-			req.Select, r = p.fieldForest(0)
-			return r
-		})
-		if err != nil {
-			return nil, err
+		if cached, ok := selectCache.Load(v); ok {
+			req.Select = cached.([]SelectItem)
+		} else {
+			err := run(p, "failed to parse select parameter ("+v+")", v, func(p *parser) res {
+				var r res
+				req.Select, r = p.fieldForest(0)
+				return r
+			})
+			if err != nil {
+				return nil, err
+			}
+			if selectCacheSize.Add(1) <= selectCacheMax {
+				selectCache.Store(v, req.Select)
+			}
 		}
 	}
 	// filters (and RPC arguments)

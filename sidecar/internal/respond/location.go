@@ -14,8 +14,18 @@ func ContentLocation(relation, rawQuery string) string {
 		return "/" + relation
 	}
 	type kv struct{ k, v string }
-	var params []kv
-	for _, part := range strings.FieldsFunc(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+	var buf [8]kv
+	params := buf[:0]
+	for rest := rawQuery; rest != ""; {
+		var part string
+		if i := strings.IndexAny(rest, "&;"); i >= 0 {
+			part, rest = rest[:i], rest[i+1:]
+		} else {
+			part, rest = rest, ""
+		}
+		if part == "" {
+			continue
+		}
 		k, v, _ := strings.Cut(part, "=")
 		params = append(params, kv{unescapePlus(k), unescapePlus(v)})
 	}
@@ -23,45 +33,39 @@ func ContentLocation(relation, rawQuery string) string {
 		return "/" + relation
 	}
 	slices.SortStableFunc(params, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	var sb strings.Builder
-	sb.WriteString("/")
-	sb.WriteString(relation)
-	sb.WriteString("?")
-	done := make([]bool, len(params))
-	first := true
+	b := make([]byte, 0, len(relation)+len(rawQuery)*2+2)
+	b = append(b, '/')
+	b = append(b, relation...)
+	b = append(b, '?')
 	for i, p := range params {
-		if done[i] {
+		if i > 0 && params[i-1].k == p.k {
+			b = append(b, ',')
+			b = appendStrict(b, p.v)
 			continue
 		}
-		if !first {
-			sb.WriteString("&")
+		if i > 0 {
+			b = append(b, '&')
 		}
-		first = false
-		sb.WriteString(encodeStrict(p.k))
-		sb.WriteString("=")
-		sb.WriteString(encodeStrict(p.v))
-		for j := i + 1; j < len(params); j++ {
-			if !done[j] && params[j].k == p.k {
-				done[j] = true
-				sb.WriteString(",")
-				sb.WriteString(encodeStrict(params[j].v))
-			}
-		}
+		b = appendStrict(b, p.k)
+		b = append(b, '=')
+		b = appendStrict(b, p.v)
 	}
-	return sb.String()
+	return string(b)
 }
 
 func unescapePlus(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
 	if u, err := url.QueryUnescape(s); err == nil {
 		return u
 	}
 	return s
 }
 
-// encodeStrict percent-encodes every byte but ASCII letters, digits and -_.~ (Haskell's urlEncode).
-func encodeStrict(s string) string {
+// appendStrict percent-encodes every byte but ASCII letters, digits and -_.~ (Haskell's urlEncode).
+func appendStrict(b []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	var b []byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
@@ -70,5 +74,5 @@ func encodeStrict(s string) string {
 			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return string(b)
+	return b
 }

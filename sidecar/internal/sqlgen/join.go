@@ -19,19 +19,23 @@ func (b *builder) embedSelects(sb *strings.Builder, r *plan.Read, first bool) {
 		if e.Empty {
 			continue
 		}
-		lat := QuoteIdent(e.Lateral)
 		if e.Spread {
 			for _, name := range outputNames(e.Read) {
 				if !first {
 					sb.WriteString(", ")
 				}
 				first = false
-				if e.ToOne {
-					sb.WriteString(lat + "." + QuoteIdent(name))
-				} else {
-					sb.WriteString("coalesce(" + lat + "." + QuoteIdent(name) + ", '[]')")
+				if !e.ToOne {
+					sb.WriteString("coalesce(")
 				}
-				sb.WriteString(" AS " + QuoteIdent(name))
+				writeIdent(sb, e.Lateral)
+				sb.WriteByte('.')
+				writeIdent(sb, name)
+				if !e.ToOne {
+					sb.WriteString(", '[]')")
+				}
+				sb.WriteString(" AS ")
+				writeIdent(sb, name)
 			}
 			continue
 		}
@@ -39,12 +43,35 @@ func (b *builder) embedSelects(sb *strings.Builder, r *plan.Read, first bool) {
 			sb.WriteString(", ")
 		}
 		first = false
-		if e.ToOne {
-			sb.WriteString(lat + ".body AS " + QuoteIdent(e.Name))
-		} else {
-			sb.WriteString("coalesce(" + lat + ".body, '[]') AS " + QuoteIdent(e.Name))
+		if !e.ToOne {
+			sb.WriteString("coalesce(")
 		}
+		writeIdent(sb, e.Lateral)
+		sb.WriteString(".body")
+		if !e.ToOne {
+			sb.WriteString(", '[]')")
+		}
+		sb.WriteString(" AS ")
+		writeIdent(sb, e.Name)
 	}
+}
+
+// writeIdent writes s as a quoted identifier.
+func writeIdent(sb *strings.Builder, s string) {
+	sb.WriteByte('"')
+	if strings.ContainsAny(s, "\"\x00") {
+		sb.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`))
+	} else {
+		sb.WriteString(s)
+	}
+	sb.WriteByte('"')
+}
+
+// writeColumn writes "alias"."column".
+func writeColumn(sb *strings.Builder, alias, col string) {
+	writeIdent(sb, alias)
+	sb.WriteByte('.')
+	writeIdent(sb, col)
 }
 
 // outputNames are the keys a read renders: its columns, then its embeds' (spread ones flattened).
@@ -69,16 +96,18 @@ func outputNames(r *plan.Read) []string {
 func (b *builder) joins(r *plan.Read) string {
 	var sb strings.Builder
 	for _, e := range r.Embeds {
-		join := " LEFT JOIN LATERAL ("
 		if e.Inner {
-			join = " INNER JOIN LATERAL ("
+			sb.WriteString(" INNER JOIN LATERAL (")
+		} else {
+			sb.WriteString(" LEFT JOIN LATERAL (")
 		}
-		sb.WriteString(join)
 		sb.WriteString(b.embedQuery(r, e))
 		sb.WriteString(") AS ")
-		sb.WriteString(QuoteIdent(e.Lateral))
+		writeIdent(&sb, e.Lateral)
 		if e.Inner && !e.ToOne {
-			sb.WriteString(" ON " + QuoteIdent(e.Lateral) + "." + foundColumn + " IS NOT NULL")
+			sb.WriteString(" ON ")
+			writeIdent(&sb, e.Lateral)
+			sb.WriteString("." + foundColumn + " IS NOT NULL")
 		} else {
 			sb.WriteString(" ON TRUE")
 		}
@@ -89,44 +118,70 @@ func (b *builder) joins(r *plan.Read) string {
 // embedQuery is the LATERAL subquery of e, correlated with its parent p.
 func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) string {
 	c := e.Read
-	ca := QuoteIdent(c.Alias)
 	var from strings.Builder
-	var conds []string
+	from.Grow(128)
+	var wb builder
+	wb.sb.Grow(128)
+	wb.str(" WHERE ")
 	rel := e.Rel
-	if fn := rel.Computed; fn != nil {
+	switch {
+	case rel.Computed != nil:
 		// A computed relationship: the function called with the parent's row.
-		from.WriteString(QuoteIdent(fn.Schema) + "." + QuoteIdent(fn.Name) + "(" + QuoteIdent(p.Alias) + ") AS " + ca)
-	} else {
-		from.WriteString(qualified(c.Rel) + " AS " + ca)
-	}
-	if rel.Computed != nil {
-		conds = append(conds, "true")
-	} else if rel.Cardinality == schemacache.ManyToMany && rel.Junction != nil {
+		writeIdent(&from, rel.Computed.Schema)
+		from.WriteByte('.')
+		writeIdent(&from, rel.Computed.Name)
+		from.WriteByte('(')
+		writeIdent(&from, p.Alias)
+		from.WriteString(") AS ")
+		writeIdent(&from, c.Alias)
+		wb.str("true")
+	case rel.Cardinality == schemacache.ManyToMany && rel.Junction != nil:
 		j := rel.Junction
-		ja := QuoteIdent(c.Alias + "_j")
-		from.WriteString(" INNER JOIN " + QuoteIdent(j.Table.Schema) + "." + QuoteIdent(j.Table.Name) + " AS " + ja + " ON ")
+		ja := c.Alias + "_j"
+		from.WriteString(qualified(c.Rel))
+		from.WriteString(" AS ")
+		writeIdent(&from, c.Alias)
+		from.WriteString(" INNER JOIN ")
+		writeIdent(&from, j.Table.Schema)
+		from.WriteByte('.')
+		writeIdent(&from, j.Table.Name)
+		from.WriteString(" AS ")
+		writeIdent(&from, ja)
+		from.WriteString(" ON ")
 		for i := range j.TargetColumns {
 			if i > 0 {
 				from.WriteString(" AND ")
 			}
-			from.WriteString(ja + "." + QuoteIdent(j.TargetColumns[i]) + " = " + ca + "." + QuoteIdent(rel.TargetColumns[i]))
+			writeColumn(&from, ja, j.TargetColumns[i])
+			from.WriteString(" = ")
+			writeColumn(&from, c.Alias, rel.TargetColumns[i])
 		}
 		for i := range j.SourceColumns {
-			conds = append(conds, ja+"."+QuoteIdent(j.SourceColumns[i])+" = "+QuoteIdent(p.Alias)+"."+QuoteIdent(rel.SourceColumns[i]))
+			if i > 0 {
+				wb.str(" AND ")
+			}
+			writeColumn(&wb.sb, ja, j.SourceColumns[i])
+			wb.str(" = ")
+			writeColumn(&wb.sb, p.Alias, rel.SourceColumns[i])
 		}
-	} else {
+	default:
+		from.WriteString(qualified(c.Rel))
+		from.WriteString(" AS ")
+		writeIdent(&from, c.Alias)
 		for i := range rel.TargetColumns {
-			conds = append(conds, ca+"."+QuoteIdent(rel.TargetColumns[i])+" = "+QuoteIdent(p.Alias)+"."+QuoteIdent(rel.SourceColumns[i]))
+			if i > 0 {
+				wb.str(" AND ")
+			}
+			writeColumn(&wb.sb, c.Alias, rel.TargetColumns[i])
+			wb.str(" = ")
+			writeColumn(&wb.sb, p.Alias, rel.SourceColumns[i])
 		}
 	}
 	if e.ToOne {
 		from.WriteString(b.joins(c)) // innerSelect adds them for to-many
 	}
 
-	var wb builder
 	wb.args = b.args
-	wb.str(" WHERE ")
-	wb.str(strings.Join(conds, " AND "))
 	for i := range c.Where {
 		wb.str(" AND ")
 		wb.cond(c.Alias, &c.Where[i])
