@@ -1,0 +1,20 @@
+-- The roles PostgREST's tutorials use: authenticator logs in and switches to web_anon (no JWT) or web_user (a
+-- JWT whose role claim is web_user). Roles are cluster-wide, so they are created only when missing and kept on
+-- the way down.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'web_anon') THEN
+    CREATE ROLE web_anon NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'web_user') THEN
+    CREATE ROLE web_user NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticator') THEN
+    CREATE ROLE authenticator LOGIN NOINHERIT;
+  END IF;
+END $$;
+GRANT web_anon, web_user TO authenticator;
+
+---- create above / drop below ----
+
+-- Roles stay: other databases of the cluster may use them.
