@@ -76,6 +76,9 @@ func (s *Server) serve(c *call) error {
 	if m := in.Method; m != "GET" && m != "HEAD" {
 		in.Body = ctx.Request.Body()
 	}
+	if _, err := s.routeVersion(&in); err != nil {
+		return err
+	}
 	if in.Path == "/" || in.Path == "" {
 		in.Query = "" // the root takes no query parameters but ?openapi=, read by serveOpenAPI
 	}
@@ -93,6 +96,9 @@ func (s *Server) serve(c *call) error {
 	}
 	if len(s.cfg.DBSchemas) > 1 {
 		ctx.Response.Header.Set("Content-Profile", c.schema)
+	}
+	if err := s.versionPolicy(c, c.schema, in.Path); err != nil {
+		return err
 	}
 	who, aerr := s.auth.Authenticate(string(h.Peek("Authorization")), time.Now())
 	if aerr != nil {

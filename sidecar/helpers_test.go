@@ -43,7 +43,12 @@ type testServer struct {
 // start runs pgway on a free loopback port over a fresh database loaded with fixture SQL; edit adjusts the config.
 func start(t testing.TB, edit func(*config.Config), fixtures ...string) *testServer {
 	t.Helper()
-	db := pgtest.NewDatabase(t, fixtures...)
+	return startOn(t, pgtest.NewDatabase(t, fixtures...), edit)
+}
+
+// startOn runs pgway over an existing test database.
+func startOn(t testing.TB, db *pgtest.DB, edit func(*config.Config)) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DBURI = db.URLAs("authenticator", "")
 	cfg.DBSchemas = []string{"api", "other"}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/auth"
 	"github.com/pgway/pgway/sidecar/internal/dbexec"
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+	"github.com/pgway/pgway/versioning"
 )
 
 // Server is a running pgway instance.
@@ -36,6 +38,8 @@ type Server struct {
 	exec  dbexec.Executor
 	auth  *auth.Authenticator
 	cache schemacache.Holder
+	// versions is pgway's API version catalog, reloaded with the schema cache.
+	versions atomic.Pointer[versioning.Catalog]
 	// searchPaths maps each exposed schema to its quoted search_path value (schema + extra search path).
 	searchPaths map[string]string
 	// schemaList is the comma list of exposed schemas for PGRST106 hints.
@@ -284,6 +288,11 @@ func (s *Server) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading schema cache: %w", err)
 	}
+	vc, err := loadVersions(lctx, conn)
+	if err != nil {
+		return err
+	}
+	s.versions.Store(vc)
 	s.cache.Store(c)
 	s.log.Info("schema cache loaded", "relations", len(c.Relations), "routines", len(c.Routines),
 		"duration", c.LoadDuration)

@@ -14,6 +14,9 @@ BEGIN
   END IF;
 END $$;
 GRANT web_anon, web_user TO authenticator;
+-- pgway reads its version catalog as the authenticator.
+GRANT USAGE ON SCHEMA pgway TO authenticator;
+GRANT SELECT ON pgway.api_versions TO authenticator;
 
 ---- create above / drop below ----
 
