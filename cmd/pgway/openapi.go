@@ -25,12 +25,17 @@ func init() {
 
 Prints the OpenAPI document pgway serves at / for schema S (default: the first of PGRST_DB_SCHEMAS, or public).
 With --role, only what role R may use is described (openapi-mode follow-privileges); without it, everything.
-Defaults come from PGRST_DB_URI, PGRST_DB_SCHEMAS, PGRST_OPENAPI_VERSION and PGRST_OPENAPI_SERVER_PROXY_URI.`,
+Defaults come from PGRST_DB_URI, PGRST_DB_SCHEMAS, PGRST_OPENAPI_VERSION and PGRST_OPENAPI_SERVER_PROXY_URI.
+
+` + diffUsage,
 		run: runOpenAPI,
 	}
 }
 
 func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "diff" {
+		return runDiff(ctx, args[1:], getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("openapi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	schema := fs.String("schema", "", "schema to describe (default: the first exposed schema)")

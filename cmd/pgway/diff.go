@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/pgway/pgway/openapi"
+)
+
+const diffUsage = `usage: pgway openapi diff OLD NEW [--db-uri URI]
+
+Compares two API descriptions and lists what changed. OLD and NEW are schema names in the database (e.g.
+api_v1 api_v2) or OpenAPI document files (JSON or YAML). Removed paths, operations, parameters and properties,
+type changes, newly required fields and narrowed enums are breaking; additions are not. Exit status 1 when
+anything breaks, 0 otherwise. The database defaults to PGRST_DB_URI.`
+
+// runDiff is pgway openapi diff.
+func runDiff(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("openapi diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, diffUsage) }
+	dbURI := fs.String("db-uri", getenv("PGRST_DB_URI"), "PostgreSQL connection URI")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(stderr, diffUsage)
+		return 2
+	}
+	var docs [2]*openapi3.T
+	for i, src := range pos {
+		if docs[i], err = loadDoc(ctx, src, *dbURI); err != nil {
+			fmt.Fprintf(stderr, "pgway openapi diff: %s: %v\n", src, err)
+			return 1
+		}
+	}
+	changes := openapi.Diff(docs[0], docs[1])
+	breaking := 0
+	for _, c := range changes {
+		mark := "          "
+		if c.Breaking {
+			mark = "BREAKING  "
+			breaking++
+		}
+		fmt.Fprintln(stdout, mark+c.String())
+	}
+	fmt.Fprintf(stdout, "%d change(s), %d breaking\n", len(changes), breaking)
+	if breaking > 0 {
+		return 1
+	}
+	return 0
+}
+
+// loadDoc reads src as a document file, or else describes the schema of that name from the database.
+func loadDoc(ctx context.Context, src, dbURI string) (*openapi3.T, error) {
+	if st, err := os.Stat(src); err == nil && !st.IsDir() {
+		doc, err := openapi3.NewLoader().LoadFromFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("loading: %w", err)
+		}
+		return doc, nil
+	}
+	if dbURI == "" {
+		return nil, errors.New("not a file, and no database to find a schema in: pass --db-uri or set PGRST_DB_URI")
+	}
+	return describeDB(ctx, dbURI, []string{src}, "", openapi.Options{Schema: src, Version: "3.0"})
+}
