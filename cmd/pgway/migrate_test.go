@@ -78,6 +78,24 @@ func TestMigrateBundled(t *testing.T) {
 	}
 }
 
+// TestMigrateAuthenticatorPassword: docker-compose sets the authenticator's password through the migration
+// connection's options, never through a file.
+func TestMigrateAuthenticatorPassword(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	uri := db.URL + "?options=-c%20pgway.authenticator_password%3Dsecret-for-test"
+	if strings.Contains(db.URL, "?") {
+		uri = db.URL + "&options=-c%20pgway.authenticator_password%3Dsecret-for-test"
+	}
+	if code, out, errOut := pgwayCmd(t, nil, "migrate", "up", "--db-uri", uri); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if got := scalar(t, db.URL, "SELECT (rolpassword IS NOT NULL)::text FROM pg_authid WHERE rolname = 'authenticator'"); got != "true" {
+		t.Fatalf("authenticator password set: %s", got)
+	}
+	// Leave the cluster-wide role as the other tests expect it.
+	db.Exec(t, "ALTER ROLE authenticator PASSWORD NULL")
+}
+
 func TestMigrateFailureLeavesNothing(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	dir := t.TempDir()

@@ -14,6 +14,14 @@ BEGIN
   END IF;
 END $$;
 GRANT web_anon, web_user TO authenticator;
+-- A password for the authenticator, when the migration connection sets one (docker-compose passes
+-- options=-c pgway.authenticator_password=...); never stored in the migration itself.
+DO $$
+BEGIN
+  IF coalesce(current_setting('pgway.authenticator_password', true), '') <> '' THEN
+    EXECUTE format('ALTER ROLE authenticator PASSWORD %L', current_setting('pgway.authenticator_password'));
+  END IF;
+END $$;
 -- pgway reads its version catalog as the authenticator.
 GRANT USAGE ON SCHEMA pgway TO authenticator;
 GRANT SELECT ON pgway.api_versions TO authenticator;
