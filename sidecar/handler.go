@@ -105,6 +105,9 @@ func (s *Server) serve(c *call) error {
 		return aerr
 	}
 	c.who = who
+	if err := s.validateRequest(c); err != nil {
+		return err
+	}
 
 	switch req.Action {
 	case request.ActionRead:

@@ -27,6 +27,7 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/auth"
 	"github.com/pgway/pgway/sidecar/internal/dbexec"
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+	"github.com/pgway/pgway/sidecar/internal/validate"
 	"github.com/pgway/pgway/versioning"
 )
 
@@ -40,6 +41,8 @@ type Server struct {
 	cache schemacache.Holder
 	// versions is pgway's API version catalog, reloaded with the schema cache.
 	versions atomic.Pointer[versioning.Catalog]
+	// validators are the request checkers compiled from the current schema cache.
+	validators atomic.Pointer[validate.Set]
 	// searchPaths maps each exposed schema to its quoted search_path value (schema + extra search path).
 	searchPaths map[string]string
 	// schemaList is the comma list of exposed schemas for PGRST106 hints.
@@ -293,6 +296,7 @@ func (s *Server) Reload(ctx context.Context) error {
 		return err
 	}
 	s.versions.Store(vc)
+	s.validators.Store(validate.Compile(c))
 	s.cache.Store(c)
 	s.log.Info("schema cache loaded", "relations", len(c.Relations), "routines", len(c.Routines),
 		"duration", c.LoadDuration)
