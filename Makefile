@@ -17,9 +17,9 @@ PKGS ?= ./...
 
 # TEST_STEPS are the targets `make test` runs, in order, stopping at the first failure.
 # Add a step with `TEST_STEPS += my-step` and a `my-step:` target below.
-TEST_STEPS := ensure-postgres vet gotest
+TEST_STEPS := ensure-postgres vet gotest lint-openapi
 
-.PHONY: help build test run bench fuzz clean ensure-postgres vet gotest $(TEST_STEPS)
+.PHONY: help build test run bench fuzz clean ensure-postgres vet gotest lint-openapi $(TEST_STEPS)
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -41,6 +41,9 @@ vet: ## go vet ./...
 
 gotest: ## go test ./... against throwaway PostgreSQL servers
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+lint-openapi: ## lint the golden OpenAPI 3.0 and 3.1 documents with Redocly CLI (npx, pinned)
+	sh openapi/testdata/lint.sh
 
 run: build ensure-postgres ## demo: throwaway PostgreSQL + sample schema + pgway serve on :3000 (Ctrl-C stops)
 	$(GO) run ./scripts/demo -pgway $(BIN) $(RUN_FLAGS)
