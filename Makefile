@@ -17,9 +17,9 @@ PKGS ?= ./...
 
 # TEST_STEPS are the targets `make test` runs, in order, stopping at the first failure.
 # Add a step with `TEST_STEPS += my-step` and a `my-step:` target below.
-TEST_STEPS := ensure-postgres vet gotest lint-openapi
+TEST_STEPS := ensure-postgres ensure-chromium vet gotest lint-openapi
 
-.PHONY: help build test run bench fuzz clean ensure-postgres vet gotest lint-openapi $(TEST_STEPS)
+.PHONY: help build test run bench fuzz clean ensure-postgres ensure-chromium vet gotest lint-openapi docs-assets $(TEST_STEPS)
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -41,6 +41,15 @@ vet: ## go vet ./...
 
 gotest: ## go test ./... against throwaway PostgreSQL servers
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+ensure-chromium: ## install Debian's chromium if missing (as root), for the docs-page test
+	@scripts/ensure-chromium.sh
+
+docs-assets: ## refresh the embedded Swagger UI files from the npm package pinned in sidecar/docsui/package-lock.json
+	cd sidecar/docsui && npm ci --no-audit --no-fund && \
+		cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		   node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE \
+		   node_modules/swagger-ui-dist/favicon-32x32.png assets/
 
 lint-openapi: ## lint the golden OpenAPI 3.0 and 3.1 documents with Redocly CLI (npx, pinned)
 	sh openapi/testdata/lint.sh

@@ -76,8 +76,12 @@ func (s *Server) serve(c *call) error {
 	if m := in.Method; m != "GET" && m != "HEAD" {
 		in.Body = ctx.Request.Body()
 	}
-	if _, err := s.routeVersion(&in); err != nil {
+	version, err := s.routeVersion(&in)
+	if err != nil {
 		return err
+	}
+	if isDocsPath(in) {
+		return s.serveDocs(c, in, version)
 	}
 	if in.Path == "/" || in.Path == "" {
 		in.Query = "" // the root takes no query parameters but ?openapi=, read by serveOpenAPI
