@@ -376,12 +376,16 @@ func (b *builder) responses(ss ...status) *openapi3.Responses {
 
 // okResponse is a success response with rows of item (nil: no body) and the named shared headers.
 func (b *builder) okResponse(desc string, item *openapi3.SchemaRef, headers ...string) *openapi3.ResponseRef {
+	if item != nil {
+		// One JSON media type only: generators such as oapi-codegen match the response's Content-Type exactly
+		// when several JSON types are listed, and pgway (like PostgREST) sends "; charset=utf-8".
+		desc += ". With `Accept: " + mtObject + "` the single row comes as an object (406 PGRST116 unless exactly one)."
+	}
 	r := &openapi3.Response{Description: &desc}
 	if item != nil {
 		r.Content = openapi3.Content{
-			mtJSON:   {Schema: arrayOf(item)},
-			mtObject: {Schema: &openapi3.SchemaRef{Ref: item.Ref, Value: item.Value}},
-			mtCSV:    {Schema: &openapi3.SchemaRef{Value: stringSchema()}},
+			mtJSON: {Schema: arrayOf(item)},
+			mtCSV:  {Schema: &openapi3.SchemaRef{Value: stringSchema()}},
 		}
 	}
 	if len(headers) > 0 {
