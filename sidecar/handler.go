@@ -135,8 +135,8 @@ func (s *Server) schemaFor(req *request.Request) (string, error) {
 	if req.Schema == "" {
 		return s.cfg.DBSchemas[0], nil
 	}
-	if slices.Contains(s.cfg.DBSchemas, req.Schema) {
-		return req.Schema, nil
+	if i := slices.Index(s.cfg.DBSchemas, req.Schema); i >= 0 {
+		return s.cfg.DBSchemas[i], nil // the configured string: req.Schema may live in a request buffer
 	}
 	return "", apierr.New(http.StatusNotAcceptable, "PGRST106", "Invalid schema: "+req.Schema).
 		WithHint("Only the following schemas are exposed: " + s.schemaList)

@@ -5,6 +5,7 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ func (s *Server) openAPIDoc(c *call, version, format string) ([]byte, error) {
 			if p, err = s.loadPrivileges(role); err != nil {
 				return nil, err
 			}
-			dc.privs[role] = p
+			dc.privs[strings.Clone(role)] = p
 		}
 		opts.Allowed = p.Allows
 	}
@@ -63,6 +64,8 @@ func (s *Server) openAPIDoc(c *call, version, format string) ([]byte, error) {
 	if err != nil {
 		return nil, apierr.Internal(err)
 	}
+	// Request strings may point into the server's reused buffers: the cache keeps its own copies.
+	key = docKey{strings.Clone(key.schema), strings.Clone(key.role), strings.Clone(key.version), strings.Clone(key.format)}
 	dc.docs[key] = b
 	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -21,7 +22,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON api.people TO web_anon;
 `
 
 func TestValidation(t *testing.T) {
-	ts := start(t, nil, fixture(t), writeFixture(t), validateFixture)
+	rpc, err := os.ReadFile("testdata/rpc_fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, nil, fixture(t), writeFixture(t), validateFixture, string(rpc))
 	runCases(t, ts, []readCase{
 		{name: "wrong type names the parameter", path: "/items?id=eq.abc", status: 400,
 			body: `{"code":"22P02","message":"invalid input syntax for type bigint: \"abc\"","details":"query parameter 'id': expected an integer (bigint), got \"abc\"","hint":"The request does not match the API description (GET /openapi.json)."}`},
@@ -49,6 +54,17 @@ func TestValidation(t *testing.T) {
 		{name: "numbers as strings and booleans as 0/1 are accepted as PostgreSQL does", method: "POST", path: "/people?select=id,active,score",
 			headers: []string{jsonCT, "Prefer: return=representation"}, reqBody: `{"id":"7","active":1,"score":"2.5","nick":"héllo"}`,
 			status: 201, body: `[{"id":7,"active":true,"score":2.5}]`},
+		{name: "a required column missing is 23502", method: "POST", path: "/clients", headers: []string{jsonCT},
+			reqBody: `[{"id":500}]`, status: 400,
+			contains: []string{`"code":"23502"`, `null value in column \"name\" of relation \"clients\" violates not-null constraint`, `body /name`}},
+		{name: "a table with triggers may fill required columns: left to PostgreSQL", method: "POST", path: "/no_pk",
+			headers: []string{jsonCT}, reqBody: `{"b":"x"}`, status: 201},
+		{name: "an empty array inserts nothing", method: "POST", path: "/clients", headers: []string{jsonCT}, reqBody: `[ ]`, status: 201},
+		{name: "rpc query argument of the wrong type", method: "GET", path: "/rpc/add?a=one&b=2", status: 400,
+			contains: []string{`"code":"22P02"`, `argument 'a': expected an integer (integer), got \"one\"`}},
+		{name: "rpc body argument of the wrong type", method: "POST", path: "/rpc/add", headers: []string{jsonCT},
+			reqBody: `{"a":1,"b":"two"}`, status: 400, contains: []string{`body /b: expected an integer`}},
+		{name: "valid rpc call", method: "GET", path: "/rpc/add?a=1&b=2", status: 200, body: "3"},
 		{name: "patch filter and body", method: "PATCH", path: "/people?id=eq.x", headers: []string{jsonCT},
 			reqBody: `{"score":{}}`, status: 400, contains: []string{`query parameter 'id'`, `body /score`}},
 	})

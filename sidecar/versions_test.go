@@ -79,7 +79,7 @@ func TestVersionRouting(t *testing.T) {
 	waitForStatus(t, ts, "/v1/books", 410)
 	runCases(t, ts, []readCase{
 		{name: "after the sunset: 410 naming the successor", path: "/v1/books", status: 410,
-			body: `{"code":"PGWAY410","message":"API version v1 is no longer available","details":"It was sunset on 2020-01-01T00:00:00Z.","hint":"Use v2 instead: /v2/books"}`,
+			body:   `{"code":"PGWAY410","message":"API version v1 is no longer available","details":"It was sunset on 2020-01-01T00:00:00Z.","hint":"Use v2 instead: /v2/books"}`,
 			header: []string{`Link: </v2/books>; rel="successor-version"`}},
 	})
 }

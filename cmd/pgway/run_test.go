@@ -16,10 +16,10 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name       string
-		args       []string
-		env        map[string]string
-		code       int
+		name        string
+		args        []string
+		env         map[string]string
+		code        int
 		out, errOut string
 	}{
 		{name: "version", args: []string{"version"}, code: 0, out: "pgway dev"},

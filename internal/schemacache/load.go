@@ -78,7 +78,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 				kind      string
 				updatable int32
 			)
-			if err := rows.Scan(&oid, &r.Schema, &r.Name, &kind, &r.Comment, &updatable); err != nil {
+			if err := rows.Scan(&oid, &r.Schema, &r.Name, &kind, &r.Comment, &updatable, &r.HasTriggers); err != nil {
 				return fmt.Errorf("loading relations: %w", err)
 			}
 			r.Kind = relKind(kind)

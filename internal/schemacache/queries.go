@@ -63,7 +63,8 @@ const versionSQL = `select current_setting('server_version_num')::int`
 // report pg_relation_is_updatable's bits (8 insert, 4 update, 16 delete), which include INSTEAD OF triggers.
 const relationsSQL = `
 select c.oid, n.nspname, c.relname, c.relkind::text, coalesce(d.description, ''),
-  case when c.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(c.oid::regclass, true) end
+  case when c.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(c.oid::regclass, true) end,
+  c.relhasrules or exists (select from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal)
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0

@@ -49,6 +49,9 @@ type Relation struct {
 	// Insertable/Updatable/Deletable: for tables always true; for views from pg_relation_is_updatable
 	// (auto-updatable or INSTEAD OF triggers).
 	Insertable, Updatable, Deletable bool
+	// HasTriggers is set when triggers or rules may change written rows (so missing NOT NULL values are not
+	// necessarily an error).
+	HasTriggers bool
 	// ForeignKeys are this relation's outgoing foreign keys (tables only).
 	ForeignKeys []*ForeignKey
 	colIndex    map[string]*Column

@@ -169,7 +169,6 @@ func (r *Read) resolveLogicIn(l *request.Logic) (Cond, error) {
 	return c, nil
 }
 
-
 func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 	if len(items) == 0 {
 		r.selectStar()

@@ -280,6 +280,9 @@ func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawR
 		if cached, ok := selectCache.Load(v); ok {
 			req.Select = cached.([]SelectItem)
 		} else {
+			// The tree keeps substrings of v, which may live in the server's request buffer: parse a copy
+			// so the cached tree owns its strings.
+			v = strings.Clone(v)
 			err := run(p, "failed to parse select parameter ("+v+")", v, func(p *parser) res {
 				var r res
 				req.Select, r = p.fieldForest(0)

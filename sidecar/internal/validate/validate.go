@@ -45,22 +45,42 @@ type column struct {
 type Relation struct {
 	name string
 	cols map[string]*column
+	// required are the NOT NULL columns without a default that an insert must give (empty for relations with
+	// triggers or rules, which may fill them).
+	required []string
 }
 
 // Set holds the checkers of one schema-cache snapshot; build it once per reload.
 type Set struct {
 	rels map[schemacache.QName]*Relation
+	// fns are the argument checkers of functions without overloads.
+	fns map[schemacache.QName]*Relation
 }
 
 // Compile builds the checkers for every relation of c.
 func Compile(c *schemacache.Cache) *Set {
-	s := &Set{rels: make(map[schemacache.QName]*Relation, len(c.Relations))}
+	s := &Set{rels: make(map[schemacache.QName]*Relation, len(c.Relations)), fns: map[schemacache.QName]*Relation{}}
 	for q, r := range c.Relations {
 		rel := &Relation{name: r.Name, cols: make(map[string]*column, len(r.Columns))}
 		for _, col := range r.Columns {
 			rel.cols[col.Name] = compileColumn(col)
+			if r.Kind == schemacache.KindTable && !r.HasTriggers && !col.Nullable && !col.HasDefault && !col.Generated {
+				rel.required = append(rel.required, col.Name)
+			}
 		}
 		s.rels[q] = rel
+	}
+	for q, overloads := range c.Routines {
+		if len(overloads) != 1 {
+			continue // PostgreSQL picks among overloads by the arguments: leave it to planning
+		}
+		fn := &Relation{name: q.Name, cols: map[string]*column{}}
+		for _, p := range overloads[0].Params {
+			if p.Name != "" {
+				fn.cols[p.Name] = compileColumn(&schemacache.Column{Name: p.Name, Type: p.Type, BaseType: p.Type})
+			}
+		}
+		s.fns[q] = fn
 	}
 	return s
 }
@@ -95,6 +115,52 @@ func compileColumn(c *schemacache.Column) *column {
 		}
 	}
 	return col
+}
+
+// Function returns the argument checker of the function schema.name (nil when unknown or overloaded).
+func (s *Set) Function(schema, name string) *Relation {
+	if s == nil {
+		return nil
+	}
+	return s.fns[schemacache.QName{Schema: schema, Name: name}]
+}
+
+// Args checks the arguments of an RPC given in the query string.
+func (r *Relation) Args(params []request.Param, p *Problems) {
+	if r == nil {
+		return
+	}
+	for _, a := range params {
+		if col := r.cols[a.Name]; col != nil && col.kind != kindAny && col.kind != kindText {
+			col.checkText(a.Value, "argument '"+a.Name+"'", p)
+		}
+	}
+}
+
+// Required checks that an insert body (object or array of objects with the keys given) names every NOT NULL
+// column without a default (PostgreSQL's 23502).
+func (r *Relation) Required(keys []string, p *Problems) {
+	if r == nil {
+		return
+	}
+	for _, k := range keys {
+		if r.cols[k] == nil {
+			return // an unknown key is planning's PGRST204, reported first as PostgREST does
+		}
+	}
+	for _, c := range r.required {
+		found := false
+		for _, k := range keys {
+			if k == c {
+				found = true
+				break
+			}
+		}
+		if !found {
+			p.add("23502", fmt.Sprintf("null value in column %q of relation %q violates not-null constraint", c, r.name),
+				"body /"+c, "required (NOT NULL without a default), missing")
+		}
+	}
 }
 
 // Relation returns the checker of schema.name (nil when unknown: planning reports that).
