@@ -204,7 +204,7 @@ FROM generate_series(1, ` + strconv.Itoa(rows) + `) g;
 DROP TABLE IF EXISTS events;
 CREATE TABLE events (id bigserial PRIMARY KEY, item_id bigint NOT NULL REFERENCES items, note text);
 CREATE INDEX ON events (item_id);
-INSERT INTO events (item_id, note) SELECT 1 + (g * 7919) % ` + strconv.Itoa(rows) + `, 'note ' || g FROM generate_series(1, ` + strconv.Itoa(rows/2) + `) g;
+INSERT INTO events (item_id, note) SELECT 1 + (g::bigint * 7919) % ` + strconv.Itoa(rows) + `, 'note ' || g FROM generate_series(1, ` + strconv.Itoa(rows/2) + `) g;
 GRANT SELECT ON events TO web_anon;
 GRANT USAGE ON SCHEMA public TO web_anon;
 GRANT SELECT ON items TO web_anon;
