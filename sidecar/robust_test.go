@@ -2,6 +2,8 @@ package sidecar_test
 
 import (
 	"math/rand/v2"
+
+	"github.com/pgway/pgway/internal/config"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,7 +13,7 @@ import (
 // that none is answered with a 5xx or with a PostgreSQL syntax error (42601: SQL pgway built wrongly), and
 // that every error is PostgREST's JSON object.
 func TestGeneratedRequests(t *testing.T) {
-	ts := start(t, nil, fixture(t), writeFixture(t))
+	ts := start(t, func(c *config.Config) { c.DBMaxRows = 50; c.DBAggregatesEnabled = true }, fixture(t), writeFixture(t), embedFixture(t))
 	r := rand.New(rand.NewPCG(11, 12))
 	cols := []string{"id", "name", "price", "meta", "tags", "mood", "created_at", "search", "during", "nope", `we"ird`, "meta->>lang", "meta->n", "tags->0"}
 	ops := []string{"eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "match", "imatch", "in", "is", "isdistinct",
@@ -40,13 +42,31 @@ func TestGeneratedRequests(t *testing.T) {
 			q.Set("select", "count(),"+pick(cols)+".sum()")
 		}
 		method := pick([]string{"GET", "GET", "GET", "PATCH", "DELETE", "POST"})
-		rel := pick([]string{"items", "projects", "tasks", "cheap_items", "nope"})
+		rel := pick([]string{"items", "projects", "tasks", "cheap_items", "nope", "books", "authors"})
+		if rel == "books" || rel == "authors" {
+			q = url.Values{}
+			emb := pick([]string{"authors!author_id", "reviews", "tags", "books!books_author_id_fkey", "author_bios", "nope"})
+			join := pick([]string{"", "!inner"})
+			q.Set("select", "id,"+emb+join+"("+pick([]string{"*", "id", "count()", ""})+")")
+			base := strings.SplitN(emb, "!", 2)[0]
+			switch r.IntN(4) {
+			case 0:
+				q.Set(base+".id", "gt."+pick(vals))
+			case 1:
+				q.Set(base, pick([]string{"is.null", "not.is.null", "eq.1"}))
+			case 2:
+				q.Set(base+".order", "id.desc")
+				q.Set(base+".limit", "1")
+			case 3:
+				q.Set("order", base+"(id).desc")
+			}
+		}
 		body := ""
 		if method == "PATCH" || method == "POST" {
 			body = pick([]string{`{"name":"x"}`, `{"price":"abc"}`, `[{"id":1},{"name":2}]`, `{`, `{"nope":1}`, `[]`, `{"title":"t"}`})
 		}
 		path := "/" + rel + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
-		res := ts.do(method, path, []string{"Content-Type: application/json", pick([]string{"Prefer: return=representation", "Prefer: count=exact", "Accept: text/csv", "Accept: application/vnd.pgrst.object+json", "X: y"})}, body)
+		res := ts.do(method, path, []string{"Content-Type: application/json", pick([]string{"Prefer: return=representation", "Prefer: count=exact", "Prefer: count=planned", "Prefer: count=estimated", "Accept: text/csv", "Accept: application/vnd.pgrst.object+json", "Accept: application/vnd.pgrst.plan", "X: y"})}, body)
 		statuses[res.Status]++
 		codes[errorCode(res.Body)]++
 		if res.Status >= 500 {

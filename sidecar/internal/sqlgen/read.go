@@ -32,7 +32,7 @@ func ForRead(r *plan.Read) Read {
 
 	inner := b.innerSelect(r, from, where)
 	countFrom := from
-	if needsJoins(r) && (r.Count != request.CountNone) {
+	if needsJoins(r) && (r.Count == request.CountExact || r.Count == request.CountEstimated) {
 		// The filter tests embeds: count over the same joins (their arguments are bound again).
 		countFrom = from + b.joins(r)
 	}
@@ -69,7 +69,12 @@ func ForRead(r *plan.Read) Read {
 	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain}
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated && r.MaxRows > 0 {
 		if countFrom != from {
-			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + countFrom + where, Args: b.args}
+			// Its own arguments: only the filter's and the joins'.
+			var eb builder
+			eb.where(alias, r.Where)
+			ewhere := eb.sb.String()
+			ejoins := eb.joins(r)
+			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + from + ejoins + ewhere, Args: eb.args}
 		} else {
 			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + from + where, Args: wb.args}
 		}
