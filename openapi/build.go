@@ -242,6 +242,8 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 		put.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
 			Content: openapi3.Content{mtJSON: {Schema: b.schemaRef(insertKey)}}}}
 		put.Responses = b.writeResponses(rows)
+		put.Responses.Set("201", b.okResponse("Created (the row did not exist); the body has it with Prefer: return=representation",
+			rows, "PreferenceApplied"))
 		item.Put = put
 	}
 	if canDelete {

@@ -39,6 +39,12 @@ func TestValidation(t *testing.T) {
 			status: 200},
 		{name: "bad boolean and uuid", path: "/people?active=eq.maybe&uid=eq.123", status: 400,
 			contains: []string{`"code":"22P02"`, `expected a boolean`, `expected a uuid`}},
+		{name: "an operator the type lacks is PostgreSQL's 42883 (404 as PostgREST)", path: "/items?id=like.1*", status: 404,
+			contains: []string{`"code":"42883"`, `query parameter 'id': operator like does not apply to bigint`}},
+		{name: "dates: only impossible values are rejected", path: "/items?created_at=eq.someday", status: 400,
+			contains: []string{`"code":"22007"`, `query parameter 'created_at'`}},
+		{name: "dates: special values and formats pass", path: "/items?select=id&created_at=lt.tomorrow&created_at=gt.2000-01-01%2010:00&id=eq.1",
+			status: 200, body: `[{"id":1}]`},
 		{name: "is and like are not type-checked", path: "/people?active=is.null&nick=like.*a*&score=is.not_null", status: 200},
 	})
 	runWrites(t, ts, []writeCase{
@@ -124,6 +130,46 @@ func TestContract(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d endpoints checked", checked)
+	}
+	// Writes with return=representation, validated against their operations too.
+	for _, w := range []struct{ method, path, body string }{
+		{"POST", "/clients", `{"id":90,"name":"Contract"}`},
+		{"PATCH", "/clients?id=eq.90", `{"name":"Contract 2"}`},
+		{"PUT", "/clients?id=eq.91", `{"id":91,"name":"Put"}`},
+		{"DELETE", "/clients?id=eq.90", ``},
+	} {
+		path, _, _ := strings.Cut(w.path, "?")
+		item := doc.Paths.Find(path)
+		if item == nil || item.GetOperation(w.method) == nil {
+			t.Errorf("%s %s is not in the document", w.method, path)
+			continue
+		}
+		var body io.Reader
+		if w.body != "" {
+			body = strings.NewReader(w.body)
+		}
+		req, _ := http.NewRequest(w.method, ts.URL+w.path, body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Prefer", "return=representation")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Errorf("%s %s: %d %s", w.method, w.path, resp.StatusCode, rb)
+			continue
+		}
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req,
+				Route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: w.method, Operation: item.GetOperation(w.method)}},
+			Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(rb)),
+			Options: &openapi3filter.Options{IncludeResponseStatus: true},
+		}
+		if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+			t.Errorf("%s %s: %d %s\n%v", w.method, w.path, resp.StatusCode, trimBody(rb), err)
+		}
 	}
 }
 

@@ -7,7 +7,6 @@ package validate
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -30,6 +29,7 @@ const (
 	kindUUID
 	kindEnum
 	kindText // checked for maxLength only
+	kindDate // date/time types: only values PostgreSQL could never read are rejected
 )
 
 // column is the compiled check of one column.
@@ -100,6 +100,8 @@ func compileColumn(c *schemacache.Column) *column {
 		col.kind = kindBool
 	case "uuid":
 		col.kind = kindUUID
+	case "date", "timestamp without time zone", "timestamp with time zone", "time without time zone", "time with time zone":
+		col.kind = kindDate
 	case "text", "character varying", "character":
 		col.kind = kindText
 		if c.BaseType == "character" {
@@ -202,7 +204,7 @@ func (p *Problems) Err() error {
 		sb.WriteString(": ")
 		sb.WriteString(pr.expect)
 	}
-	e := apierr.New(http.StatusBadRequest, first.code, first.message).WithDetails(sb.String())
+	e := apierr.New(apierr.PgStatus(first.code, false), first.code, first.message).WithDetails(sb.String())
 	e.Hint = "The request does not match the API description (GET /openapi.json)."
 	return e
 }
@@ -251,6 +253,16 @@ func (r *Relation) filter(f request.Field, c request.Condition, where string, p 
 		return
 	}
 	switch c.Op {
+	case "like", "ilike", "match", "imatch", "cs", "cd", "ov", "sl", "sr", "nxr", "nxl", "adj", "fts", "plfts", "phfts", "wfts":
+		// Pattern, array, range and text-search operators do not exist for numbers, booleans, uuids and dates:
+		// PostgreSQL would answer 42883 (PostgREST: 404).
+		if col.kind != kindEnum {
+			p.add("42883", fmt.Sprintf("operator does not exist: %s %s unknown", col.typeName, c.Op), where,
+				"operator "+c.Op+" does not apply to "+col.typeName)
+		}
+		return
+	}
+	switch c.Op {
 	case "eq", "neq", "gt", "gte", "lt", "lte", "isdistinct":
 		if c.Quant != "" {
 			for _, v := range c.List {
@@ -285,6 +297,12 @@ func (c *column) checkText(v string, where string, p *Problems) {
 		ok = parseBool(v)
 	case kindUUID:
 		ok = parseUUID(v)
+	case kindDate:
+		if !parseDateLike(v) {
+			p.add("22007", fmt.Sprintf("invalid input syntax for type %s: %q", c.typeName, v), where,
+				"expected a "+c.typeName+", got "+strconv.Quote(v))
+		}
+		return
 	case kindEnum:
 		if !c.enum[v] {
 			p.add("22P02", fmt.Sprintf("invalid input value for enum %s: %q", c.typeName, v), where,
@@ -336,6 +354,17 @@ func parseNumber(v string) bool {
 	}
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange // out of float64 range is still valid numeric input
+}
+
+// parseDateLike rejects only what no date/time input can be: text without a digit that is not one of
+// PostgreSQL's special values.
+func parseDateLike(v string) bool {
+	v = strings.ToLower(strings.TrimSpace(v))
+	switch v {
+	case "epoch", "infinity", "+infinity", "-infinity", "now", "today", "tomorrow", "yesterday", "allballs":
+		return true
+	}
+	return strings.ContainsAny(v, "0123456789")
 }
 
 // parseBool accepts boolin's input: t/true/y/yes/on/1 and f/false/n/no/off/0, any case, unique prefixes.
