@@ -50,6 +50,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if err := s.serve(&c); err != nil {
 		authenticated = c.who.Authenticated
 		s.writeError(ctx, err, authenticated)
+		return
+	}
+	// For caches and CDNs, as PostgREST (a response.headers override wins).
+	if len(ctx.Response.Header.Peek("Vary")) == 0 {
+		ctx.Response.Header.Set("Vary", "Accept, Prefer, Range")
 	}
 }
 

@@ -85,7 +85,7 @@ func TestFoundationRead(t *testing.T) {
 		{name: "select list, eq filter", path: "/items?select=id,name&id=eq.2", status: 200,
 			body: `[{"id":2,"name":"banana"}]`,
 			header: []string{"Content-Type: application/json; charset=utf-8", "Content-Range: 0-0/*",
-				"Content-Location: /items?id=eq.2&select=id%2Cname"}},
+				"Content-Location: /items?id=eq.2&select=id%2Cname", "Vary: Accept, Prefer, Range"}},
 		{name: "star", path: "/items?select=*&id=eq.1", status: 200,
 			contains: []string{`"mood":"happy"`, `"lang": "en"`, `"tags":["red","fruit"]`}},
 		{name: "default select is star", path: "/cheap_items?order=id", status: 200,
