@@ -59,9 +59,10 @@ func TestPreferTimezone(t *testing.T) {
 		{name: "timezone applied", path: "/items?select=created_at&id=eq.1", headers: []string{"Prefer: timezone=America/Los_Angeles"},
 			status: 200, body: `[{"created_at":"2023-12-31T16:00:00-08:00"}]`,
 			header: []string{"Preference-Applied: timezone=America/Los_Angeles"}},
-		{name: "invalid timezone ignored", path: "/items?select=created_at&id=eq.1", headers: []string{"Prefer: timezone=Mars/Base"},
-			status: 200, body: `[{"created_at":"2024-01-01T00:00:00+00:00"}]`, header: []string{"Preference-Applied:"}},
-		{name: "invalid timezone with handling=strict", path: "/items?id=eq.1", headers: []string{"Prefer: handling=strict, timezone=Mars/Base"},
-			status: 400, contains: []string{`"code":"PGRST122"`}},
+		{name: "an invalid timezone is PostgreSQL's error whatever the handling", path: "/items?id=eq.1",
+			headers: []string{"Prefer: handling=lenient, timezone=Invalid/Timezone"}, status: 400,
+			body: `{"code":"22023","message":"invalid value for parameter \"TimeZone\": \"Invalid/Timezone\"","details":null,"hint":null}`},
+		{name: "offsets", path: "/items?select=created_at&id=eq.1", headers: []string{"Prefer: timezone=-4"},
+			status: 200, body: `[{"created_at":"2023-12-31T20:00:00-04:00"}]`, header: []string{"Preference-Applied: timezone=-4"}},
 	})
 }

@@ -1,19 +1,6 @@
 package request
 
-import (
-	"strings"
-	"time"
-	_ "time/tzdata" // timezone names do not depend on the host's zoneinfo
-)
-
-// validTimezone accepts IANA zone names (PostgreSQL's pg_timezone_names) and UTC.
-func validTimezone(tz string) bool {
-	if tz == "" || strings.ContainsAny(tz, "\x00") || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..") {
-		return false
-	}
-	_, err := time.LoadLocation(tz)
-	return err == nil && tz != "Local"
-}
+import "strings"
 
 // parsePrefer reads the Prefer header (several headers joined with ','), as PostgREST's
 // Preferences.fromHeaders: the first value of each preference wins, and anything not recognised is
@@ -72,11 +59,8 @@ func parsePrefer(h string, out *Preferences) {
 			case strings.HasPrefix(item, "timezone="):
 				if !tzSeen {
 					tzSeen = true
-					if tz := item[len("timezone="):]; validTimezone(tz) {
-						out.Timezone = tz
-					} else {
-						out.Unrecognized = append(out.Unrecognized, item)
-					}
+					// Any value goes to PostgreSQL, which rejects unknown zones (22023) whatever the handling.
+					out.Timezone = item[len("timezone="):]
 				}
 			case strings.HasPrefix(item, "max-affected="):
 				if !maxSeen {
