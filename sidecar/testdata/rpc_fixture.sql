@@ -41,3 +41,9 @@ CREATE FUNCTION api.divmod(a int, b int, OUT q int, OUT r int) LANGUAGE sql IMMU
 GRANT EXECUTE ON FUNCTION api.divmod(int, int) TO web_anon, web_user;
 CREATE FUNCTION api.joined(VARIADIC v text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT array_to_string(v, ',') $$;
 GRANT EXECUTE ON FUNCTION api.joined(text[]) TO web_anon, web_user;
+CREATE TABLE api.counters (id int PRIMARY KEY);
+INSERT INTO api.counters SELECT generate_series(1, 5);
+GRANT SELECT, DELETE ON api.counters TO web_anon, web_user;
+CREATE FUNCTION api.drop_counters(above int) RETURNS SETOF api.counters LANGUAGE sql VOLATILE AS
+  $$ DELETE FROM api.counters WHERE id > above RETURNING * $$;
+GRANT EXECUTE ON FUNCTION api.drop_counters(int) TO web_anon, web_user;

@@ -103,7 +103,13 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	queries = append(queries, Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain})
 	res := ReadResult{Total: -1, Estimate: -1}
 	mainIdx := len(queries) - 1
+	if st.Check != "" {
+		queries = append(queries, Query{SQL: st.Check})
+	}
 	return e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
+		if i > mainIdx {
+			return nil
+		}
 		if i < mainIdx {
 			for rr.NextRow() {
 				res.Estimate = planRows(rr.Values()[0])
@@ -119,7 +125,7 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 				}
 				continue
 			}
-			if len(vals) != 3 {
+			if len(vals) < 3 {
 				return fmt.Errorf("read returned %d columns", len(vals))
 			}
 			var err error

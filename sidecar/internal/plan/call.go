@@ -36,6 +36,8 @@ type Call struct {
 	MaxRows  int64
 	Offset   int64
 	Limit    int64
+	// MaxAffected is Prefer: max-affected with handling=strict (-1: none): more rows returned roll back.
+	MaxAffected int64
 }
 
 // ForCall resolves /rpc/{name}: finds the overload whose parameters match the argument names (PostgREST's
@@ -105,6 +107,14 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 		}
 		r.Singular = call.Singular
 		call.Read = r
+	}
+	call.MaxAffected = -1
+	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected >= 0 {
+		if !fn.ReturnsSet {
+			return nil, apierr.New(http.StatusBadRequest, "PGRST128",
+				"Function must return SETOF or TABLE when max-affected preference is used with handling=strict")
+		}
+		call.MaxAffected = req.Prefer.MaxAffected
 	}
 	call.Void = fn.ReturnType == "void"
 	call.Scalar = call.Read == nil && fn.ReturnsScalar

@@ -57,12 +57,17 @@ func ForCall(c *plan.Call) Read {
 	if c.Count != request.CountNone {
 		total = "(SELECT pg_catalog.count(*) FROM (" + counted + ") _pgway_c)"
 	}
+	check := buildCheck(false, c.Singular && !c.ReadOnly, c.MaxAffected, false)
+	affected := ""
+	if check != "" {
+		affected = ", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected"
+	}
 	sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
-		" AS body FROM (" + inner + ") _pgway_t"
+		" AS body" + affected + " FROM (" + inner + ") _pgway_t"
 	if c.Media == request.MediaPlan {
 		return Read{Main: Statement{SQL: explainPrefix(c.Explain) + sql, Args: b.args}, Explain: true}
 	}
-	return Read{Main: Statement{SQL: sql, Args: b.args}}
+	return Read{Main: Statement{SQL: sql, Args: b.args}, Check: check}
 }
 
 // callFrom writes the FROM items that produce the function's rows. For a scalar result the call is wrapped as

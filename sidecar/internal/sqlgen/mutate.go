@@ -352,6 +352,11 @@ func (b *builder) returning(m *plan.Mutate, alias string) {
 // checkBlock is the DO block enforcing the rules PostgREST checks after the statement (it rolls back and
 // answers an error), reading the affected-row count Main stored in pgway.affected.
 func checkBlock(m *plan.Mutate) string {
+	return buildCheck(m.Action == request.ActionUpsert, m.Singular, m.MaxAffected, m.Rollback)
+}
+
+// buildCheck writes the DO block for the given rules.
+func buildCheck(put, singular bool, maxAffected int64, rollback bool) string {
 	var body strings.Builder
 	raise := func(cond, code, msg, details string, status int) {
 		body.WriteString("IF ")
@@ -366,16 +371,16 @@ func checkBlock(m *plan.Mutate) string {
 		body.WriteString(strconv.Itoa(status))
 		body.WriteString("}'; END IF; ")
 	}
-	if m.Action == request.ActionUpsert {
+	if put {
 		raise("n <> 1", "PGRST115", "Payload values do not match URL in primary key column(s)", "NULL", 400)
-	} else if m.Singular {
+	} else if singular {
 		raise("n <> 1", "PGRST116", "Cannot coerce the result to a single JSON object", "'The result contains ' || n || ' rows'", 406)
 	}
-	if m.MaxAffected >= 0 {
-		raise("n > "+strconv.FormatInt(m.MaxAffected, 10), "PGRST124", "Query result exceeds max-affected preference constraint",
+	if maxAffected >= 0 {
+		raise("n > "+strconv.FormatInt(maxAffected, 10), "PGRST124", "Query result exceeds max-affected preference constraint",
 			"'The query affects ' || n || ' rows'", 400)
 	}
-	if m.Rollback {
+	if rollback {
 		body.WriteString("SET CONSTRAINTS ALL IMMEDIATE; RAISE SQLSTATE '" + RollbackCode + "'; ")
 	}
 	if body.Len() == 0 {

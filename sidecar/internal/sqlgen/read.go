@@ -16,6 +16,9 @@ type Read struct {
 	Estimate *Statement
 	// Explain is true when Main is itself an EXPLAIN (application/vnd.pgrst.plan): its rows are the plan.
 	Explain bool
+	// Check, when set, runs after Main in the same transaction (see Mutate.Check); Main then has a fourth
+	// column storing the row count.
+	Check string
 }
 
 // ForRead builds the statements answering r.
