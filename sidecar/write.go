@@ -26,11 +26,20 @@ func (s *Server) write(c *call) error {
 	if err != nil {
 		return err
 	}
+	stream := s.cfg.StreamBodyBytes > 0 && req.Payload != nil && len(req.Payload.JSON) >= s.cfg.StreamBodyBytes
+	m.StreamBody = stream
 	st := sqlgen.ForMutate(m)
 	resp := &c.ctx.Response
 	tx := s.tx(c, false)
 	tx.Response = s.gucResponse(true)
-	err = s.exec.Write(context.Background(), tx, st, func(r dbexec.WriteResult) error {
+	run := s.exec.Write
+	if stream {
+		body := req.Payload.JSON
+		run = func(ctx context.Context, tx dbexec.Tx, st sqlgen.Mutate, fn func(dbexec.WriteResult) error) error {
+			return s.exec.WriteStreamed(ctx, tx, st, body, fn)
+		}
+	}
+	err = run(context.Background(), tx, st, func(r dbexec.WriteResult) error {
 		head, withBody := respond.Write(req, respond.WriteResult{
 			Relation:          rel.Name,
 			PageTotal:         r.PageTotal,

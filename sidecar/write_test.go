@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -344,5 +345,47 @@ func TestBodyLimit(t *testing.T) {
 		{name: "too large", method: "POST", path: "/no_pk", headers: []string{jsonCT},
 			reqBody: `[` + strings.Repeat(`{"a":"xxxxxxxxxx","b":"y"},`, 100) + `{"a":"z","b":"z"}]`, status: 413,
 			contains: []string{`"code"`}, table: "api.no_pk", rows: "null"},
+	})
+}
+
+// TestStreamedWrites runs writes whose bodies exceed server-stream-body-size: they are copied to PostgreSQL with
+// COPY from the request buffer (no second copy) and behave exactly like bound ones.
+func TestStreamedWrites(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.StreamBodyBytes = 40 }, fixture(t), writeFixture(t))
+	runWrites(t, ts, []writeCase{
+		{name: "bulk insert with representation", method: "POST", path: "/tasks?select=title,rank&order=title",
+			headers: []string{jsonCT, "Prefer: return=representation, count=exact"},
+			reqBody: `[{"title":"streamed a","rank":1},{"title":"streamed b","rank":2}]`, status: 201,
+			body: `[{"title":"streamed a","rank":1},{"title":"streamed b","rank":2}]`, header: []string{"Content-Range: */2"}},
+		{name: "one bad row inserts nothing", method: "POST", path: "/tasks", headers: []string{jsonCT},
+			reqBody: `[{"title":"fine one"},{"title":"this title is far too long for the check constraint"}]`, status: 400,
+			contains: []string{`"code":"23514"`}, table: "api.tasks WHERE title = 'fine one'", rows: "null"},
+		{name: "upsert with missing=default", method: "POST", path: "/clients?columns=id,name&select=id,name",
+			headers: []string{jsonCT, "Prefer: return=representation, resolution=merge-duplicates, missing=default"},
+			reqBody: `[{"id":1,"name":"Microsoft (streamed)"},{"id":60,"name":"Streamed new"}]`, status: 201,
+			body: `[{"id":1,"name":"Microsoft (streamed)"},{"id":60,"name":"Streamed new"}]`},
+		{name: "patch with max-affected exceeded rolls back", method: "PATCH", path: "/projects?client_id=eq.1",
+			headers: []string{jsonCT, "Prefer: max-affected=1, handling=strict"}, reqBody: `{"name":"a name long enough to stream"}`,
+			status: 400, contains: []string{`"code":"PGRST124"`},
+			table: "api.projects WHERE client_id = 1", rows: `[{"id":1,"name":"Windows 7","client_id":1},{"id":2,"name":"Windows 10","client_id":1}]`},
+		{name: "the connection is clean afterwards", method: "GET", path: "/projects?select=id&id=eq.1", status: 200, body: `[{"id":1}]`},
+	})
+	// A large body with the default threshold.
+	big := start(t, nil, fixture(t), writeFixture(t))
+	var sb strings.Builder
+	sb.WriteString("[")
+	for i := 0; i < 30000; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`{"a":"row ` + strings.Repeat("x", 20) + `","b":"` + strconv.Itoa(i) + `"}`)
+	}
+	sb.WriteString("]")
+	if sb.Len() < 1<<20 {
+		t.Fatalf("test body only %d bytes", sb.Len())
+	}
+	runWrites(t, big, []writeCase{
+		{name: "30000 rows, over 1 MiB, one request", method: "POST", path: "/no_pk", headers: []string{jsonCT, "Prefer: count=exact"},
+			reqBody: sb.String(), status: 201, header: []string{"Content-Range: */30000"}},
 	})
 }

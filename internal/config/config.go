@@ -48,6 +48,9 @@ type Config struct {
 
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
+	// StreamBodyBytes: JSON write bodies this large or larger are streamed to PostgreSQL with COPY instead of
+	// bound as a parameter (pgway: server-stream-body-size, default 1 MiB; 0 = never).
+	StreamBodyBytes int
 }
 
 // Default returns the configuration PostgREST uses when nothing is set.
@@ -69,6 +72,7 @@ func Default() Config {
 		OpenAPIVersion:           "3.0",
 		OpenAPIValidate:          "strict",
 		MaxBodyBytes:             10 << 20,
+		StreamBodyBytes:          1 << 20,
 		DBPreparedStatements:     true,
 		DBConfig:                 true,
 	}

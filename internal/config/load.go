@@ -111,6 +111,7 @@ var keys = map[string]setter{
 	"server-unix-socket":          str(func(c *Config) *string { return &c.ServerUnixSocket }),
 	"server-unix-socket-mode":     str(func(c *Config) *string { return &c.ServerUnixSocketMode }),
 	"server-timing-enabled":       boolean(func(c *Config) *bool { return &c.ServerTimingEnabled }),
+	"server-stream-body-size":     integer(func(c *Config) *int { return &c.StreamBodyBytes }),
 	"server-max-body-size":        integer(func(c *Config) *int { return &c.MaxBodyBytes }),
 	"admin-server-port":           integer(func(c *Config) *int { return &c.AdminServerPort }),
 	"jwt-secret":                  str(func(c *Config) *string { return &c.JWTSecret }),

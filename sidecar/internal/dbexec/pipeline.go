@@ -134,28 +134,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	sc := stmtsOf(pc)
 	p := pc.StartPipeline(ctx)
 
-	settings := settingsSQL
-	if tx.ReadOnly {
-		settings = readOnlySQL
-	}
-	vals := tx.values()
-	extra := tx.appSettings
-	if tx.Timezone != "" {
-		extra = append(extra[:len(extra):len(extra)], [2]string{"", tx.Timezone})
-	}
-	if len(extra) > 0 {
-		var sb strings.Builder
-		sb.WriteString(settings)
-		for _, kv := range extra {
-			name := "app.settings." + kv[0]
-			if kv[0] == "" {
-				name = "timezone"
-			}
-			vals = append(vals, []byte(name), []byte(kv[1]))
-			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
-		}
-		settings = sb.String()
-	}
+	settings, vals := tx.settings()
 	dealloc := len(sc.names) >= maxPrepared
 	if dealloc {
 		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
@@ -305,4 +284,31 @@ func encodeArgs(args []any) ([][]byte, error) {
 		}
 	}
 	return vals, nil
+}
+
+// settings is the statement setting every per-request GUC, and its arguments.
+func (t *Tx) settings() (string, [][]byte) {
+	settings := settingsSQL
+	if t.ReadOnly {
+		settings = readOnlySQL
+	}
+	vals := t.values()
+	extra := t.appSettings
+	if t.Timezone != "" {
+		extra = append(extra[:len(extra):len(extra)], [2]string{"", t.Timezone})
+	}
+	if len(extra) > 0 {
+		var sb strings.Builder
+		sb.WriteString(settings)
+		for _, kv := range extra {
+			name := "app.settings." + kv[0]
+			if kv[0] == "" {
+				name = "timezone"
+			}
+			vals = append(vals, []byte(name), []byte(kv[1]))
+			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
+		}
+		settings = sb.String()
+	}
+	return settings, vals
 }

@@ -43,6 +43,8 @@ type Mutate struct {
 	MaxAffected int64
 	// Rollback ends the transaction with a rollback (Prefer: tx=rollback, or db-tx-end).
 	Rollback bool
+	// StreamBody: the body is not bound but read from the temporary table it was streamed into.
+	StreamBody bool
 }
 
 // ForMutate resolves a write request on rel. rollback is the transaction end decided from the config and the

@@ -22,6 +22,9 @@ type Mutate struct {
 // RollbackCode is the SQLSTATE the check statement raises to roll back a request that otherwise succeeded.
 const RollbackCode = "PGWRB"
 
+// StreamTable is where a streamed body is (dbexec.WriteStreamed copies it there).
+const StreamTable = "pg_temp.pgway_body"
+
 // sourceCTE names the mutation's RETURNING rows.
 const sourceCTE = "pgrst_source"
 
@@ -101,9 +104,13 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 	if defaults {
 		jsonType = "jsonb"
 	}
-	b.str(" FROM (SELECT ")
-	b.arg(p.JSON)
-	b.str("::" + jsonType + " AS json_data) pgrst_payload, ")
+	if m.StreamBody {
+		b.str(" FROM (SELECT body::" + jsonType + " AS json_data FROM " + StreamTable + ") pgrst_payload, ")
+	} else {
+		b.str(" FROM (SELECT ")
+		b.arg(p.JSON)
+		b.str("::" + jsonType + " AS json_data) pgrst_payload, ")
+	}
 	src := "pgrst_payload.json_data"
 	if defaults {
 		var defs strings.Builder

@@ -1,0 +1,131 @@
+package dbexec
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+)
+
+// StreamTable is the per-connection temporary table a large write body is copied into; the statement reads it
+// instead of a bound parameter (plan.Mutate.StreamBody).
+const StreamTable = sqlgen.StreamTable
+
+const prepareStreamSQL = "CREATE TEMP TABLE IF NOT EXISTS pgway_body (body text) ON COMMIT DELETE ROWS; " +
+	"GRANT SELECT, INSERT ON pg_temp.pgway_body TO PUBLIC"
+
+// copyHeader and copyTrailer frame one row of one field in COPY's binary format.
+var (
+	copyHeader  = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+	copyTrailer = []byte{0xff, 0xff}
+)
+
+// WriteStreamed runs a write whose body is large: the body is streamed with COPY (binary, straight from the
+// request buffer, never copied) into a temporary table that the statement reads, all in one explicit transaction.
+// It takes a few round trips instead of one, so it is used only above a size threshold.
+func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, body []byte, fn func(WriteResult) error) error {
+	conn, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	pc := conn.Conn().PgConn()
+	res := WriteResult{Inserted: -1}
+	run := func() error {
+		if err := pc.Exec(ctx, "BEGIN; "+prepareStreamSQL).Close(); err != nil {
+			return err
+		}
+		settings, vals := tx.settings()
+		if err := pc.ExecParams(ctx, settings, vals, nil, nil, nil).Read().Err; err != nil {
+			return err
+		}
+		if e.PreRequest != "" {
+			if err := pc.ExecParams(ctx, "SELECT "+e.PreRequest+"()", nil, nil, nil, nil).Read().Err; err != nil {
+				return err
+			}
+		}
+		var row [6]byte
+		binary.BigEndian.PutUint16(row[0:2], 1)
+		binary.BigEndian.PutUint32(row[2:6], uint32(len(body)))
+		r := ioMultiReader(copyHeader, row[:], body, copyTrailer)
+		if _, err := pc.CopyFrom(ctx, r, "COPY "+StreamTable+" (body) FROM STDIN (FORMAT binary)"); err != nil {
+			return err
+		}
+		args, err := encodeArgs(st.Main.Args)
+		if err != nil {
+			return err
+		}
+		rr := pc.ExecParams(ctx, st.Main.SQL, args, nil, nil, nil)
+		for rr.NextRow() {
+			vals := rr.Values()
+			if len(vals) < 4 {
+				continue
+			}
+			if res.PageTotal, err = parseInt(vals[0], 0); err != nil {
+				return err
+			}
+			if vals[1] != nil {
+				res.Location = append([]byte(nil), vals[1]...)
+			}
+			res.Body = append([]byte(nil), vals[2]...)
+			if vals[3] != nil {
+				if res.Inserted, err = parseInt(vals[3], 0); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := rr.Close(); err != nil {
+			return err
+		}
+		if st.Check != "" {
+			if err := pc.Exec(ctx, st.Check).Close(); err != nil {
+				return err
+			}
+		}
+		if g := tx.Response; g != nil {
+			rr := pc.ExecParams(ctx, gucResponseSQL, nil, nil, nil, nil)
+			for rr.NextRow() {
+				v := rr.Values()
+				if v[0] != nil {
+					g.Headers = append([]byte(nil), v[0]...)
+				}
+				if v[1] != nil {
+					g.Status = append([]byte(nil), v[1]...)
+				}
+			}
+			if _, err := rr.Close(); err != nil {
+				return err
+			}
+		}
+		return pc.Exec(ctx, "COMMIT").Close()
+	}
+	err = run()
+	if err != nil {
+		// Leave the connection clean; a broken one is closed and dropped by the pool.
+		if !pc.IsClosed() {
+			_ = pc.Exec(context.Background(), "ROLLBACK").Close()
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
+			err = nil
+		}
+	}
+	if err != nil {
+		return wrap(fmt.Errorf("streamed write: %w", err))
+	}
+	return fn(res)
+}
+
+func ioMultiReader(parts ...[]byte) io.Reader {
+	rs := make([]io.Reader, len(parts))
+	for i, p := range parts {
+		rs[i] = bytes.NewReader(p)
+	}
+	return io.MultiReader(rs...)
+}
