@@ -259,7 +259,12 @@ func (t *Tx) values() [][]byte {
 }
 
 // s2b views s as bytes without copying; pgconn only reads arguments while it encodes them.
-func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+func s2b(s string) []byte {
+	if s == "" {
+		return []byte{} // not nil: nil is SQL NULL
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
 
 // encodeArgs renders arguments in PostgreSQL's text format.
 func encodeArgs(args []any) ([][]byte, error) {

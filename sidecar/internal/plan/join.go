@@ -76,6 +76,8 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem) (*Embed, error) 
 		if err := child.resolveSelect(rv, e.Select); err != nil {
 			return nil, err
 		}
+		// An embed that selects nothing but empty embeds is empty too (PostgREST leaves it out).
+		out.Empty = len(child.Select) == 0 && !rendersAnything(child)
 	}
 	out.Read = child
 	return out, nil
@@ -215,6 +217,7 @@ func (r *Read) findEmbed(path []string) (*Embed, error) {
 				if e.Rel.Target.Name == name {
 					return nil, apierr.New(http.StatusBadRequest, "PGRST108",
 						"'"+name+"' is not an embedded resource in this request").
+						WithDetails("Target names are not allowed in filters if they have an alias").
 						WithHint("Change '" + name + "' to '" + e.Name + "' in filters, orders or limits.")
 				}
 			}
@@ -275,4 +278,14 @@ func CheckAggregates(items []request.SelectItem, enabled bool) error {
 		}
 	}
 	return nil
+}
+
+// rendersAnything reports whether r has a non-empty embed.
+func rendersAnything(r *Read) bool {
+	for _, e := range r.Embeds {
+		if !e.Empty {
+			return true
+		}
+	}
+	return false
 }

@@ -205,7 +205,6 @@ func (p *Problems) Err() error {
 		sb.WriteString(pr.expect)
 	}
 	e := apierr.New(apierr.PgStatus(first.code, false), first.code, first.message).WithDetails(sb.String())
-	e.Hint = "The request does not match the API description (GET /openapi.json)."
 	return e
 }
 
