@@ -66,3 +66,12 @@ func TestPreferTimezone(t *testing.T) {
 			status: 200, body: `[{"created_at":"2023-12-31T20:00:00-04:00"}]`, header: []string{"Preference-Applied: timezone=-4"}},
 	})
 }
+
+func TestJSONPathCasts(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "cast applies to the whole path", path: "/items?select=n:meta->>n::int,first:meta->arr->>0::int&id=eq.1",
+			status: 200, body: `[{"n":1,"first":10}]`},
+		{name: "text to json", path: "/items?select=meta->>lang::json&id=eq.2", status: 400, contains: []string{`"code":"22P02"`}},
+	})
+}

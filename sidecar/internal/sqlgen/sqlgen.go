@@ -67,6 +67,10 @@ func qualified(rel *schemacache.Relation) string {
 
 // expr writes a column reference with its JSON path and cast.
 func (b *builder) expr(alias string, e plan.Expr) {
+	wrap := e.Cast != "" && len(e.JSONPath) > 0 // (col->>'k')::int, not col->>('k'::int)
+	if wrap {
+		b.str("(")
+	}
 	if fn := e.Column.Function; fn != nil {
 		// A computed field: the function applied to the row.
 		b.ident(fn.Schema)
@@ -81,6 +85,9 @@ func (b *builder) expr(alias string, e plan.Expr) {
 		b.ident(e.Column.Name)
 	}
 	b.jsonPath(e.JSONPath)
+	if wrap {
+		b.str(")")
+	}
 	if e.Cast != "" {
 		b.str("::")
 		b.str(e.Cast)
