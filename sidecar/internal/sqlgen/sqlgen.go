@@ -71,6 +71,11 @@ func (b *builder) expr(alias string, e plan.Expr) {
 	if wrap {
 		b.str("(")
 	}
+	// Arrows on arrays and composites go through to_jsonb, as PostgREST does.
+	toJSON := len(e.JSONPath) > 0 && e.Column.BaseType != "json" && e.Column.BaseType != "jsonb"
+	if toJSON {
+		b.str("to_jsonb(")
+	}
 	if fn := e.Column.Function; fn != nil {
 		// A computed field: the function applied to the row.
 		b.ident(fn.Schema)
@@ -83,6 +88,9 @@ func (b *builder) expr(alias string, e plan.Expr) {
 		b.ident(alias)
 		b.str(".")
 		b.ident(e.Column.Name)
+	}
+	if toJSON {
+		b.str(")")
 	}
 	b.jsonPath(e.JSONPath)
 	if wrap {
