@@ -79,7 +79,7 @@ func TestEmbedding(t *testing.T) {
 		{name: "top-level aggregate with grouping", path: "/reviews?select=book_id,stars.sum(),count()&order=book_id",
 			status: 200, body: `[{"book_id":1,"sum":9,"count":2},{"book_id":3,"sum":5,"count":1},{"book_id":4,"sum":3,"count":1}]`},
 		{name: "csv with an embed", path: "/books?select=title,authors!author_id(name)&id=eq.1", headers: []string{"Accept: text/csv"},
-			status: 200, body: "title,authors\nEarthsea,\"{\"\"name\"\":\"\"Ursula\"\"}\""},
+			status: 200, body: "title,authors\nEarthsea,\"{\"\"name\"\": \"\"Ursula\"\"}\""},
 		{name: "object media type with an embed", path: "/books?select=title,tags(name)&id=eq.2",
 			headers: []string{"Accept: application/vnd.pgrst.object+json"}, status: 200, body: `{"title":"Dispossessed","tags":[{"name":"scifi"}]}`},
 		{name: "computed field selected, filtered and ordered", path: "/books?select=id,title_upper,age&age=gt.40&order=age.desc",

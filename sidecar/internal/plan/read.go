@@ -190,6 +190,10 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 		case it.Aggregate == "count" && it.Field.Name == "":
 			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count", AggregateCast: it.AggregateCast})
 			hasAgg = true
+		case it.Aggregate == "" && it.Field.Name == "count" && len(it.Field.JSONPath) == 0 && it.Cast == "" && !r.hasColumn("count"):
+			// select=count without parentheses counts rows, as PostgREST.
+			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count"})
+			hasAgg = true
 		default:
 			e, err := resolveExpr(r.Rel, it.Field, it.Cast)
 			if err != nil {
@@ -210,7 +214,7 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 			}
 		}
 	}
-	r.GroupBy = hasAgg && hasPlain
+	r.GroupBy = hasAgg && (hasPlain || rendersAnything(r))
 	return nil
 }
 
@@ -314,4 +318,9 @@ func CastType(t string) (string, bool) {
 		}
 	}
 	return t, true
+}
+
+func (r *Read) hasColumn(name string) bool {
+	_, ok := r.Rel.Column(name)
+	return ok
 }

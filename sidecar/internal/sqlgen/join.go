@@ -195,7 +195,7 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) string {
 		if e.Spread {
 			b.writeSelectList(&sb, c)
 		} else {
-			sb.WriteString("(SELECT row_to_json(_pgway_x) FROM (SELECT ")
+			sb.WriteString("(SELECT row_to_json(_pgway_x)::jsonb FROM (SELECT ")
 			b.writeSelectList(&sb, c)
 			sb.WriteString(") _pgway_x) AS body")
 		}
@@ -216,10 +216,10 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) string {
 	sb.WriteString("SELECT ")
 	if e.Spread {
 		for _, name := range outputNames(c) {
-			sb.WriteString("json_agg(_pgway_x." + QuoteIdent(name) + ") AS " + QuoteIdent(name) + ", ")
+			sb.WriteString("json_agg(_pgway_x." + QuoteIdent(name) + ")::jsonb AS " + QuoteIdent(name) + ", ")
 		}
 	} else {
-		sb.WriteString("json_agg(_pgway_x) AS body, ")
+		sb.WriteString("json_agg(_pgway_x)::jsonb AS body, ")
 	}
 	sb.WriteString("nullif(pg_catalog.count(_pgway_x), 0) AS " + foundColumn + " FROM (")
 	sb.WriteString(inner)
@@ -308,4 +308,19 @@ func needsJoins(r *plan.Read) bool {
 		return false
 	}
 	return walk(r.Where)
+}
+
+// embedOutputCount is how many select-list items r's embeds add.
+func embedOutputCount(r *plan.Read) int {
+	n := 0
+	for _, e := range r.Embeds {
+		switch {
+		case e.Empty:
+		case e.Spread:
+			n += len(outputNames(e.Read))
+		default:
+			n++
+		}
+	}
+	return n
 }

@@ -157,6 +157,16 @@ func (b *builder) writeGroupBy(sb *strings.Builder, r *plan.Read) {
 		sb.WriteString(strconv.Itoa(i + 1))
 		n++
 	}
+	// Embedded objects and arrays (jsonb, so groupable) are grouped by as well.
+	for k := range embedOutputCount(r) {
+		if n == 0 {
+			sb.WriteString(" GROUP BY ")
+		} else {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.Itoa(len(r.Select) + k + 1))
+		n++
+	}
 }
 
 func (b *builder) placeholder(v any) string {
