@@ -150,7 +150,7 @@ var All = []Scenario{
 		},
 		Status: []int{200},
 		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
-			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x) AS body, ` +
+			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x)::jsonb AS body, ` +
 			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
 			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
 			`WHERE ("items"."id" = $1)) _pgway_t`,
