@@ -171,7 +171,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 				outNames, outTypes  []string
 			)
 			if err := rows.Scan(&r.Schema, &r.Name, &r.Comment, &names, &types, &modes, &nDefaults, &vol,
-				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes); err != nil {
+				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes, &r.Rows); err != nil {
 				return fmt.Errorf("loading routines: %w", err)
 			}
 			r.Volatility = vol[0]
@@ -300,7 +300,7 @@ func addComputed(c *Cache, routines []*Routine) {
 		name := QName{fn.Schema, fn.Name}
 		if fn.ReturnsRelation != nil {
 			card := ManyToOne
-			if fn.ReturnsSet {
+			if fn.ReturnsSet && fn.Rows != 1 { // SETOF ... ROWS 1 is to-one, as PostgREST reads it
 				card = OneToMany
 			}
 			c.Relationships[src] = append(c.Relationships[src], &Relationship{

@@ -155,7 +155,7 @@ select n.nspname, p.proname, coalesce(d.description, ''),
   rt.typtype,
   coalesce(p.proargmodes::text[] && '{t,b,o}', false),
   coalesce(rn.nspname, ''), coalesce(rc.relname, ''),
-  coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}')
+  coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}'), p.prorows::float8
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join typ rt on rt.oid = p.prorettype

@@ -148,6 +148,8 @@ type Routine struct {
 	// ReturnsScalar is true for a base-type (non-composite) return.
 	ReturnsScalar bool
 	Variadic      bool
+	// Rows is the planner's row estimate (pg_proc.prorows) of a set-returning function.
+	Rows float64
 	// Columns are the result's columns when it is composite: OUT/INOUT/TABLE parameters, or the attributes of
 	// the returned composite type (empty for scalars and anonymous records).
 	Columns []RoutineParam

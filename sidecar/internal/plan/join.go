@@ -123,6 +123,16 @@ func (rv *resolver) findRel(parent *schemacache.Relation, name, hint string) []*
 			out = append(out, r)
 		}
 	}
+	// A computed relationship of the same name takes precedence over foreign keys, as in PostgREST.
+	var computed []*schemacache.Relationship
+	for _, r := range out {
+		if r.Computed != nil {
+			computed = append(computed, r)
+		}
+	}
+	if len(computed) > 0 {
+		return computed
+	}
 	return out
 }
 
