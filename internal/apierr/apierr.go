@@ -140,6 +140,7 @@ func FromPg(pe *pgconn.PgError, authenticated bool) *Error {
 	}
 	// RAISE SQLSTATE 'PTxyz': the status is the code's digits (PostgREST's custom status).
 	if strings.HasPrefix(pe.Code, "PT") && len(pe.Code) == 5 {
+		e.Status = http.StatusInternalServerError // PTxyz without a valid status
 		if n, err := strconv.Atoi(pe.Code[2:]); err == nil && n >= 100 && n <= 599 {
 			e.Status = n
 		}
@@ -197,11 +198,22 @@ func fromRaise(pe *pgconn.PgError) *Error {
 		Status  *int              `json:"status"`
 		Headers map[string]string `json:"headers"`
 	}
-	if json.Unmarshal([]byte(pe.Message), &msg) != nil || json.Unmarshal([]byte(pe.Detail), &det) != nil || det.Status == nil {
-		e := New(http.StatusInternalServerError, "PGRST121", "Could not parse JSON in the RAISE SQLSTATE 'PGRST' error")
-		e.Details = "Invalid JSON value for MESSAGE: '" + pe.Message + "' or DETAIL: '" + pe.Detail + "'"
-		e.Err = pe
+	bad := func(details, hint string) *Error {
+		e := New(http.StatusInternalServerError, "PGRST121", `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`)
+		e.Details, e.Hint, e.Err = details, hint, pe
 		return e
+	}
+	if json.Unmarshal([]byte(pe.Message), &msg) != nil || msg.Code == "" && msg.Message == "" {
+		return bad("Invalid JSON value for MESSAGE: '"+pe.Message+"'",
+			"MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.")
+	}
+	if pe.Detail == "" {
+		return bad("DETAIL is missing in the RAISE statement",
+			"DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'.")
+	}
+	if json.Unmarshal([]byte(pe.Detail), &det) != nil || det.Status == nil {
+		return bad("Invalid JSON value for DETAIL: '"+pe.Detail+"'",
+			"DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'.")
 	}
 	e := &Error{Status: *det.Status, Code: msg.Code, Message: msg.Message, Err: pe}
 	if msg.Details != nil {

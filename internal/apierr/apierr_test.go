@@ -34,6 +34,8 @@ func TestFromPg(t *testing.T) {
 			Detail: `{"status":409,"headers":{"X-A":"b"}}`}, status: 409, code: "123",
 			json: `{"code":"123","details":"d","hint":"h","message":"m"}`},
 		{name: "raise PGRST malformed", pe: pgconn.PgError{Code: "PGRST", Message: `nope`, Detail: `{}`}, status: 500, code: "PGRST121"},
+		{name: "PT with a bad status", pe: pgconn.PgError{Code: "PT40A", Message: "Wrong"}, status: 500, code: "PT40A"},
+		{name: "raise PGRST without detail", pe: pgconn.PgError{Code: "PGRST", Message: `{"code":"1","message":"m"}`}, status: 500, code: "PGRST121"},
 		{name: "raise default", pe: pgconn.PgError{Code: "P0001", Message: "boom"}, status: 400, code: "P0001"},
 	}
 	for _, tc := range cases {

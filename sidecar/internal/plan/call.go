@@ -265,7 +265,26 @@ func noRoutine(err error, c *schemacache.Cache, schema string, req *request.Requ
 	e := apierr.New(http.StatusNotFound, "PGRST202", msg).
 		WithDetails(fmt.Sprintf("Searched for the function %s%s, but no matches were found in the schema cache.", fn, det))
 	if !onlySingle {
-		if q, ok := c.ClosestRoutine(schema, req.Relation); ok && q.Name != req.Relation {
+		if fns, ok := c.Routine(schema, req.Relation); ok && len(fns) > 0 {
+			// The function exists with other parameters: suggest the overload sharing most of the names.
+			best, score := fns[0], -1
+			for _, fn := range fns {
+				n := 0
+				for _, p := range fn.Params {
+					if slices.Contains(keys, p.Name) {
+						n++
+					}
+				}
+				if n > score {
+					best, score = fn, n
+				}
+			}
+			names := make([]string, len(best.Params))
+			for i, p := range best.Params {
+				names[i] = p.Name
+			}
+			e.Hint = "Perhaps you meant to call the function " + schema + "." + req.Relation + "(" + strings.Join(names, ", ") + ")"
+		} else if q, ok := c.ClosestRoutine(schema, req.Relation); ok && q.Name != req.Relation {
 			e.Hint = "Perhaps you meant to call the function " + q.Schema + "." + q.Name
 		}
 	}
@@ -311,7 +330,7 @@ func queryArgs(params []request.Param, fn *schemacache.Routine) []byte {
 			}
 		}
 		if !isArray || len(vals) == 1 && strings.HasPrefix(vals[0], "{") {
-			obj = apierr.AppendJSONString(obj, vals[0])
+			obj = apierr.AppendJSONString(obj, vals[len(vals)-1]) // the last of repeated keys wins, as PostgREST
 			continue
 		}
 		obj = append(obj, '[')

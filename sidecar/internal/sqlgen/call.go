@@ -111,7 +111,7 @@ func (b *builder) callFrom(c *plan.Call) {
 			}
 			b.ident(p.Name)
 			b.str(" ")
-			b.str(p.Type)
+			b.str(unboundedType(p.Type))
 		}
 		b.str(")) pgrst_body, LATERAL ")
 	}
@@ -134,4 +134,22 @@ func (b *builder) window(c *plan.Call) string {
 		sb.WriteString(b.placeholder(c.Offset))
 	}
 	return sb.String()
+}
+
+// unboundedType is a parameter's type as a record column: "character" and "bit" name length-1 types there, but
+// a function parameter declared so takes any length.
+func unboundedType(t string) string {
+	base, arr := strings.CutSuffix(t, "[]")
+	switch base {
+	case "character":
+		base = "bpchar"
+	case "bit":
+		base = "varbit"
+	default:
+		return t
+	}
+	if arr {
+		return base + "[]"
+	}
+	return base
 }
