@@ -41,8 +41,9 @@ func (s *Server) cors(ctx *fasthttp.RequestCtx) bool {
 			}
 		}
 	}
-	resp.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
-	resp.Set("Access-Control-Allow-Headers", headers)
+	resp.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD")
+	// wai-cors adds the simple headers browsers may always send.
+	resp.Set("Access-Control-Allow-Headers", headers+", Accept, Accept-Language, Content-Language")
 	resp.Set("Access-Control-Max-Age", "86400")
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	return true

@@ -16,8 +16,8 @@ func TestCORS(t *testing.T) {
 		{name: "preflight", method: "OPTIONS", path: "/items",
 			headers: []string{"Origin: http://example.com", "Access-Control-Request-Method: POST",
 				"Access-Control-Request-Headers: Content-Type, Prefer"}, status: 200,
-			header: []string{"Access-Control-Allow-Origin: *", "Access-Control-Allow-Methods: GET, POST, PATCH, PUT, DELETE, OPTIONS",
-				"Access-Control-Allow-Headers: Authorization, Content-Type, Prefer", "Access-Control-Max-Age: 86400"}},
+			header: []string{"Access-Control-Allow-Origin: *", "Access-Control-Allow-Methods: GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD",
+				"Access-Control-Allow-Headers: Authorization, Content-Type, Prefer, Accept, Accept-Language, Content-Language", "Access-Control-Max-Age: 86400"}},
 	})
 	restricted := start(t, func(c *config.Config) { c.ServerCorsAllowedOrigins = []string{"http://good.example"} }, fixture(t))
 	runCases(t, restricted, []readCase{
