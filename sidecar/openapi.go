@@ -158,7 +158,19 @@ func (s *Server) options(c *call) error {
 	case c.req.Relation == "":
 		resp.Header.Set("Allow", "OPTIONS,GET,HEAD")
 	case c.req.RPC:
-		resp.Header.Set("Allow", "OPTIONS,GET,HEAD,POST")
+		// Volatile functions only take POST; stable and immutable ones may be read with GET too.
+		fns, ok := c.cache.Routine(c.schema, c.req.Relation)
+		if !ok {
+			return apierr.New(http.StatusNotFound, "PGRST202",
+				"Could not find the function "+c.schema+"."+c.req.Relation+" in the schema cache")
+		}
+		allow := "OPTIONS,POST"
+		for _, fn := range fns {
+			if fn.Volatility != 'v' {
+				allow = "OPTIONS,GET,HEAD,POST"
+			}
+		}
+		resp.Header.Set("Allow", allow)
 	default:
 		rel, err := plan.Relation(c.cache, c.schema, c.req.Relation)
 		if err != nil {
