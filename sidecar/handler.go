@@ -267,7 +267,7 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 	resp.Header.Del("Content-Range")
 	resp.SetStatusCode(e.Status)
 	resp.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp.Header.Set("Proxy-Status", "pgway; error="+e.Code)
+	resp.Header.Set("Proxy-Status", "PostgREST; error="+e.Code) // as PostgREST names itself: proxies and clients parse it
 	for _, h := range e.Headers {
 		resp.Header.Set(h[0], h[1])
 	}

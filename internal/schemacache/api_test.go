@@ -153,7 +153,7 @@ func TestClosest(t *testing.T) {
 		{"api", "bookz_view", "books_view"},
 		{"api", "xyzzy_qwerty", ""},
 		{"private", "publisher", "publishers"},
-		{"api", "edition_printings", "printings"}, // liberal, like PostgREST's hints
+		{"api", "edition_printings", ""}, // below PostgREST's 0.75 similarity for table hints
 		{"nope", "books", ""},
 	}
 	for _, tt := range rels {
@@ -174,8 +174,11 @@ func TestClosest(t *testing.T) {
 			t.Errorf("ClosestColumn(%q) = %q, %v; want %q", tt.name, got, ok, tt.want)
 		}
 	}
-	if got, ok := c.ClosestRoutine("api", "ad"); !ok || got.Name != "add" {
-		t.Errorf("ClosestRoutine(ad) = %v, %v", got, ok)
+	if got, ok := c.ClosestRoutine("api", "addd"); !ok || got.Name != "add" {
+		t.Errorf("ClosestRoutine(addd) = %v, %v", got, ok)
+	}
+	if got, ok := c.ClosestRoutine("api", "ad"); ok {
+		t.Errorf("ClosestRoutine(ad) = %v: below 0.75 similarity", got)
 	}
 	if rs, ok := c.Routine("api", "add"); !ok || len(rs) != 2 || len(rs[0].Params) != 2 {
 		t.Errorf("Routine(add) = %v, %v", rs, ok)

@@ -34,7 +34,7 @@ func (c *Cache) ClosestRelation(schema, name string) (QName, bool) {
 			cands = append(cands, q.Name)
 		}
 	}
-	best, ok := closest(name, cands)
+	best, ok := closest(name, cands, 0.75)
 	return QName{schema, best}, ok
 }
 
@@ -46,7 +46,7 @@ func (c *Cache) ClosestRoutine(schema, name string) (QName, bool) {
 			cands = append(cands, q.Name)
 		}
 	}
-	best, ok := closest(name, cands)
+	best, ok := closest(name, cands, 0.75)
 	return QName{schema, best}, ok
 }
 
@@ -56,14 +56,14 @@ func (r *Relation) ClosestColumn(name string) (string, bool) {
 	for i, c := range r.Columns {
 		cands[i] = c.Name
 	}
-	return closest(name, cands)
+	return closest(name, cands, 0.33)
 }
 
 // closest picks a suggestion the way PostgREST's fuzzy set does: among candidates sharing at least one
 // bigram with name (padded, case-insensitive), the one with the highest similarity 1 - edit distance /
-// longer length, if it reaches 0.33; ties go to the alphabetically first.
-func closest(name string, cands []string) (string, bool) {
-	const minSimilarity = 0.33
+// longer length, if it reaches minSimilarity (PostgREST: 0.75 for table and function names, 0.33 otherwise);
+// ties go to the alphabetically first.
+func closest(name string, cands []string, minSimilarity float64) (string, bool) {
 	lname := strings.ToLower(name)
 	grams := bigrams(lname)
 	best, bestScore := "", -1.0
