@@ -27,6 +27,8 @@ func (s *Server) call(c *call) error {
 	if err != nil {
 		return err
 	}
+	rollback, txApplied := s.txEnd(req.Prefer.Tx)
+	p.Rollback = rollback && !p.ReadOnly
 	st := sqlgen.ForCall(p)
 	resp := &c.ctx.Response
 	tx := s.tx(c, p.ReadOnly)
@@ -55,7 +57,7 @@ func (s *Server) call(c *call) error {
 		if p.Read != nil {
 			offset = p.Read.Offset
 		}
-		head, aerr := respond.Read(req, respond.ReadResult{Offset: offset, PageTotal: r.PageTotal, Total: r.Total})
+		head, aerr := respond.Read(req, respond.ReadResult{Offset: offset, PageTotal: r.PageTotal, Total: r.Total, TxApplied: txApplied})
 		if aerr != nil {
 			return aerr
 		}

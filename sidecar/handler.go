@@ -50,6 +50,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if err := s.serve(&c); err != nil {
 		authenticated = c.who.Authenticated
 		s.writeError(ctx, err, authenticated)
+		if c.req != nil {
+			if _, tx := s.txEnd(c.req.Prefer.Tx); tx != "" {
+				ctx.Response.Header.Set("Preference-Applied", "tx="+tx)
+			}
+		}
 		return
 	}
 	// For caches and CDNs, as PostgREST (a response.headers override wins).
@@ -234,7 +239,8 @@ func (s *Server) read(c *call) error {
 		if p.Count == request.CountPlanned || p.Count == request.CountEstimated && p.MaxRows > 0 && total > p.MaxRows {
 			total = r.Estimate
 		}
-		head, aerr := respond.Read(req, respond.ReadResult{Offset: p.Offset, PageTotal: r.PageTotal, Total: total})
+		_, txApplied := s.txEnd(req.Prefer.Tx)
+		head, aerr := respond.Read(req, respond.ReadResult{Offset: p.Offset, PageTotal: r.PageTotal, Total: total, TxApplied: txApplied})
 		if aerr != nil {
 			return aerr
 		}

@@ -318,8 +318,19 @@ func TestUpdateDelete(t *testing.T) {
 }
 
 func TestTxEndOverride(t *testing.T) {
-	ts := start(t, func(c *config.Config) { c.DBTxEnd = "commit-allow-override" }, fixture(t), writeFixture(t))
+	rpc, err := os.ReadFile("testdata/rpc_fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, func(c *config.Config) { c.DBTxEnd = "commit-allow-override" }, fixture(t), writeFixture(t), string(rpc))
 	runWrites(t, ts, []writeCase{
+		{name: "reads report tx too", method: "GET", path: "/clients?select=id&id=eq.1", headers: []string{"Prefer: tx=rollback"},
+			status: 200, body: `[{"id":1}]`, header: []string{"Preference-Applied: tx=rollback"}},
+		{name: "a volatile call rolls back", method: "POST", path: "/rpc/new_client", headers: []string{jsonCT, "Prefer: tx=rollback"},
+			reqBody: `{"id":80,"name":"Ghost call"}`, status: 200, body: `{"id":80,"name":"Ghost call"}`,
+			header: []string{"Preference-Applied: tx=rollback"}, table: "api.clients WHERE id = 80", rows: "null"},
+		{name: "errors report tx", method: "POST", path: "/clients", headers: []string{jsonCT, "Prefer: tx=rollback"},
+			reqBody: `{"id":1,"name":"dup"}`, status: 409, header: []string{"Preference-Applied: tx=rollback"}},
 		{name: "tx=rollback returns the representation and keeps nothing", method: "POST", path: "/clients",
 			headers: []string{jsonCT, "Prefer: tx=rollback, return=representation"}, reqBody: `{"id":70,"name":"Ghost"}`,
 			status: 201, body: `[{"id":70,"name":"Ghost"}]`,

@@ -106,7 +106,7 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	if st.Check != "" {
 		queries = append(queries, Query{SQL: st.Check})
 	}
-	return e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
+	err := e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
 		if i > mainIdx {
 			return nil
 		}
@@ -144,6 +144,11 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 		}
 		return nil
 	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
+		return nil // rolled back on request after the result was read
+	}
+	return err
 }
 
 // wrap keeps apierr and PostgreSQL errors as they are and marks connection failures as PGRST001.

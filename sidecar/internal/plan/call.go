@@ -38,6 +38,8 @@ type Call struct {
 	Limit    int64
 	// MaxAffected is Prefer: max-affected with handling=strict (-1: none): more rows returned roll back.
 	MaxAffected int64
+	// Rollback ends a read-write call's transaction with a rollback (Prefer: tx=rollback, db-tx-end).
+	Rollback bool
 }
 
 // ForCall resolves /rpc/{name}: finds the overload whose parameters match the argument names (PostgREST's

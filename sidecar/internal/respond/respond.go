@@ -58,6 +58,8 @@ type ReadResult struct {
 	Offset    int64
 	PageTotal int64
 	Total     int64 // -1 when not counted
+	// TxApplied is "commit" or "rollback" when a Prefer: tx= was honoured.
+	TxApplied string
 }
 
 // Read decides status and headers of a read: Content-Range, 206 for a partial page of a known total,
@@ -83,7 +85,7 @@ func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) {
 		}
 	}
 	h.Headers = append(h.Headers, Header{"Content-Range", ContentRange(lower, upper, r.Total)})
-	if v := readPreferences(req); v != "" {
+	if v := readPreferences(req, r.TxApplied); v != "" {
 		h.Headers = append(h.Headers, Header{"Preference-Applied", v})
 	}
 	return h, nil
@@ -121,10 +123,13 @@ func ContentRange(lower, upper, total int64) string {
 }
 
 // readPreferences lists the preferences a read honours, in PostgREST's order.
-func readPreferences(req *request.Request) string {
+func readPreferences(req *request.Request, txApplied string) string {
 	var vals []string
 	if req.Prefer.Count != request.CountNone {
 		vals = append(vals, "count="+countName(req.Prefer.Count))
+	}
+	if txApplied != "" {
+		vals = append(vals, "tx="+txApplied)
 	}
 	if req.Prefer.Handling != "" {
 		vals = append(vals, "handling="+req.Prefer.Handling)

@@ -57,7 +57,7 @@ func ForCall(c *plan.Call) Read {
 	if c.Count != request.CountNone {
 		total = "(SELECT pg_catalog.count(*) FROM (" + counted + ") _pgway_c)"
 	}
-	check := buildCheck(false, c.Singular && !c.ReadOnly, c.MaxAffected, false)
+	check := buildCheck(false, c.Singular && !c.ReadOnly, c.MaxAffected, c.Rollback)
 	affected := ""
 	if check != "" {
 		affected = ", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected"
