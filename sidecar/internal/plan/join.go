@@ -78,6 +78,18 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem) (*Embed, error) 
 		}
 		// An embed that selects nothing but empty embeds is empty too (PostgREST leaves it out).
 		out.Empty = len(child.Select) == 0 && !rendersAnything(child)
+		if out.Spread && out.ToOne {
+			child.Hoisted = true
+			child.GroupBy = false
+		}
+		if out.Spread && !out.ToOne {
+			for _, o := range child.Select {
+				if o.Aggregate != "" {
+					return nil, apierr.New(http.StatusBadRequest, "PGRST127", "Feature not implemented").
+						WithDetails("Aggregates are not implemented for one-to-many or many-to-many spreads.")
+				}
+			}
+		}
 	}
 	out.Read = child
 	return out, nil
@@ -298,4 +310,45 @@ func rendersAnything(r *Read) bool {
 		}
 	}
 	return false
+}
+
+// outputAggs lists, for each output of r in order (columns, then embeds with spreads flattened), whether it is
+// an aggregate computed at r's level.
+func (r *Read) outputAggs() []bool {
+	var out []bool
+	for _, o := range r.Select {
+		out = append(out, o.Aggregate != "")
+	}
+	for _, e := range r.Embeds {
+		switch {
+		case e.Empty:
+		case e.Spread && e.ToOne:
+			out = append(out, e.Read.outputAggs()...)
+		case e.Spread:
+			for range e.Read.outputAggs() {
+				out = append(out, false)
+			}
+		default:
+			out = append(out, false)
+		}
+	}
+	return out
+}
+
+// finishGrouping sets GroupBy once embeds are resolved: aggregates (own or hoisted from spreads) next to
+// anything else group by the rest.
+func (r *Read) finishGrouping() {
+	if r.Hoisted {
+		r.GroupBy = false
+		return
+	}
+	agg, plain := false, false
+	for _, a := range r.outputAggs() {
+		if a {
+			agg = true
+		} else {
+			plain = true
+		}
+	}
+	r.GroupBy = agg && plain
 }

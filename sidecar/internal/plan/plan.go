@@ -62,6 +62,9 @@ type Read struct {
 	GroupBy bool
 	// Embeds are the related resources rendered after Select, in select order.
 	Embeds []*Embed
+	// Hoisted marks the read of a spread to-one embed: its aggregates are computed by the parent, over the
+	// parent's rows and grouping (PostgREST 12's aggregates in spreads).
+	Hoisted bool
 
 	// Top-level options (unused on embedded reads).
 	Count    request.Count

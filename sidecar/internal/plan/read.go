@@ -134,6 +134,14 @@ func (r *Read) relatedOrder(t request.OrderTerm) (Order, error) {
 		return Order{}, apierr.New(http.StatusBadRequest, "PGRST118", "A related order on '"+t.Relation+"' is not possible").
 			WithDetails("'" + r.Rel.Name + "' and '" + t.Relation + "' do not form a many-to-one or one-to-one relationship")
 	}
+	if len(t.Field.JSONPath) == 0 {
+		// An alias of the embed's select list names its column (order=rel(alias)).
+		for _, o := range e.Read.Select {
+			if o.Name == t.Field.Name && o.Aggregate == "" && o.Expr.Column != nil && o.Name != o.Expr.Column.Name {
+				return Order{Expr: Expr{Column: o.Expr.Column, JSONPath: o.Expr.JSONPath}, Desc: t.Desc, Nulls: t.Nulls, Embed: e}, nil
+			}
+		}
+	}
 	ex, err := resolveExpr(e.Read.Rel, t.Field, "")
 	if err != nil {
 		return Order{}, err
@@ -215,6 +223,7 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 		}
 	}
 	r.GroupBy = hasAgg && (hasPlain || rendersAnything(r))
+	r.finishGrouping()
 	return nil
 }
 

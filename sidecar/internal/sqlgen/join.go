@@ -20,19 +20,30 @@ func (b *builder) embedSelects(sb *strings.Builder, r *plan.Read, first bool) {
 			continue
 		}
 		if e.Spread {
-			for _, name := range outputNames(e.Read) {
+			var aggs []hoisted
+			if e.ToOne && !r.Hoisted {
+				aggs = hoistedAggs(e.Read)
+			}
+			for i, name := range outputNames(e.Read) {
 				if !first {
 					sb.WriteString(", ")
 				}
 				first = false
-				if !e.ToOne {
+				switch {
+				case !e.ToOne:
 					sb.WriteString("coalesce(")
-				}
-				writeIdent(sb, e.Lateral)
-				sb.WriteByte('.')
-				writeIdent(sb, name)
-				if !e.ToOne {
+					writeColumn(sb, e.Lateral, name)
 					sb.WriteString(", '[]')")
+				case i < len(aggs) && aggs[i].fn != "":
+					// An aggregate of the spread embed, computed over this level's rows and groups.
+					sb.WriteString(aggs[i].fn + "(")
+					writeColumn(sb, e.Lateral, name)
+					sb.WriteString(")")
+					if aggs[i].cast != "" {
+						sb.WriteString("::" + aggs[i].cast)
+					}
+				default:
+					writeColumn(sb, e.Lateral, name)
 				}
 				sb.WriteString(" AS ")
 				writeIdent(sb, name)
@@ -323,4 +334,57 @@ func embedOutputCount(r *plan.Read) int {
 		}
 	}
 	return n
+}
+
+// hoisted is an output of a spread to-one read: the aggregate the parent applies to it ("" for none).
+type hoisted struct{ fn, cast string }
+
+// hoistedAggs lists a hoisted read's outputs in outputNames order with the aggregates they carry up.
+func hoistedAggs(r *plan.Read) []hoisted {
+	var out []hoisted
+	for _, o := range r.Select {
+		fn := o.Aggregate
+		if fn == "count" || fn == "sum" || fn == "avg" || fn == "min" || fn == "max" {
+			fn = "pg_catalog." + fn
+		}
+		out = append(out, hoisted{fn: fn, cast: o.AggregateCast})
+	}
+	for _, e := range r.Embeds {
+		switch {
+		case e.Empty:
+		case e.Spread && e.ToOne:
+			out = append(out, hoistedAggs(e.Read)...)
+		case e.Spread:
+			for range outputNames(e.Read) {
+				out = append(out, hoisted{})
+			}
+		default:
+			out = append(out, hoisted{})
+		}
+	}
+	return out
+}
+
+// outputAggs flags r's outputs (outputNames order) that are aggregates at r's level.
+func outputAggs(r *plan.Read) []bool {
+	var out []bool
+	for _, o := range r.Select {
+		out = append(out, o.Aggregate != "" && !r.Hoisted)
+	}
+	for _, e := range r.Embeds {
+		switch {
+		case e.Empty:
+		case e.Spread && e.ToOne && !r.Hoisted:
+			for _, h := range hoistedAggs(e.Read) {
+				out = append(out, h.fn != "")
+			}
+		case e.Spread:
+			for range outputNames(e.Read) {
+				out = append(out, false)
+			}
+		default:
+			out = append(out, false)
+		}
+	}
+	return out
 }

@@ -144,9 +144,10 @@ func (b *builder) writeGroupBy(sb *strings.Builder, r *plan.Read) {
 	if !r.GroupBy {
 		return
 	}
+	// Every output that is not an aggregate, embedded objects and arrays (jsonb, so groupable) included.
 	n := 0
-	for i, o := range r.Select {
-		if o.Aggregate != "" {
+	for i, agg := range outputAggs(r) {
+		if agg {
 			continue
 		}
 		if n == 0 {
@@ -157,14 +158,17 @@ func (b *builder) writeGroupBy(sb *strings.Builder, r *plan.Read) {
 		sb.WriteString(strconv.Itoa(i + 1))
 		n++
 	}
-	// Embedded objects and arrays (jsonb, so groupable) are grouped by as well.
-	for k := range embedOutputCount(r) {
+	// Related orders sort by a to-one embed's column, which is one value per row: group by it too.
+	for i, o := range r.Order {
+		if o.Embed == nil {
+			continue
+		}
 		if n == 0 {
 			sb.WriteString(" GROUP BY ")
 		} else {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(strconv.Itoa(len(r.Select) + k + 1))
+		sb.WriteString(b.orderTerm(r, i))
 		n++
 	}
 }
@@ -187,6 +191,13 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 			eb.str(", ")
 		}
 		switch {
+		case r.Hoisted && o.Aggregate == "count" && o.Expr.Column == nil:
+			eb.str("1") // counted by the parent
+		case r.Hoisted && o.Aggregate != "":
+			eb.expr(r.Alias, o.Expr) // aggregated by the parent
+			eb.str(" AS ")
+			eb.ident(o.Name)
+			continue
 		case o.Aggregate == "count" && o.Expr.Column == nil:
 			eb.str("pg_catalog.count(*)")
 		case o.Aggregate != "":
