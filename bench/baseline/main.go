@@ -124,7 +124,7 @@ func (s *server) handle(ctx *fasthttp.RequestCtx) {
 	q := ctx.QueryArgs()
 	q.VisitAll(func(k, _ []byte) { keys = append(keys, string(k)) })
 	countExact := strings.Contains(string(ctx.Request.Header.Peek("Prefer")), "count=exact")
-	sc := s.byShape[scenario.Shape(string(ctx.Method()), keys, countExact)]
+	sc := s.byShape[scenario.Shape(string(ctx.Method()), string(ctx.Path()), keys, countExact)]
 	if sc == nil {
 		ctx.SetStatusCode(http.StatusNotFound)
 		ctx.SetBodyString(`{"code":"BENCH","details":null,"hint":null,"message":"baseline: unknown request shape"}`)

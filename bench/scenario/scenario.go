@@ -41,12 +41,12 @@ type Input struct {
 	Body  []byte
 }
 
-// Shape is how the baseline recognises a scenario without parsing: the method, the sorted query keys and
-// whether the request asks for an exact count.
-func Shape(method string, keys []string, countExact bool) string {
+// Shape is how the baseline recognises a scenario without parsing: the method, the path, the sorted query
+// keys and whether the request asks for an exact count.
+func Shape(method, path string, keys []string, countExact bool) string {
 	k := slices.Clone(keys)
 	slices.Sort(k)
-	s := method + " " + strings.Join(k, "&")
+	s := method + " " + path + "?" + strings.Join(k, "&")
 	if countExact {
 		s += " count=exact"
 	}
@@ -57,6 +57,7 @@ func Shape(method string, keys []string, countExact bool) string {
 func (s Scenario) Shape() string {
 	t := s.Target(rand.New(rand.NewPCG(1, 2)), 1000)
 	var keys []string
+	path, _, _ := strings.Cut(t, "?")
 	if i := strings.IndexByte(t, '?'); i >= 0 {
 		for _, kv := range strings.Split(t[i+1:], "&") {
 			k, _, _ := strings.Cut(kv, "=")
@@ -69,7 +70,7 @@ func (s Scenario) Shape() string {
 			count = true
 		}
 	}
-	return Shape(s.method(), keys, count)
+	return Shape(s.method(), path, keys, count)
 }
 
 func (s Scenario) method() string {
@@ -157,6 +158,38 @@ var All = []Scenario{
 		Args: func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
 	},
 	{
+		// many-to-one: 25 children, each with its parent object.
+		Name: "embed-m2o-25",
+		Target: func(r *rand.Rand, rows int) string {
+			return "/events?select=id,note,items(id,name)&id=gt." + strconv.Itoa(r.IntN(rows/2)) + "&order=id&limit=25"
+		},
+		Status: []int{200},
+		SQL: noTotal + jsonBody + `SELECT "events"."id" AS "id", "events"."note" AS "note", "pgrst_1".body AS "items" ` +
+			`FROM "public"."events" AS "events" LEFT JOIN LATERAL (SELECT (SELECT row_to_json(_pgway_x)::jsonb FROM ` +
+			`(SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."name" AS "name") _pgway_x) AS body, true AS "pgrst_found" ` +
+			`FROM "public"."items" AS "pgrst_1_t" WHERE "pgrst_1_t"."id" = "events"."item_id" LIMIT 1) AS "pgrst_1" ON TRUE ` +
+			`WHERE ("events"."id" > $1) ORDER BY "events"."id" ASC LIMIT $2) _pgway_t`,
+		Args: func(in Input) []any {
+			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
+		},
+	},
+	{
+		// one-to-many: 25 parents, each with the array of its children.
+		Name: "embed-o2m-25",
+		Target: func(r *rand.Rand, rows int) string {
+			return "/items?select=id,name,events(id,note)&id=gt." + strconv.Itoa(r.IntN(rows)) + "&order=id&limit=25"
+		},
+		Status: []int{200},
+		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
+			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x)::jsonb AS body, ` +
+			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
+			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
+			`WHERE ("items"."id" > $1) ORDER BY "items"."id" ASC LIMIT $2) _pgway_t`,
+		Args: func(in Input) []any {
+			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
+		},
+	},
+	{
 		Name:   "insert-1",
 		Method: "POST",
 		Target: func(r *rand.Rand, rows int) string { return "/events" },
@@ -193,6 +226,7 @@ DO $$BEGIN
   END IF;
 END$$;
 GRANT web_anon TO authenticator;
+DROP TABLE IF EXISTS events;
 DROP TABLE IF EXISTS items;
 CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2), meta jsonb, created_at timestamptz);
 SELECT setseed(0.42);
@@ -201,7 +235,6 @@ SELECT g, 'item ' || g, round((random() * 1000)::numeric, 2),
        jsonb_build_object('tag', 'tag' || (g % 100), 'n', g, 'flags', jsonb_build_array(g % 2 = 0, g % 3 = 0)),
        timestamptz '2026-01-01' - g * interval '1 minute'
 FROM generate_series(1, ` + strconv.Itoa(rows) + `) g;
-DROP TABLE IF EXISTS events;
 CREATE TABLE events (id bigserial PRIMARY KEY, item_id bigint NOT NULL REFERENCES items, note text);
 CREATE INDEX ON events (item_id);
 INSERT INTO events (item_id, note) SELECT 1 + (g::bigint * 7919) % ` + strconv.Itoa(rows) + `, 'note ' || g FROM generate_series(1, ` + strconv.Itoa(rows/2) + `) g;
