@@ -30,12 +30,14 @@ func (s *Server) call(c *call) error {
 	rollback, txApplied := s.txEnd(req.Prefer.Tx)
 	p.Rollback = rollback && !p.ReadOnly
 	st := sqlgen.ForCall(p)
+	c.timing.lap(stagePlan)
 	resp := &c.ctx.Response
 	tx := s.tx(c, p.ReadOnly)
 	tx.Response = s.gucResponse(true)
 	if st.Explain {
 		first := true
 		err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+			c.timing.lap(stageTransaction)
 			if !first {
 				resp.AppendBodyString("\n")
 			}
@@ -49,6 +51,7 @@ func (s *Server) call(c *call) error {
 		return err
 	}
 	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+		c.timing.lap(stageTransaction)
 		if p.Void {
 			resp.SetStatusCode(http.StatusNoContent)
 			return nil

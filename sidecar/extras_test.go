@@ -1,9 +1,12 @@
 package sidecar_test
 
 import (
+	"os"
+	"regexp"
 	"testing"
 
 	"github.com/pgway/pgway/internal/config"
+	"github.com/pgway/pgway/internal/pgtest"
 )
 
 func TestCORS(t *testing.T) {
@@ -74,4 +77,67 @@ func TestJSONPathCasts(t *testing.T) {
 			status: 200, body: `[{"n":1,"first":10}]`},
 		{name: "text to json", path: "/items?select=meta->>lang::json&id=eq.2", status: 400, contains: []string{`"code":"22P02"`}},
 	})
+}
+
+var serverTiming = regexp.MustCompile(`^jwt;dur=\d+\.\d, parse;dur=\d+\.\d, plan;dur=\d+\.\d, transaction;dur=\d+\.\d, response;dur=\d+\.\d$`)
+
+func TestServerTiming(t *testing.T) {
+	rpc, err := os.ReadFile("testdata/rpc_fixture.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := start(t, nil, fixture(t), writeFixture(t), string(rpc))
+	if h := off.get("/items?id=eq.1").Header.Get("Server-Timing"); h != "" {
+		t.Fatalf("Server-Timing without server-timing-enabled: %q", h)
+	}
+	on := startOn(t, off.DB, func(c *config.Config) { c.ServerTimingEnabled = true })
+	for _, r := range []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"read", "GET", "/items?id=eq.1", "", 200},
+		{"write", "POST", "/clients", `{"id":9001,"name":"timed"}`, 201},
+		{"call", "GET", "/rpc/add?a=1&b=2", "", 200},
+		{"error", "GET", "/items?id=eq.abc", "", 400},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			res := on.do(r.method, r.path, []string{"Content-Type: application/json"}, r.body)
+			if res.Status != r.status {
+				t.Fatalf("status %d: %s", res.Status, res.Body)
+			}
+			if h := res.Header.Get("Server-Timing"); !serverTiming.MatchString(h) {
+				t.Fatalf("Server-Timing %q", h)
+			}
+		})
+	}
+}
+
+const preparedFixture = `
+CREATE FUNCTION api.prepared_count() RETURNS bigint LANGUAGE sql STABLE AS
+  $$ SELECT count(*) FROM pg_prepared_statements $$;
+GRANT EXECUTE ON FUNCTION api.prepared_count() TO web_anon;
+`
+
+// TestPreparedStatements: db-prepared-statements = false leaves no named statement on pgway's connections
+// (what transaction-pooling proxies need); the default prepares.
+func TestPreparedStatements(t *testing.T) {
+	db := pgtest.NewDatabase(t, fixture(t), preparedFixture)
+	for _, r := range []struct {
+		prepare bool
+		want    string
+	}{{true, "nonzero"}, {false, "0"}} {
+		ts := startOn(t, db, func(c *config.Config) { c.DBPool = 1; c.DBPreparedStatements = r.prepare })
+		for range 3 {
+			if res := ts.get("/items?id=eq.1"); res.Status != 200 {
+				t.Fatalf("status %d: %s", res.Status, res.Body)
+			}
+		}
+		res := ts.get("/rpc/prepared_count")
+		if res.Status != 200 {
+			t.Fatalf("status %d: %s", res.Status, res.Body)
+		}
+		if got := res.Body; (r.want == "0") != (got == "0") {
+			t.Fatalf("db-prepared-statements=%v: %s statements prepared on the connection", r.prepare, got)
+		}
+	}
 }

@@ -29,6 +29,7 @@ type call struct {
 	cache  *schemacache.Cache
 	schema string
 	who    auth.Result
+	timing timing
 }
 
 // handle is the fasthttp handler: parse → authenticate → plan → SQL → execute → respond.
@@ -47,6 +48,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	c := call{ctx: ctx}
+	if s.cfg.ServerTimingEnabled {
+		c.timing = timing{on: true, last: start}
+		defer func() {
+			c.timing.lap(stageResponse)
+			ctx.Response.Header.SetBytesV("Server-Timing", c.timing.header())
+		}()
+	}
 	if err := s.serve(&c); err != nil {
 		authenticated = c.who.Authenticated
 		s.writeError(ctx, err, authenticated)
@@ -101,6 +109,7 @@ func (s *Server) serve(c *call) error {
 		return s.serveDocAlias(c, in, format)
 	}
 	req, err := request.Parse(in)
+	c.timing.lap(stageParse)
 	if err != nil {
 		return err
 	}
@@ -114,7 +123,9 @@ func (s *Server) serve(c *call) error {
 	if err := s.versionPolicy(c, c.schema, in.Path); err != nil {
 		return err
 	}
+	c.timing.lap(stageParse) // profile and version checks
 	who, aerr := s.auth.Authenticate(string(h.Peek("Authorization")), time.Now())
+	c.timing.lap(stageJWT)
 	if aerr != nil {
 		return aerr
 	}
@@ -212,10 +223,12 @@ func (s *Server) read(c *call) error {
 		return err
 	}
 	st := sqlgen.ForRead(p)
+	c.timing.lap(stagePlan)
 	resp := &c.ctx.Response
 	if st.Explain {
 		first := true
 		err = s.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
+			c.timing.lap(stageTransaction)
 			if !first {
 				resp.AppendBodyString("\n")
 			}
@@ -235,6 +248,7 @@ func (s *Server) read(c *call) error {
 	tx := s.tx(c, true)
 	tx.Response = s.gucResponse(false)
 	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+		c.timing.lap(stageTransaction)
 		total := r.Total
 		if p.Count == request.CountPlanned || p.Count == request.CountEstimated && p.MaxRows > 0 && total > p.MaxRows {
 			total = r.Estimate

@@ -91,7 +91,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		Audience:         cfg.JWTAud,
 		RoleClaimKey:     cfg.JWTRoleClaimKey,
 		AnonRole:         cfg.DBAnonRole,
-		CacheMaxLifetime: 0,
+		CacheMaxLifetime: time.Duration(cfg.JWTCacheMaxLifetime) * time.Second,
 	})
 	if err != nil {
 		pool.Close()
@@ -101,7 +101,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		cfg:         cfg,
 		log:         log,
 		pool:        pool,
-		exec:        dbexec.Executor{Pool: pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout},
+		exec:        dbexec.Executor{Pool: pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
 		auth:        a,
 		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
 		schemaList:  strings.Join(cfg.DBSchemas, ", "),

@@ -29,6 +29,7 @@ func (s *Server) write(c *call) error {
 	stream := s.cfg.StreamBodyBytes > 0 && req.Payload != nil && len(req.Payload.JSON) >= s.cfg.StreamBodyBytes
 	m.StreamBody = stream
 	st := sqlgen.ForMutate(m)
+	c.timing.lap(stagePlan)
 	resp := &c.ctx.Response
 	tx := s.tx(c, false)
 	tx.Response = s.gucResponse(true)
@@ -40,6 +41,7 @@ func (s *Server) write(c *call) error {
 		}
 	}
 	err = run(context.Background(), tx, st, func(r dbexec.WriteResult) error {
+		c.timing.lap(stageTransaction)
 		head, withBody := respond.Write(req, respond.WriteResult{
 			Relation:          rel.Name,
 			PageTotal:         r.PageTotal,

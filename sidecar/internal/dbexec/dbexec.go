@@ -24,6 +24,8 @@ type Executor struct {
 	AppSettings [][2]string
 	// PreRequest is the quoted, qualified name of the db-pre-request function ("" for none).
 	PreRequest string
+	// NoPrepare turns named prepared statements off (PostgREST's db-prepared-statements = false).
+	NoPrepare bool
 }
 
 // Tx are the per-request transaction settings (PostgREST's role, claims and search_path handling).

@@ -126,16 +126,18 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 			return nil
 		}
 	}
-	return wrap(exchangeOn(ctx, conn, tx, queries, handle))
+	return wrap(exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, handle))
 }
 
-func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
+// exchangeOn runs queries in one pipeline on conn; with prepare false no named statement is created (db-prepared-statements
+// off, for transaction-pooling proxies such as PgBouncer).
+func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, handle func(i int, rr *pgconn.ResultReader) error) error {
 	pc := conn.Conn().PgConn()
 	sc := stmtsOf(pc)
 	p := pc.StartPipeline(ctx)
 
 	settings, vals := tx.settings()
-	dealloc := len(sc.names) >= maxPrepared
+	dealloc := prepare && len(sc.names) >= maxPrepared
 	if dealloc {
 		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
 		clear(sc.names)
@@ -160,7 +162,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 			_ = p.Close()
 			return err
 		}
-		if !q.Prepare {
+		if !q.Prepare || !prepare {
 			p.SendQueryParams(q.SQL, vals, nil, nil, nil)
 			continue
 		}
