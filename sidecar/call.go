@@ -16,27 +16,27 @@ import (
 // for GET and for stable or immutable functions.
 func (s *Server) call(c *call) error {
 	req := c.req
-	if req.Accept == request.MediaPlan && !s.cfg.DBPlanEnabled {
+	if req.Accept == request.MediaPlan && !c.set.cfg.DBPlanEnabled {
 		return apierr.New(http.StatusNotAcceptable, "PGRST107",
 			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
 	}
-	if err := plan.CheckAggregates(req.Select, s.cfg.DBAggregatesEnabled); err != nil {
+	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	p, err := plan.ForCall(req, c.cache, c.schema, s.cfg.DBMaxRows)
+	p, err := plan.ForCall(req, c.cache, c.schema, c.set.cfg.DBMaxRows)
 	if err != nil {
 		return err
 	}
-	rollback, txApplied := s.txEnd(req.Prefer.Tx)
+	rollback, txApplied := c.set.txEnd(req.Prefer.Tx)
 	p.Rollback = rollback && !p.ReadOnly
 	st := sqlgen.ForCall(p)
 	c.timing.lap(stagePlan)
 	resp := &c.ctx.Response
 	tx := s.tx(c, p.ReadOnly)
-	tx.Response = s.gucResponse(true)
+	tx.Response = c.set.gucResponse(true)
 	if st.Explain {
 		first := true
-		err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+		err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 			c.timing.lap(stageTransaction)
 			if !first {
 				resp.AppendBodyString("\n")
@@ -50,7 +50,7 @@ func (s *Server) call(c *call) error {
 		}
 		return err
 	}
-	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+	err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		c.timing.lap(stageTransaction)
 		if p.Void {
 			resp.SetStatusCode(http.StatusNoContent)

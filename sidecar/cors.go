@@ -12,13 +12,14 @@ const corsExposed = "Content-Encoding, Content-Location, Content-Range, Content-
 
 // cors applies PostgREST's CORS policy (wai-cors) to a request that carries an Origin header. It reports true
 // when it answered a preflight request itself.
-func (s *Server) cors(ctx *fasthttp.RequestCtx) bool {
+func (s *Server) cors(c *call) bool {
+	ctx := c.ctx
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) == 0 {
 		return false
 	}
 	resp := &ctx.Response.Header
-	allowed := s.cfg.ServerCorsAllowedOrigins
+	allowed := c.set.cfg.ServerCorsAllowedOrigins
 	if len(allowed) == 0 {
 		resp.Set("Access-Control-Allow-Origin", "*")
 	} else if slices.Contains(allowed, string(origin)) {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/pgway/pgway/internal/config"
 	"github.com/pgway/pgway/internal/pgtest"
@@ -139,5 +140,42 @@ func TestPreparedStatements(t *testing.T) {
 		if got := res.Body; (r.want == "0") != (got == "0") {
 			t.Fatalf("db-prepared-statements=%v: %s statements prepared on the connection", r.prepare, got)
 		}
+	}
+}
+
+// TestInDatabaseConfig: the authenticator's pgrst.* settings override the file and environment at start and
+// again on NOTIFY pgrst, 'reload config' (db-config); with db-config off they are not read.
+func TestInDatabaseConfig(t *testing.T) {
+	db := pgtest.NewDatabase(t, fixture(t))
+	db.Exec(t, `ALTER ROLE authenticator IN DATABASE `+db.Name+` SET pgrst.db_schemas = 'other';
+		ALTER ROLE authenticator IN DATABASE `+db.Name+` SET pgrst.db_max_rows = '1'`)
+
+	off := startOn(t, db, func(c *config.Config) { c.DBConfig = false })
+	if res := off.get("/items?select=id"); res.Status != 200 || res.Body == `[{"id":1}]` {
+		t.Fatalf("db-config off: %d %s", res.Status, res.Body)
+	}
+
+	ts := startOn(t, db, nil)
+	runCases(t, ts, []readCase{
+		{name: "schemas from the database", path: "/widgets?select=id&order=id", status: 200, body: `[{"id":1}]`},
+		{name: "the file's schemas are replaced", path: "/items", headers: []string{"Accept-Profile: api"}, status: 406,
+			contains: []string{`"code":"PGRST106"`}},
+	})
+
+	db.Exec(t, `ALTER ROLE authenticator IN DATABASE `+db.Name+` SET pgrst.db_schemas = 'api, other';
+		NOTIFY pgrst, 'reload config'`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := ts.get("/items?select=id&order=id")
+		if res.Status == 200 {
+			if res.Body != `[{"id":1}]` {
+				t.Fatalf("after reload config: %s (db-max-rows from the database should still apply)", res.Body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reload config did not expose api: %d %s", res.Status, res.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

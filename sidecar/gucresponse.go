@@ -14,8 +14,8 @@ import (
 
 // gucResponse asks for response.headers/response.status on calls and writes (where functions and triggers set
 // them) and on every request when a pre-request function may set them.
-func (s *Server) gucResponse(always bool) *dbexec.GUCResponse {
-	if always || s.exec.PreRequest != "" {
+func (set *settings) gucResponse(always bool) *dbexec.GUCResponse {
+	if always || set.exec.PreRequest != "" {
 		return &dbexec.GUCResponse{}
 	}
 	return nil

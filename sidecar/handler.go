@@ -30,6 +30,7 @@ type call struct {
 	schema string
 	who    auth.Result
 	timing timing
+	set    *settings // the configuration this request runs under
 }
 
 // handle is the fasthttp handler: parse → authenticate → plan → SQL → execute → respond.
@@ -44,11 +45,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
-	if s.cors(ctx) {
+	c := call{ctx: ctx, set: s.set()}
+	if s.cors(&c) {
 		return
 	}
-	c := call{ctx: ctx}
-	if s.cfg.ServerTimingEnabled {
+	if c.set.cfg.ServerTimingEnabled {
 		c.timing = timing{on: true, last: start}
 		defer func() {
 			c.timing.lap(stageResponse)
@@ -59,7 +60,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		authenticated = c.who.Authenticated
 		s.writeError(ctx, err, authenticated)
 		if c.req != nil {
-			if _, tx := s.txEnd(c.req.Prefer.Tx); tx != "" {
+			if _, tx := c.set.txEnd(c.req.Prefer.Tx); tx != "" {
 				ctx.Response.Header.Set("Preference-Applied", "tx="+tx)
 			}
 		}
@@ -94,7 +95,7 @@ func (s *Server) serve(c *call) error {
 	if m := in.Method; m != "GET" && m != "HEAD" {
 		in.Body = ctx.Request.Body()
 	}
-	version, err := s.routeVersion(&in)
+	version, err := s.routeVersion(c, &in)
 	if err != nil {
 		return err
 	}
@@ -114,17 +115,17 @@ func (s *Server) serve(c *call) error {
 		return err
 	}
 	c.req = req
-	if c.schema, err = s.schemaFor(req); err != nil {
+	if c.schema, err = c.set.schemaFor(req); err != nil {
 		return err
 	}
-	if len(s.cfg.DBSchemas) > 1 {
+	if len(c.set.cfg.DBSchemas) > 1 {
 		ctx.Response.Header.Set("Content-Profile", c.schema)
 	}
 	if err := s.versionPolicy(c, c.schema, in.Path); err != nil {
 		return err
 	}
 	c.timing.lap(stageParse) // profile and version checks
-	who, aerr := s.auth.Authenticate(string(h.Peek("Authorization")), time.Now())
+	who, aerr := c.set.auth.Authenticate(string(h.Peek("Authorization")), time.Now())
 	c.timing.lap(stageJWT)
 	if aerr != nil {
 		return aerr
@@ -152,22 +153,22 @@ func (s *Server) serve(c *call) error {
 }
 
 // schemaFor picks the request's schema from its profile header (PGRST106 when not exposed).
-func (s *Server) schemaFor(req *request.Request) (string, error) {
+func (set *settings) schemaFor(req *request.Request) (string, error) {
 	if req.Schema == "" {
-		return s.cfg.DBSchemas[0], nil
+		return set.cfg.DBSchemas[0], nil
 	}
-	if i := slices.Index(s.cfg.DBSchemas, req.Schema); i >= 0 {
-		return s.cfg.DBSchemas[i], nil // the configured string: req.Schema may live in a request buffer
+	if i := slices.Index(set.cfg.DBSchemas, req.Schema); i >= 0 {
+		return set.cfg.DBSchemas[i], nil // the configured string: req.Schema may live in a request buffer
 	}
 	return "", apierr.New(http.StatusNotAcceptable, "PGRST106", "Invalid schema: "+req.Schema).
-		WithHint("Only the following schemas are exposed: " + s.schemaList)
+		WithHint("Only the following schemas are exposed: " + set.schemaList)
 }
 
 func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
 	return dbexec.Tx{
 		Role:       c.who.Role,
 		Claims:     string(c.who.Claims),
-		SearchPath: s.searchPaths[c.schema],
+		SearchPath: c.set.searchPaths[c.schema],
 		Method:     c.req.Method,
 		Path:       b2s(c.ctx.Path()),
 		Headers:    headersJSON(&c.ctx.Request.Header),
@@ -211,14 +212,14 @@ func (s *Server) read(c *call) error {
 	if err != nil {
 		return err
 	}
-	if req.Accept == request.MediaPlan && !s.cfg.DBPlanEnabled {
+	if req.Accept == request.MediaPlan && !c.set.cfg.DBPlanEnabled {
 		return apierr.New(http.StatusNotAcceptable, "PGRST107",
 			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
 	}
-	if err := plan.CheckAggregates(req.Select, s.cfg.DBAggregatesEnabled); err != nil {
+	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	p, err := plan.ForRead(req, c.cache, rel, s.cfg.DBMaxRows)
+	p, err := plan.ForRead(req, c.cache, rel, c.set.cfg.DBMaxRows)
 	if err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ func (s *Server) read(c *call) error {
 	resp := &c.ctx.Response
 	if st.Explain {
 		first := true
-		err = s.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
+		err = c.set.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
 			c.timing.lap(stageTransaction)
 			if !first {
 				resp.AppendBodyString("\n")
@@ -246,14 +247,14 @@ func (s *Server) read(c *call) error {
 		return nil
 	}
 	tx := s.tx(c, true)
-	tx.Response = s.gucResponse(false)
-	err = s.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+	tx.Response = c.set.gucResponse(false)
+	err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		c.timing.lap(stageTransaction)
 		total := r.Total
 		if p.Count == request.CountPlanned || p.Count == request.CountEstimated && p.MaxRows > 0 && total > p.MaxRows {
 			total = r.Estimate
 		}
-		_, txApplied := s.txEnd(req.Prefer.Tx)
+		_, txApplied := c.set.txEnd(req.Prefer.Tx)
 		head, aerr := respond.Read(req, respond.ReadResult{Offset: p.Offset, PageTotal: r.PageTotal, Total: total, TxApplied: txApplied})
 		if aerr != nil {
 			return aerr

@@ -22,6 +22,7 @@ type docKey struct {
 // docCache holds the documents rendered from one schema-cache snapshot.
 type docCache struct {
 	snapshot *schemacache.Cache
+	settings *settings
 	mu       sync.Mutex
 	docs     map[docKey][]byte
 	privs    map[string]schemacache.Privileges
@@ -30,26 +31,26 @@ type docCache struct {
 // openAPIDoc returns the rendered document for the request's schema, role and version, building it at most once
 // per snapshot.
 func (s *Server) openAPIDoc(c *call, version, format string) ([]byte, error) {
-	if s.cfg.OpenAPIMode == "disabled" {
+	if c.set.cfg.OpenAPIMode == "disabled" {
 		return nil, apierr.New(http.StatusNotFound, "PGRST126", "Root endpoint metadata is disabled")
 	}
 	role := ""
-	if s.cfg.OpenAPIMode != "ignore-privileges" {
+	if c.set.cfg.OpenAPIMode != "ignore-privileges" {
 		role = c.who.Role
 	}
-	dc := s.docsFor(c.cache)
+	dc := s.docsFor(c.cache, c.set)
 	key := docKey{c.schema, role, version, format}
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
 	if b, ok := dc.docs[key]; ok {
 		return b, nil
 	}
-	opts := openapi.Options{Schema: c.schema, Version: version, ServerURL: s.cfg.OpenAPIServerProxyURI}
+	opts := openapi.Options{Schema: c.schema, Version: version, ServerURL: c.set.cfg.OpenAPIServerProxyURI}
 	if role != "" {
 		p, ok := dc.privs[role]
 		if !ok {
 			var err error
-			if p, err = s.loadPrivileges(role); err != nil {
+			if p, err = s.loadPrivileges(role, c.set.cfg.DBSchemas); err != nil {
 				return nil, err
 			}
 			dc.privs[strings.Clone(role)] = p
@@ -70,16 +71,16 @@ func (s *Server) openAPIDoc(c *call, version, format string) ([]byte, error) {
 	return b, nil
 }
 
-func (s *Server) docsFor(snapshot *schemacache.Cache) *docCache {
+func (s *Server) docsFor(snapshot *schemacache.Cache, set *settings) *docCache {
 	s.docsMu.Lock()
 	defer s.docsMu.Unlock()
-	if s.docs == nil || s.docs.snapshot != snapshot {
-		s.docs = &docCache{snapshot: snapshot, docs: map[docKey][]byte{}, privs: map[string]schemacache.Privileges{}}
+	if s.docs == nil || s.docs.snapshot != snapshot || s.docs.settings != set {
+		s.docs = &docCache{snapshot: snapshot, settings: set, docs: map[docKey][]byte{}, privs: map[string]schemacache.Privileges{}}
 	}
 	return s.docs
 }
 
-func (s *Server) loadPrivileges(role string) (schemacache.Privileges, error) {
+func (s *Server) loadPrivileges(role string, schemas []string) (schemacache.Privileges, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := s.pool.Acquire(ctx)
@@ -87,12 +88,12 @@ func (s *Server) loadPrivileges(role string) (schemacache.Privileges, error) {
 		return nil, err
 	}
 	defer conn.Release()
-	return schemacache.LoadPrivileges(ctx, conn, role, s.cfg.DBSchemas)
+	return schemacache.LoadPrivileges(ctx, conn, role, schemas)
 }
 
 // serveOpenAPI answers GET / (and /openapi.json, /openapi.yaml) with the OpenAPI document.
 func (s *Server) serveOpenAPI(c *call, format string) error {
-	version := s.cfg.OpenAPIVersion
+	version := c.set.cfg.OpenAPIVersion
 	if v := c.ctx.QueryArgs().Peek("openapi"); len(v) > 0 {
 		switch string(v) {
 		case "3.1", "3.1.0":
@@ -139,10 +140,10 @@ func docAlias(in request.Input) (string, bool) {
 
 func (s *Server) serveDocAlias(c *call, in request.Input, format string) error {
 	var err error
-	if c.schema, err = s.schemaFor(&request.Request{Schema: in.AcceptProfile}); err != nil {
+	if c.schema, err = c.set.schemaFor(&request.Request{Schema: in.AcceptProfile}); err != nil {
 		return err
 	}
-	who, aerr := s.auth.Authenticate(string(c.ctx.Request.Header.Peek("Authorization")), time.Now())
+	who, aerr := c.set.auth.Authenticate(string(c.ctx.Request.Header.Peek("Authorization")), time.Now())
 	if aerr != nil {
 		return aerr
 	}

@@ -33,20 +33,19 @@ import (
 
 // Server is a running pgway instance.
 type Server struct {
-	cfg   config.Config
-	log   *slog.Logger
-	pool  *pgxpool.Pool
-	exec  dbexec.Executor
-	auth  *auth.Authenticator
+	// cfg is the configuration from file, environment and flags; what cannot change while running (db-uri,
+	// db-pool, server-*, admin-server-port, db-channel, db-config) is always read from here.
+	cfg  config.Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+	// live is cfg with the database's pgrst.* settings applied (db-config) and what is derived from it,
+	// swapped whole on "reload config"; a request uses the one it started with.
+	live  atomic.Pointer[settings]
 	cache schemacache.Holder
 	// versions is pgway's API version catalog, reloaded with the schema cache.
 	versions atomic.Pointer[versioning.Catalog]
 	// validators are the request checkers compiled from the current schema cache.
 	validators atomic.Pointer[validate.Set]
-	// searchPaths maps each exposed schema to its quoted search_path value (schema + extra search path).
-	searchPaths map[string]string
-	// schemaList is the comma list of exposed schemas for PGRST106 hints.
-	schemaList string
 
 	reloadMu sync.Mutex
 	metrics  *metrics
@@ -85,6 +84,35 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating connection pool: %w", err)
 	}
+	s := &Server{cfg: cfg, log: log, pool: pool, metrics: newMetrics()}
+	set, err := s.newSettings(cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.live.Store(set)
+	return s, nil
+}
+
+// settings are the reloadable configuration and what is derived from it.
+type settings struct {
+	cfg  config.Config
+	auth *auth.Authenticator
+	exec dbexec.Executor
+	// searchPaths maps each exposed schema to its quoted search_path value (schema + extra search path).
+	searchPaths map[string]string
+	// schemaList is the comma list of exposed schemas for PGRST106 hints.
+	schemaList string
+}
+
+// set is the current settings.
+func (s *Server) set() *settings { return s.live.Load() }
+
+// newSettings derives the authenticator, executor and search paths from cfg.
+func (s *Server) newSettings(cfg config.Config) (*settings, error) {
+	if len(cfg.DBSchemas) == 0 {
+		return nil, errors.New("db-schemas: at least one schema is required")
+	}
 	a, err := auth.New(auth.Options{
 		Secret:           []byte(cfg.JWTSecret),
 		SecretIsBase64:   cfg.JWTSecretIsBase64,
@@ -94,31 +122,27 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		CacheMaxLifetime: time.Duration(cfg.JWTCacheMaxLifetime) * time.Second,
 	})
 	if err != nil {
-		pool.Close()
 		return nil, fmt.Errorf("jwt: %w", err)
 	}
-	s := &Server{
+	set := &settings{
 		cfg:         cfg,
-		log:         log,
-		pool:        pool,
-		exec:        dbexec.Executor{Pool: pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
 		auth:        a,
+		exec:        dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
 		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
 		schemaList:  strings.Join(cfg.DBSchemas, ", "),
-		metrics:     newMetrics(),
 	}
-	if s.exec.AcquireTimeout <= 0 {
-		s.exec.AcquireTimeout = 10 * time.Second
+	if set.exec.AcquireTimeout <= 0 {
+		set.exec.AcquireTimeout = 10 * time.Second
 	}
 	if cfg.DBPreRequest != "" {
 		parts := strings.Split(cfg.DBPreRequest, ".")
 		for i, p := range parts {
 			parts[i] = sqlgen.QuoteIdent(p)
 		}
-		s.exec.PreRequest = strings.Join(parts, ".")
+		set.exec.PreRequest = strings.Join(parts, ".")
 	}
 	for _, k := range slices.Sorted(maps.Keys(cfg.AppSettings)) {
-		s.exec.AppSettings = append(s.exec.AppSettings, [2]string{k, cfg.AppSettings[k]})
+		set.exec.AppSettings = append(set.exec.AppSettings, [2]string{k, cfg.AppSettings[k]})
 	}
 	for _, sch := range cfg.DBSchemas {
 		parts := []string{sqlgen.QuoteIdent(sch)}
@@ -127,9 +151,9 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 				parts = append(parts, sqlgen.QuoteIdent(x))
 			}
 		}
-		s.searchPaths[sch] = strings.Join(parts, ", ")
+		set.searchPaths[sch] = strings.Join(parts, ", ")
 	}
-	return s, nil
+	return set, nil
 }
 
 // Close releases the pool.
@@ -259,7 +283,12 @@ func (s *Server) httpServer() *fasthttp.Server {
 func (s *Server) loadLoop(ctx context.Context) {
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
-		err := s.Reload(ctx)
+		var err error
+		if s.cfg.DBConfig {
+			err = s.ReloadConfig(ctx)
+		} else {
+			err = s.Reload(ctx)
+		}
 		if err == nil {
 			return
 		}
@@ -287,7 +316,7 @@ func (s *Server) Reload(ctx context.Context) error {
 		return fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Release()
-	c, err := schemacache.Load(lctx, conn, s.cfg.DBSchemas)
+	c, err := schemacache.Load(lctx, conn, s.set().cfg.DBSchemas)
 	if err != nil {
 		return fmt.Errorf("loading schema cache: %w", err)
 	}
@@ -303,13 +332,73 @@ func (s *Server) Reload(ctx context.Context) error {
 	return nil
 }
 
-// listenLoop reloads on NOTIFY pgrst, 'reload schema'.
+// dbSettingsSQL is PostgREST's in-database configuration query: the authenticator's pgrst.* role settings, those
+// for the current database winning over those for all databases.
+const dbSettingsSQL = `WITH role_setting AS (
+  SELECT setdatabase AS database, unnest(setconfig) AS setting FROM pg_catalog.pg_db_role_setting
+  WHERE setrole = current_user::regrole::oid
+    AND setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_catalog))
+), kv AS (
+  SELECT database, substr(setting, 1, strpos(setting, '=') - 1) AS k, substr(setting, strpos(setting, '=') + 1) AS v
+  FROM role_setting WHERE setting LIKE 'pgrst.%'
+)
+SELECT DISTINCT ON (key) replace(k, 'pgrst.', '') AS key, v AS value FROM kv ORDER BY key, database DESC`
+
+// ReloadConfig applies the database's pgrst.* settings of the authenticator role (db-config) over the file,
+// environment and flags, swaps the result in for new requests, and reloads the schema cache. A malformed
+// setting keeps the running configuration.
+func (s *Server) ReloadConfig(ctx context.Context) error {
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := s.pool.Acquire(lctx)
+	if err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	rows, err := conn.Query(lctx, dbSettingsSQL)
+	var pairs [][2]string
+	if err == nil {
+		pairs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+			var kv [2]string
+			return kv, r.Scan(&kv[0], &kv[1])
+		})
+	}
+	conn.Release()
+	if err != nil {
+		return fmt.Errorf("reading in-database configuration: %w", err)
+	}
+	cfg := s.cfg
+	if s.cfg.DBConfig {
+		ignored, err := config.ApplyDatabase(&cfg, pairs)
+		if err != nil {
+			s.log.Error("in-database configuration rejected; keeping the running one", "err", err)
+			return s.Reload(ctx)
+		}
+		if len(ignored) > 0 {
+			s.log.Warn("in-database settings ignored (unknown, or fixed while running)", "keys", ignored)
+		}
+	}
+	set, err := s.newSettings(cfg)
+	if err != nil {
+		s.log.Error("configuration rejected; keeping the running one", "err", err)
+		return s.Reload(ctx)
+	}
+	s.live.Store(set)
+	s.log.Info("config reloaded", "in-database settings", len(pairs))
+	return s.Reload(ctx)
+}
+
+// listenLoop reloads on NOTIFY pgrst, 'reload schema' (the schema cache) and 'reload config' (db-config and the
+// schema cache).
 func (s *Server) listenLoop(ctx context.Context) {
 	err := schemacache.Listen(ctx, s.cfg.DBURI, s.cfg.DBChannel, s.log, func(payload string) {
 		switch strings.TrimSpace(payload) {
 		case "", "reload schema":
 			if err := s.Reload(ctx); err != nil {
 				s.log.Error("schema cache reload failed", "err", err)
+			}
+		case "reload config":
+			if err := s.ReloadConfig(ctx); err != nil {
+				s.log.Error("config reload failed", "err", err)
 			}
 		}
 	})
@@ -318,19 +407,26 @@ func (s *Server) listenLoop(ctx context.Context) {
 	}
 }
 
-// signalLoop reloads on SIGUSR1, as PostgREST does.
+// signalLoop reloads the schema cache on SIGUSR1 and the configuration on SIGUSR2, as PostgREST does.
 func (s *Server) signalLoop(ctx context.Context) {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGUSR1)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(ch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ch:
-			s.log.Info("SIGUSR1: reloading schema cache")
-			if err := s.Reload(ctx); err != nil {
-				s.log.Error("schema cache reload failed", "err", err)
+		case sig := <-ch:
+			var err error
+			if sig == syscall.SIGUSR2 {
+				s.log.Info("SIGUSR2: reloading config")
+				err = s.ReloadConfig(ctx)
+			} else {
+				s.log.Info("SIGUSR1: reloading schema cache")
+				err = s.Reload(ctx)
+			}
+			if err != nil {
+				s.log.Error("reload failed", "err", err)
 			}
 		}
 	}

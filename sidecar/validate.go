@@ -8,7 +8,7 @@ import (
 // validateRequest checks the request against the contract of its relation before planning (openapi-validate =
 // strict): filter values and JSON body fields against the columns' types, lengths and enums.
 func (s *Server) validateRequest(c *call) error {
-	if s.cfg.OpenAPIValidate == "off" {
+	if c.set.cfg.OpenAPIValidate == "off" {
 		return nil
 	}
 	var p validate.Problems

@@ -58,19 +58,19 @@ func loadVersions(ctx context.Context, conn *pgxpool.Conn) (*versioning.Catalog,
 
 // routeVersion rewrites a /vN/... request to the version's schema (as if the profile headers named it) and
 // reports the version name ("" for unversioned paths). An unknown or unexposed version is 404.
-func (s *Server) routeVersion(in *request.Input) (string, error) {
+func (s *Server) routeVersion(c *call, in *request.Input) (string, error) {
 	name, rest, ok := versioning.SplitPath(in.Path)
 	if !ok {
 		if in.AcceptProfile == "" && in.ContentProfile == "" {
 			// The bare path serves the current version when the catalog names one that is exposed.
-			if cur, ok := s.versions.Load().Current(); ok && slices.Contains(s.cfg.DBSchemas, cur.Schema) {
+			if cur, ok := s.versions.Load().Current(); ok && slices.Contains(c.set.cfg.DBSchemas, cur.Schema) {
 				in.AcceptProfile, in.ContentProfile = cur.Schema, cur.Schema
 			}
 		}
 		return "", nil
 	}
 	schema := s.versions.Load().SchemaFor(name)
-	if !slices.Contains(s.cfg.DBSchemas, schema) {
+	if !slices.Contains(c.set.cfg.DBSchemas, schema) {
 		return "", apierr.New(http.StatusNotFound, "PGRST125", "Invalid path specified in request URL").
 			WithDetails("API version " + name + " is not served (its schema " + schema + " is not exposed)")
 	}

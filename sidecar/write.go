@@ -18,26 +18,26 @@ func (s *Server) write(c *call) error {
 	if err != nil {
 		return err
 	}
-	rollback, txApplied := s.txEnd(req.Prefer.Tx)
-	if err := plan.CheckAggregates(req.Select, s.cfg.DBAggregatesEnabled); err != nil {
+	rollback, txApplied := c.set.txEnd(req.Prefer.Tx)
+	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
 	m, err := plan.ForMutate(req, c.cache, rel, rollback)
 	if err != nil {
 		return err
 	}
-	stream := s.cfg.StreamBodyBytes > 0 && req.Payload != nil && len(req.Payload.JSON) >= s.cfg.StreamBodyBytes
+	stream := c.set.cfg.StreamBodyBytes > 0 && req.Payload != nil && len(req.Payload.JSON) >= c.set.cfg.StreamBodyBytes
 	m.StreamBody = stream
 	st := sqlgen.ForMutate(m)
 	c.timing.lap(stagePlan)
 	resp := &c.ctx.Response
 	tx := s.tx(c, false)
-	tx.Response = s.gucResponse(true)
-	run := s.exec.Write
+	tx.Response = c.set.gucResponse(true)
+	run := c.set.exec.Write
 	if stream {
 		body := req.Payload.JSON
 		run = func(ctx context.Context, tx dbexec.Tx, st sqlgen.Mutate, fn func(dbexec.WriteResult) error) error {
-			return s.exec.WriteStreamed(ctx, tx, st, body, fn)
+			return c.set.exec.WriteStreamed(ctx, tx, st, body, fn)
 		}
 	}
 	err = run(context.Background(), tx, st, func(r dbexec.WriteResult) error {
@@ -70,8 +70,8 @@ func (s *Server) write(c *call) error {
 }
 
 // txEnd applies db-tx-end to a Prefer: tx= value: whether to roll back, and the preference to report as applied.
-func (s *Server) txEnd(pref string) (rollback bool, applied string) {
-	mode := s.cfg.DBTxEnd
+func (set *settings) txEnd(pref string) (rollback bool, applied string) {
+	mode := set.cfg.DBTxEnd
 	override := strings.HasSuffix(mode, "-allow-override")
 	rollback = strings.HasPrefix(mode, "rollback")
 	if override && pref != "" {

@@ -271,3 +271,29 @@ func (c Config) Redacted() string {
 	}
 	return fmt.Sprintf("%+v", r)
 }
+
+// fixedKeys cannot come from the database (db-config): they are needed before connecting, or they shape the
+// listener and the pool, which a running server keeps.
+var fixedKeys = map[string]bool{
+	"db-uri": true, "db-config": true, "db-pool": true, "db-pool-acquisition-timeout": true,
+	"db-channel": true, "db-channel-enabled": true, "server-host": true, "server-port": true,
+	"server-unix-socket": true, "server-unix-socket-mode": true, "server-max-body-size": true,
+	"admin-server-port": true, "log-level": true,
+}
+
+// ApplyDatabase applies PostgREST's in-database settings (db-config): each pair is a pgrst.* role setting of the
+// authenticator with the prefix removed and underscores for dashes ("db_schemas" = db-schemas). Keys that are
+// unknown or cannot change while running are returned in ignored; a malformed value is an error naming the key.
+func ApplyDatabase(c *Config, settings [][2]string) (ignored []string, err error) {
+	for _, kv := range settings {
+		key := strings.ReplaceAll(kv[0], "_", "-")
+		if _, ok := keys[key]; !ok || fixedKeys[key] {
+			ignored = append(ignored, kv[0])
+			continue
+		}
+		if err := set(c, key, kv[1]); err != nil {
+			return ignored, fmt.Errorf("in-database setting pgrst.%s: %w", kv[0], err)
+		}
+	}
+	return ignored, nil
+}

@@ -74,3 +74,42 @@ func TestRedacted(t *testing.T) {
 		t.Fatalf("secret leaked: %s", s)
 	}
 }
+
+func TestApplyDatabase(t *testing.T) {
+	tests := []struct {
+		name        string
+		settings    [][2]string
+		check       func(config.Config) bool
+		wantIgnored string
+		wantErr     string
+	}{
+		{name: "schemas and max rows", settings: [][2]string{{"db_schemas", "a, b"}, {"db_max_rows", "5"}},
+			check: func(c config.Config) bool { return len(c.DBSchemas) == 2 && c.DBSchemas[1] == "b" && c.DBMaxRows == 5 }},
+		{name: "jwt secret", settings: [][2]string{{"jwt_secret", "abc"}}, check: func(c config.Config) bool { return c.JWTSecret == "abc" }},
+		{name: "fixed keys are ignored", settings: [][2]string{{"db_uri", "postgres://x"}, {"server_port", "1"}},
+			check: func(c config.Config) bool { return c.DBURI == "" && c.ServerPort == 3000 }, wantIgnored: "db_uri,server_port"},
+		{name: "unknown keys are ignored", settings: [][2]string{{"no_such", "1"}}, wantIgnored: "no_such"},
+		{name: "bad value", settings: [][2]string{{"db_max_rows", "many"}}, wantErr: `in-database setting pgrst.db_max_rows: config: db-max-rows:`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			ignored, err := config.ApplyDatabase(&c, tt.settings)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ignored, ","); got != tt.wantIgnored {
+				t.Fatalf("ignored %q, want %q", got, tt.wantIgnored)
+			}
+			if tt.check != nil && !tt.check(c) {
+				t.Fatalf("config not applied: %+v", c)
+			}
+		})
+	}
+}
