@@ -56,6 +56,16 @@ func (s *Server) call(c *call) error {
 			resp.SetStatusCode(http.StatusNoContent)
 			return nil
 		}
+		if p.Media == request.MediaCustom {
+			// The function's own media type (a handler domain): its value as is; response.headers may
+			// still set Content-Type, as for the "*/*" handler.
+			resp.SetStatusCode(http.StatusOK)
+			resp.Header.Set("Content-Type", respond.CustomContentType(p.CustomMedia))
+			if !req.Head {
+				resp.SetBody(r.Body)
+			}
+			return nil
+		}
 		offset := p.Offset
 		if p.Read != nil {
 			offset = p.Read.Offset

@@ -171,7 +171,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 				outNames, outTypes  []string
 			)
 			if err := rows.Scan(&r.Schema, &r.Name, &r.Comment, &names, &types, &modes, &nDefaults, &vol,
-				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes, &r.Rows); err != nil {
+				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes, &r.Rows, &r.MediaType); err != nil {
 				return fmt.Errorf("loading routines: %w", err)
 			}
 			r.Volatility = vol[0]

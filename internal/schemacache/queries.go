@@ -155,7 +155,10 @@ select n.nspname, p.proname, coalesce(d.description, ''),
   rt.typtype,
   coalesce(p.proargmodes::text[] && '{t,b,o}', false),
   coalesce(rn.nspname, ''), coalesce(rc.relname, ''),
-  coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}'), p.prorows::float8
+  coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}'), p.prorows::float8,
+  coalesce((select lower(mt.typname) from pg_type mt
+            where mt.oid = p.prorettype and mt.typtype = 'd' and not p.proretset
+              and (mt.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.\+-]+$' or mt.typname = '*/*')), '')
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join typ rt on rt.oid = p.prorettype

@@ -102,7 +102,11 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	if st.Estimate != nil {
 		queries = append(queries, Query{SQL: st.Estimate.SQL, Args: st.Estimate.Args})
 	}
-	queries = append(queries, Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain})
+	main := Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain}
+	if st.BinaryBody {
+		main.ResultFormats = []int16{0, 0, 1}
+	}
+	queries = append(queries, main)
 	res := ReadResult{Total: -1, Estimate: -1}
 	mainIdx := len(queries) - 1
 	if st.Check != "" {

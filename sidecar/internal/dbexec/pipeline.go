@@ -21,6 +21,8 @@ type Query struct {
 	// Prepare caches the statement per connection (Parse once, then only Bind/Execute). Use it for statements
 	// whose text repeats; leave it off for one-offs such as EXPLAIN.
 	Prepare bool
+	// ResultFormats are the result columns' formats (nil: all text; 1 is binary).
+	ResultFormats []int16
 	// raw are already-encoded arguments (used instead of Args when set).
 	raw [][]byte
 }
@@ -163,7 +165,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 			return err
 		}
 		if !q.Prepare || !prepare {
-			p.SendQueryParams(q.SQL, vals, nil, nil, nil)
+			p.SendQueryParams(q.SQL, vals, nil, nil, q.ResultFormats)
 			continue
 		}
 		name, ok := sc.names[q.SQL]
@@ -173,7 +175,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 			p.SendPrepare(name, q.SQL, nil)
 			fresh[i] = name
 		}
-		p.SendQueryPrepared(name, vals, nil, nil)
+		p.SendQueryPrepared(name, vals, nil, q.ResultFormats)
 	}
 	p.SendPipelineSync()
 	if err := p.Flush(); err != nil {

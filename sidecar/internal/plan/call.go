@@ -32,7 +32,9 @@ type Call struct {
 	Singular bool
 	Count    request.Count
 	Media    request.MediaType
-	Explain  request.PlanOptions
+	// CustomMedia is the function's media type domain when Media is MediaCustom ("*/*" for the any handler).
+	CustomMedia string
+	Explain     request.PlanOptions
 	MaxRows  int64
 	Offset   int64
 	Limit    int64
@@ -69,16 +71,23 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	if !post {
 		body = queryArgs(req.Params, fn)
 	}
+	media, err := callMedia(req, fn)
+	if err != nil {
+		return nil, err
+	}
 	call := &Call{
 		Routine:  fn,
 		Body:     body,
 		ReadOnly: !post || fn.Volatility != 'v',
 		Singular: req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped,
 		Count:    req.Prefer.Count,
-		Media:    req.Accept,
+		Media:    media,
 		Explain:  req.Plan,
 		MaxRows:  maxRows,
 		Limit:    -1,
+	}
+	if media == request.MediaCustom {
+		call.CustomMedia = fn.MediaType
 	}
 	if raw {
 		call.RawParam = fn.Params[0].Type
@@ -130,6 +139,33 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 		call.Limit = maxRows
 	}
 	return call, nil
+}
+
+// callMedia is PostgREST's negotiateContent for a call: a function returning a media type domain is that media
+// type's handler (with the default select), tried for each accepted type in order before the built-in ones;
+// the "*/*" domain handles every type; application/vnd.pgrst.* types always go to the built-in handlers.
+func callMedia(req *request.Request, fn *schemacache.Routine) (request.MediaType, error) {
+	if fn.MediaType != "" && defaultSelect(req.Select) {
+		for i, a := range req.Accepts {
+			if a.Vendored && i == req.AcceptIndex {
+				break
+			}
+			if fn.MediaType == "*/*" || a.Mime == fn.MediaType {
+				return request.MediaCustom, nil
+			}
+			if i == req.AcceptIndex {
+				break
+			}
+		}
+	}
+	if req.AcceptErr != nil {
+		return 0, req.AcceptErr
+	}
+	return req.Accept, nil
+}
+
+func defaultSelect(sel []request.SelectItem) bool {
+	return len(sel) == 0 || len(sel) == 1 && sel[0].Star
 }
 
 // callBody reads a POST body's argument names: a JSON object's keys (columns= when given), or a form.

@@ -326,7 +326,6 @@ func readDouble(s string) float64 {
 
 // outputKind maps a decoded type to the response MediaType, reporting whether the action can produce it.
 func (req *Request) outputKind(m mediaType) (MediaType, bool) {
-	rpc := req.Action == ActionCall
 	switch m.kind {
 	case mtJSON, mtAny:
 		return MediaJSON, true
@@ -338,12 +337,6 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 		return MediaObjectStripped, true
 	case mtArrayStrip:
 		return MediaArrayStripped, true
-	case mtText:
-		return MediaText, rpc
-	case mtXML:
-		return MediaXML, rpc
-	case mtOctet:
-		return MediaOctet, rpc
 	case mtPlan:
 		if _, ok := req.outputKind(*m.forType); !ok || m.forType.kind == mtPlan {
 			return 0, false
@@ -367,7 +360,15 @@ func (req *Request) negotiate(accept string) error {
 	} else {
 		accepts = parseAccept(accept)
 	}
-	for _, m := range accepts {
+	if req.Action == ActionCall {
+		req.AcceptIndex = -1
+		req.Accepts = make([]AcceptedMedia, len(accepts))
+		for i, m := range accepts {
+			req.Accepts[i] = AcceptedMedia{Mime: strings.ToLower(m.mime()),
+				Vendored: m.kind == mtObject || m.kind == mtObjectStrip || m.kind == mtArrayStrip || m.kind == mtPlan}
+		}
+	}
+	for i, m := range accepts {
 		if req.Action == ActionSchema {
 			if m.kind == mtOpenAPI || m.kind == mtJSON || m.kind == mtAny {
 				req.Accept = MediaOpenAPI
@@ -377,6 +378,7 @@ func (req *Request) negotiate(accept string) error {
 		}
 		if k, ok := req.outputKind(m); ok {
 			req.Accept = k
+			req.AcceptIndex = i
 			if k == MediaPlan {
 				req.Plan = m.plan
 				if m.forType.kind != mtJSON {
@@ -390,7 +392,12 @@ func (req *Request) negotiate(accept string) error {
 	for i, m := range accepts {
 		names[i] = m.mime()
 	}
-	return apierr.New(http.StatusNotAcceptable, "PGRST107", "None of these media types are available: "+strings.Join(names, ", "))
+	err := apierr.New(http.StatusNotAcceptable, "PGRST107", "None of these media types are available: "+strings.Join(names, ", "))
+	if req.Action == ActionCall {
+		req.AcceptErr = err // the function may have a handler for one of them
+		return nil
+	}
+	return err
 }
 
 // setContentType decodes Content-Type (default application/json) and, for requests whose body PostgREST

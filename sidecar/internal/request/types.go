@@ -41,6 +41,12 @@ type Request struct {
 	Accept MediaType // the negotiated output media type
 	// Plan holds the EXPLAIN options when Accept is MediaPlan.
 	Plan PlanOptions
+	// For RPC only, the Accept header's media types in preference order, the index of the one Accept was
+	// negotiated from (-1 when none was), and the PGRST107 error for that case: a function returning a media
+	// type domain may still produce one of them (PostgREST's media type handlers), which the plan decides.
+	Accepts     []AcceptedMedia
+	AcceptIndex int
+	AcceptErr   error
 	// ContentType is the body's media type for writes ("application/json", "text/csv", ...).
 	ContentType string
 	Body        []byte
@@ -188,10 +194,16 @@ const (
 	MediaArrayStripped                   // application/vnd.pgrst.array+json;nulls=stripped
 	MediaObjectStripped                  // application/vnd.pgrst.object+json;nulls=stripped
 	MediaOpenAPI                         // application/openapi+json
-	MediaText                            // text/plain (RPC scalar)
-	MediaXML                             // text/xml (RPC scalar)
-	MediaOctet                           // application/octet-stream (RPC scalar)
+	// MediaCustom is a function's own media type (it returns a domain named like "text/html" or "*/*"):
+	// the value is sent as is. Chosen by the plan, never by Parse.
+	MediaCustom
 )
+
+// AcceptedMedia is one media type of an RPC's Accept header, in preference order.
+type AcceptedMedia struct {
+	Mime     string // lower case, without parameters for PostgREST's own types
+	Vendored bool   // application/vnd.pgrst.*: always PostgREST's built-in handlers
+}
 
 // PlanOptions are the parameters of application/vnd.pgrst.plan.
 type PlanOptions struct {

@@ -42,15 +42,21 @@ func ContentType(m request.MediaType, plan request.PlanOptions) string {
 		return "application/vnd.pgrst.plan+" + f + "; for=\"" + forMT + "\"; charset=utf-8"
 	case request.MediaOpenAPI:
 		return "application/openapi+json; charset=utf-8"
-	case request.MediaText:
-		return "text/plain; charset=utf-8"
-	case request.MediaXML:
-		return "text/xml; charset=utf-8"
-	case request.MediaOctet:
-		return "application/octet-stream"
 	default:
 		return "application/json; charset=utf-8"
 	}
+}
+
+// CustomContentType is the Content-Type for a function's own media type (a domain named like one):
+// "*/*" is sent as application/octet-stream, PostgREST's text types get a charset, others are as named.
+func CustomContentType(mime string) string {
+	switch mime {
+	case "*/*":
+		return "application/octet-stream"
+	case "text/plain", "text/xml", "text/csv", "application/json", "application/geo+json":
+		return mime + "; charset=utf-8"
+	}
+	return mime
 }
 
 // ReadResult is what the read statement reported.

@@ -25,6 +25,11 @@ func ForCall(c *plan.Call) Read {
 		fb.args = wb.args
 	}
 	b := builder{args: fb.args}
+	if c.Media == request.MediaCustom && c.Scalar {
+		// The function's own media type: the value itself, in binary so bytea arrives as bytes (PostgREST).
+		return Read{Main: Statement{SQL: "SELECT NULL::bigint AS total, 1::bigint AS page_total, pgrst_call.pgrst_scalar AS body FROM " +
+			from, Args: b.args}, BinaryBody: true}
+	}
 	var inner, body, counted string
 	switch {
 	case c.Read != nil:

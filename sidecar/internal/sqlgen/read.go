@@ -19,6 +19,8 @@ type Read struct {
 	// Check, when set, runs after Main in the same transaction (see Mutate.Check); Main then has a fourth
 	// column storing the row count.
 	Check string
+	// BinaryBody asks for the body column in binary format: the raw value of a function's media type domain.
+	BinaryBody bool
 }
 
 // ForRead builds the statements answering r.
