@@ -35,9 +35,9 @@ type Call struct {
 	// CustomMedia is the function's media type domain when Media is MediaCustom ("*/*" for the any handler).
 	CustomMedia string
 	Explain     request.PlanOptions
-	MaxRows  int64
-	Offset   int64
-	Limit    int64
+	MaxRows     int64
+	Offset      int64
+	Limit       int64
 	// MaxAffected is Prefer: max-affected with handling=strict (-1: none): more rows returned roll back.
 	MaxAffected int64
 	// Rollback ends a read-write call's transaction with a rollback (Prefer: tx=rollback, db-tx-end).
