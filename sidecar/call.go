@@ -31,6 +31,9 @@ func (s *Server) call(c *call) error {
 	p.Rollback = rollback && !p.ReadOnly
 	st := sqlgen.ForCall(p)
 	c.timing.lap(stagePlan)
+	if p.Read != nil {
+		setWarning(&c.ctx.Response, p.Read.Warning)
+	}
 	resp := &c.ctx.Response
 	tx := s.tx(c, p.ReadOnly)
 	tx.Response = c.set.gucResponse(true)

@@ -74,6 +74,11 @@ func TestEmbedding(t *testing.T) {
 			status: 400, contains: []string{`"code":"PGRST118"`}},
 		{name: "filter on a missing embed is PGRST108", path: "/authors?select=name&books.year=gt.1", status: 400,
 			contains: []string{`"code":"PGRST108"`}},
+		{name: "an aliased embed's relation name still works, with a deprecation Warning",
+			path: "/authors?select=name,written:books!books_author_id_fkey(title)&books.year=gt.1970&books.order=id&id=eq.1", status: 200,
+			body: `[{"name":"Ursula","written":[{"title":"Dispossessed"}]}]`,
+			header: []string{"Warning: 299 pgway \"Embedded resource was referenced by relation name even though it has an alias. " +
+				"This is deprecated and will stop working in a future release. Update `books` to `written` in query string filters, orders or limits.\""}},
 		{name: "aggregate in an embed", path: "/authors?select=name,books!books_author_id_fkey(count())&order=id",
 			status: 200, body: `[{"name":"Ursula","books":[{"count":2}]},{"name":"Terry","books":[{"count":2}]},{"name":"Neil","books":[{"count":0}]}]`},
 		{name: "aggregates in a to-one spread are computed over the parent's groups",
@@ -102,6 +107,15 @@ func TestEmbedding(t *testing.T) {
 		{name: "return=representation with an embed", method: "POST", path: "/books?select=title,authors!author_id(name)",
 			headers: []string{jsonCT, "Prefer: return=representation"}, reqBody: `{"id":9,"title":"New","author_id":3}`,
 			status: 201, body: `[{"title":"New","authors":{"name":"Neil"}}]`},
+	})
+}
+
+func TestStrictTargetNames(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.URLLegacyTargetNames = false }, fixture(t), embedFixture(t))
+	runCases(t, ts, []readCase{
+		{name: "PGRST108", path: "/authors?select=name,written:books!books_author_id_fkey(title)&books.year=gt.1970", status: 400,
+			body: `{"code":"PGRST108","message":"'books' is not an embedded resource in this request",` +
+				`"details":"Target names are not allowed in filters if they have an alias","hint":"Change 'books' to 'written' in filters, orders or limits."}`},
 	})
 }
 

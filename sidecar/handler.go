@@ -115,6 +115,7 @@ func (s *Server) serve(c *call) error {
 		return err
 	}
 	c.req = req
+	req.StrictTargetNames = !c.set.cfg.URLLegacyTargetNames
 	if c.schema, err = c.set.schemaFor(req); err != nil {
 		return err
 	}
@@ -225,6 +226,7 @@ func (s *Server) read(c *call) error {
 	}
 	st := sqlgen.ForRead(p)
 	c.timing.lap(stagePlan)
+	setWarning(&c.ctx.Response, p.Warning)
 	resp := &c.ctx.Response
 	if st.Explain {
 		first := true
@@ -276,6 +278,13 @@ func (s *Server) read(c *call) error {
 		return err
 	}
 	return applyGUCResponse(resp, tx.Response)
+}
+
+// setWarning adds PostgREST's deprecation Warning header (RFC 7234 code 299) when the plan has one.
+func setWarning(resp *fasthttp.Response, text string) {
+	if text != "" {
+		resp.Header.Set("Warning", `299 pgway "`+text+`"`)
+	}
 }
 
 // writeError renders err as PostgREST's JSON error object.

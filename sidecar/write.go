@@ -30,6 +30,9 @@ func (s *Server) write(c *call) error {
 	m.StreamBody = stream
 	st := sqlgen.ForMutate(m)
 	c.timing.lap(stagePlan)
+	if m.Read != nil {
+		setWarning(&c.ctx.Response, m.Read.Warning)
+	}
 	resp := &c.ctx.Response
 	tx := s.tx(c, false)
 	tx.Response = c.set.gucResponse(true)

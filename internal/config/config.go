@@ -42,6 +42,7 @@ type Config struct {
 
 	DBPreparedStatements bool              // db-prepared-statements (default true)
 	DBConfig             bool              // db-config (default true)
+	URLLegacyTargetNames bool              // url-use-legacy-target-names (default true)
 	ServerTimingEnabled  bool              // server-timing-enabled
 	JWTCacheMaxLifetime  int               // jwt-cache-max-lifetime (seconds, 0 = off)
 	AppSettings          map[string]string // app.settings.* (key without the prefix)
@@ -75,5 +76,6 @@ func Default() Config {
 		StreamBodyBytes:          1 << 20,
 		DBPreparedStatements:     true,
 		DBConfig:                 true,
+		URLLegacyTargetNames:     true,
 	}
 }

@@ -236,6 +236,13 @@ func (r *Read) findEmbed(path []string) (*Embed, error) {
 		}
 		if found == nil {
 			for _, e := range cur.Embeds {
+				if e.Rel.Target.Name == name && r.legacyTargets {
+					found = e
+					r.Warning = "Embedded resource was referenced by relation name even though it has an alias. " +
+						"This is deprecated and will stop working in a future release. Update `" + name + "` to `" +
+						e.Name + "` in query string filters, orders or limits."
+					break
+				}
 				if e.Rel.Target.Name == name {
 					return nil, apierr.New(http.StatusBadRequest, "PGRST108",
 						"'"+name+"' is not an embedded resource in this request").
@@ -243,6 +250,8 @@ func (r *Read) findEmbed(path []string) (*Embed, error) {
 						WithHint("Change '" + name + "' to '" + e.Name + "' in filters, orders or limits.")
 				}
 			}
+		}
+		if found == nil {
 			return nil, apierr.New(http.StatusBadRequest, "PGRST108",
 				"'"+name+"' is not an embedded resource in this request").
 				WithHint("Verify that '" + name + "' is included in the 'select' query parameter.")

@@ -72,4 +72,9 @@ type Read struct {
 	Explain  request.PlanOptions
 	MaxRows  int64 // db-max-rows, 0 = unlimited
 	Singular bool  // the object media type: exactly one row expected
+	// Warning is PostgREST's deprecation Warning text when a filter, order or limit named an aliased embed by
+	// its relation (url-use-legacy-target-names).
+	Warning string
+	// legacyTargets allows those names (set from the request).
+	legacyTargets bool
 }

@@ -36,6 +36,8 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 		Media:   req.Accept,
 		Explain: req.Plan,
 		MaxRows: maxRows,
+
+		legacyTargets: !req.StrictTargetNames,
 	}
 	r.Singular = req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped
 	rv := &resolver{cache: c}

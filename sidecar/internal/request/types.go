@@ -52,6 +52,9 @@ type Request struct {
 	Body        []byte
 	// Payload is the parsed body of an insert, update or upsert.
 	Payload *Payload
+	// StrictTargetNames rejects an aliased embed's relation name in filters, orders and limits (PGRST108);
+	// set by the server from url-use-legacy-target-names = false.
+	StrictTargetNames bool
 	// Params are the RPC function arguments given in the query string (GET /rpc/fn?a=1) — name → raw value.
 	Params []Param
 }
