@@ -72,6 +72,8 @@ func TestEmbedding(t *testing.T) {
 			status: 200, body: `[{"title":"Earthsea","authors":{"name":"Ursula"}},{"title":"Dispossessed","authors":{"name":"Ursula"}},{"title":"Good Omens","authors":{"name":"Terry"}},{"title":"Mort","authors":{"name":"Terry"}}]`},
 		{name: "order by a to-many embed is PGRST118", path: "/authors?select=name,books!books_author_id_fkey(title)&order=books(title)",
 			status: 400, contains: []string{`"code":"PGRST118"`}},
+		{name: "a missing relationship is reported before an unknown column", path: "/books?select=nope,no_such_rel(id)",
+			status: 400, contains: []string{`"code":"PGRST200"`}},
 		{name: "filter on a missing embed is PGRST108", path: "/authors?select=name&books.year=gt.1", status: 400,
 			contains: []string{`"code":"PGRST108"`}},
 		{name: "an aliased embed's relation name still works, with a deprecation Warning",

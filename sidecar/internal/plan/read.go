@@ -185,6 +185,17 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 		return nil
 	}
 	hasAgg, hasPlain := false, false
+	// Embeds first: PostgREST finds relationship errors (PGRST200/201) while planning, before PostgreSQL
+	// could report an unknown column, so they take precedence.
+	for i := range items {
+		if it := &items[i]; it.Embed != nil {
+			e, err := rv.embed(r, it)
+			if err != nil {
+				return err
+			}
+			r.Embeds = append(r.Embeds, e)
+		}
+	}
 	for i := range items {
 		it := &items[i]
 		switch {
@@ -192,11 +203,6 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 			r.selectStar()
 			hasPlain = true
 		case it.Embed != nil:
-			e, err := rv.embed(r, it)
-			if err != nil {
-				return err
-			}
-			r.Embeds = append(r.Embeds, e)
 		case it.Aggregate == "count" && it.Field.Name == "":
 			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count", AggregateCast: it.AggregateCast})
 			hasAgg = true
