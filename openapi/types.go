@@ -179,6 +179,14 @@ func splitQualified(s string) []string {
 
 // columnSchema is the schema of one column's values, nullable as the column is.
 func (b *builder) columnSchema(c *schemacache.Column) *openapi3.SchemaRef {
+	if c.Rep.ToJSON != "" || c.Rep.FromJSON != "" {
+		// A domain representation: the JSON shape is whatever its cast functions make of it.
+		desc := "Any JSON value: presented and read through the domain representation of " + c.Type + "."
+		if c.Comment != "" {
+			desc = c.Comment
+		}
+		return &openapi3.SchemaRef{Value: &openapi3.Schema{Description: desc}}
+	}
 	var ref *openapi3.SchemaRef
 	switch {
 	case len(c.EnumValues) > 0:

@@ -99,7 +99,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 			)
 			if err := rows.Scan(&relid, &col.Position, &col.Name, &col.Type, &col.BaseType, &cat_, &col.ElemType,
 				&col.Nullable, &col.Default, &col.HasDefault, &col.Generated, &col.MaxLength, &col.EnumValues,
-				&col.Comment); err != nil {
+				&col.Comment, &col.Rep.ToJSON, &col.Rep.FromText, &col.Rep.FromJSON); err != nil {
 				return fmt.Errorf("loading columns: %w", err)
 			}
 			if cat_ != "" {

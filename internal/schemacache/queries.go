@@ -89,9 +89,22 @@ select a.attrelid, a.attnum::int, a.attname,
   case when bt.typtype = 'e'
        then array(select e.enumlabel::text from pg_enum e where e.enumtypid = bt.oid order by e.enumsortorder)
        else '{}'::text[] end,
-  coalesce(col_description(a.attrelid, a.attnum), '')
+  coalesce(col_description(a.attrelid, a.attnum), ''),
+  coalesce(reps.to_json, ''), coalesce(reps.from_text, ''), coalesce(reps.from_json, '')
 from pg_attribute a
 join pg_class c on c.oid = a.attrelid
+left join lateral (
+  -- PostgREST's domain representations: implicit function casts between a domain and json / text.
+  select max(case when cs.castsource = a.atttypid and cs.casttarget = 'json'::regtype then f.name end) as to_json,
+         max(case when cs.casttarget = a.atttypid and cs.castsource = 'text'::regtype then f.name end) as from_text,
+         max(case when cs.casttarget = a.atttypid and cs.castsource = 'json'::regtype then f.name end) as from_json
+  from pg_cast cs
+  join lateral (select quote_ident(fn.nspname) || '.' || quote_ident(fp.proname) as name
+                from pg_proc fp join pg_namespace fn on fn.oid = fp.pronamespace where fp.oid = cs.castfunc) f on true
+  where a.atttypid in (cs.castsource, cs.casttarget) and cs.castcontext = 'i' and cs.castmethod = 'f'
+    and has_function_privilege(cs.castfunc, 'execute')
+    and exists (select 1 from pg_type dt where dt.oid = a.atttypid and dt.typtype = 'd')
+) reps on true
 join pg_namespace n on n.oid = c.relnamespace
 left join dom_base db on db.oid = a.atttypid
 join typ ct on ct.oid = a.atttypid

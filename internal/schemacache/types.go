@@ -86,6 +86,16 @@ type Column struct {
 	Comment    string
 	// Function is set for a computed field: the function called with the row.
 	Function *QName
+	// Rep are the column's domain representations (PostgREST): functions of implicit casts between its
+	// domain type and json or text, quoted and qualified ("" when none).
+	Rep DomainRep
+}
+
+// DomainRep are the conversion functions of a domain-typed column.
+type DomainRep struct {
+	ToJSON   string // domain → json: how the column appears in JSON responses
+	FromText string // text → domain: how filter values are read
+	FromJSON string // json → domain: how request body values are read
 }
 
 // ForeignKey is a foreign-key constraint from Columns of the owning relation to RefColumns of Ref.

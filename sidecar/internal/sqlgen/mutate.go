@@ -148,6 +148,12 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 			if i > 0 {
 				b.str(", ")
 			}
+			if fn := c.Rep.FromJSON; fn != "" {
+				// Domain representation: the JSON value goes through the json → domain cast function.
+				b.str(fn + "(")
+				b.ident(c.Name)
+				b.str(") AS ")
+			}
 			b.ident(c.Name)
 		}
 		b.str(" FROM " + jsonType + "_to_record")
@@ -161,7 +167,11 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 			}
 			b.ident(c.Name)
 			b.str(" ")
-			b.str(c.Type)
+			if c.Rep.FromJSON != "" {
+				b.str("json")
+			} else {
+				b.str(c.Type)
+			}
 		}
 		b.str(")")
 		if limitOne {

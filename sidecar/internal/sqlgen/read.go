@@ -208,7 +208,7 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 			eb.expr(r.Alias, o.Expr)
 			eb.str(")")
 		default:
-			eb.expr(r.Alias, o.Expr)
+			eb.outputExpr(r.Alias, o.Expr)
 		}
 		if o.AggregateCast != "" {
 			eb.str("::")

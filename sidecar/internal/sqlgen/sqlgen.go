@@ -102,6 +102,25 @@ func (b *builder) expr(alias string, e plan.Expr) {
 	}
 }
 
+// outputExpr is expr for a selected value: a column with a domain representation (a domain → json cast) is
+// rendered through its function, before any cast, as PostgREST does.
+func (b *builder) outputExpr(alias string, e plan.Expr) {
+	fn := e.Column.Rep.ToJSON
+	if fn == "" || len(e.JSONPath) > 0 || e.Column.Function != nil {
+		b.expr(alias, e)
+		return
+	}
+	b.str(fn + "(")
+	b.ident(alias)
+	b.str(".")
+	b.ident(e.Column.Name)
+	b.str(")")
+	if e.Cast != "" {
+		b.str("::")
+		b.str(e.Cast)
+	}
+}
+
 func (b *builder) jsonPath(path []request.JSONOp) {
 	for _, op := range path {
 		if op.Text {

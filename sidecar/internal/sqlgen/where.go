@@ -92,6 +92,12 @@ func (b *builder) leaf(alias string, l *plan.Leaf) {
 		}
 	case "in":
 		b.expr(alias, l.Expr)
+		if fn := fromText(l.Expr); fn != "" {
+			b.str(" = ANY(ARRAY(SELECT " + fn + "(_pgway_v) FROM unnest(")
+			b.arg(arrayLiteral(op.List, op.ListNull))
+			b.str("::text[]) _pgway_v))")
+			return
+		}
 		b.str(" = ANY(")
 		b.arg(arrayLiteral(op.List, op.ListNull))
 		b.str(")")
@@ -141,8 +147,23 @@ func (b *builder) leaf(alias string, l *plan.Leaf) {
 		if like {
 			v = likePattern(v)
 		}
+		if fn := fromText(l.Expr); fn != "" && !like {
+			b.str(fn + "(")
+			b.arg(v)
+			b.str("::text)")
+			return
+		}
 		b.arg(v)
 	}
+}
+
+// fromText is the text → domain cast function of a filtered column with a domain representation ("" if none,
+// or when a JSON path or cast makes the value something else).
+func fromText(e plan.Expr) string {
+	if len(e.JSONPath) > 0 || e.Cast != "" || e.Column.Function != nil {
+		return ""
+	}
+	return e.Column.Rep.FromText
 }
 
 // likePattern turns PostgREST's '*' wildcard into SQL's '%'.

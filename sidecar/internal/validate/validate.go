@@ -87,6 +87,11 @@ func Compile(c *schemacache.Cache) *Set {
 
 func compileColumn(c *schemacache.Column) *column {
 	col := &column{name: c.Name, typeName: c.BaseType, maxLength: c.MaxLength}
+	if c.Rep.FromText != "" || c.Rep.FromJSON != "" {
+		// A domain representation reads values in its own format: leave them to its cast functions.
+		col.maxLength = 0
+		return col
+	}
 	switch c.BaseType {
 	case "smallint":
 		col.kind = kindInt16
