@@ -120,3 +120,17 @@ func TestRPCOpenAPI(t *testing.T) {
 		t.Fatalf("divmod response schema lacks q and r: %+v", schema)
 	}
 }
+
+// TestRPCDomainOverRowType: a function returning (SETOF) a domain over a table's row type returns that table's
+// rows, with select and embedding, as PostgREST's getproject_domain.
+func TestRPCDomainOverRowType(t *testing.T) {
+	ts := start(t, nil, fixture(t), writeFixture(t), `
+CREATE DOMAIN api.projects_domain AS api.projects;
+CREATE FUNCTION api.getproject_domain(id int) RETURNS SETOF api.projects_domain LANGUAGE sql STABLE AS
+  $$ SELECT p::api.projects_domain FROM api.projects p WHERE p.id = $1 $$;
+GRANT EXECUTE ON FUNCTION api.getproject_domain(int) TO web_anon;`)
+	runCases(t, ts, []readCase{
+		{name: "rows with an embed", path: "/rpc/getproject_domain?id=1&select=id,name,client:clients(name)", status: 200,
+			body: `[{"id":1,"name":"Windows 7","client":{"name":"Microsoft"}}]`},
+	})
+}

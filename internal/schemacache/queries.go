@@ -165,7 +165,7 @@ select n.nspname, p.proname, coalesce(d.description, ''),
   p.pronargdefaults::int,
   p.provolatile::text, p.proretset, p.provariadic <> 0,
   case when rt.catalog then format_type(p.prorettype, null) else rt.name end,
-  rt.typtype,
+  coalesce((select bt.typtype::text from pg_type bt where bt.oid = rdb.base), rt.typtype),
   coalesce(p.proargmodes::text[] && '{t,b,o}', false),
   coalesce(rn.nspname, ''), coalesce(rc.relname, ''),
   coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}'), p.prorows::float8,
@@ -175,7 +175,8 @@ select n.nspname, p.proname, coalesce(d.description, ''),
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join typ rt on rt.oid = p.prorettype
-left join pg_class rc on rc.reltype = p.prorettype and rc.relkind in ('r', 'v', 'm', 'f', 'p')
+left join dom_base rdb on rdb.oid = p.prorettype -- a domain over a row type returns that row type
+left join pg_class rc on rc.reltype = coalesce(rdb.base, p.prorettype) and rc.relkind in ('r', 'v', 'm', 'f', 'p')
 left join pg_namespace rn on rn.oid = rc.relnamespace
 left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass and d.objsubid = 0
 left join lateral (
@@ -198,7 +199,7 @@ left join lateral (
   select array_agg(att.attname::text order by att.attnum) as names,
          array_agg(format_type(att.atttypid, att.atttypmod) order by att.attnum) as types
   from pg_type ct join pg_attribute att on att.attrelid = ct.typrelid
-  where ct.oid = p.prorettype and ct.typrelid <> 0 and att.attnum > 0 and not att.attisdropped
+  where ct.oid = coalesce(rdb.base, p.prorettype) and ct.typrelid <> 0 and att.attnum > 0 and not att.attisdropped
 ) cols on true
 where n.nspname = any($1) and p.prokind = 'f'
   and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
