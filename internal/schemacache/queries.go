@@ -79,7 +79,16 @@ select a.attrelid, a.attnum::int, a.attname,
   bt.category,
   coalesce(elt.name, ''),
   not (a.attnotnull or coalesce(db.nn, false)),
-  coalesce(case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end, db.def, ''),
+  coalesce(case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end,
+           case when a.attidentity = 'd' then (
+             -- the identity's sequence, from the catalog (pg_get_serial_sequence needs USAGE on the schema)
+             select format('nextval(%L::regclass)', quote_ident(sn.nspname) || '.' || quote_ident(sq.relname))
+             from pg_depend dp
+             join pg_class sq on sq.oid = dp.objid and sq.relkind = 'S'
+             join pg_namespace sn on sn.oid = sq.relnamespace
+             where dp.classid = 'pg_class'::regclass and dp.refclassid = 'pg_class'::regclass
+               and dp.refobjid = a.attrelid and dp.refobjsubid = a.attnum and dp.deptype = 'i') end,
+           db.def, ''),
   a.attidentity <> '' or a.attgenerated <> '' or ad.adbin is not null or db.def is not null,
   a.attidentity = 'a' or a.attgenerated <> '',
   case when bt.oid in ('varchar'::regtype, 'bpchar'::regtype)

@@ -65,6 +65,12 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 	if m.Return == "" {
 		m.Return = "minimal"
 	}
+	if req.Action == request.ActionUpsert {
+		// PostgREST checks PUT's filters before anything else about the request.
+		if err := checkPutFilters(req, rel); err != nil {
+			return nil, err
+		}
+	}
 	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected >= 0 && (m.Action == request.ActionUpdate || m.Action == request.ActionDelete) {
 		m.MaxAffected = req.Prefer.MaxAffected
 	}
@@ -145,9 +151,6 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 	case request.ActionUpsert:
 		if hasRange {
 			return nil, apierr.New(http.StatusBadRequest, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
-		}
-		if err := checkPutFilters(req, rel); err != nil {
-			return nil, err
 		}
 		m.OnConflict = rel.PrimaryKey
 		m.Resolution = "merge-duplicates"

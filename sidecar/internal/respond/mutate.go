@@ -35,7 +35,8 @@ func Write(req *request.Request, r WriteResult) (h Head, withBody bool) {
 	switch req.Action {
 	case request.ActionInsert:
 		h.Status = http.StatusCreated
-		if r.Inserted >= 0 && r.Inserted <= 0 && req.Prefer.Resolution == "merge-duplicates" {
+		// An upsert that inserted nothing (all rows merged, or no rows: the counter stays NULL) is 200.
+		if r.ResolutionApplied && r.Inserted <= 0 && req.Prefer.Resolution == "merge-duplicates" {
 			h.Status = http.StatusOK
 		}
 		if loc := location(r.Relation, r.Location); loc != "" {

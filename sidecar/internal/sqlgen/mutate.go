@@ -349,8 +349,24 @@ func (b *builder) returning(m *plan.Mutate, alias string) {
 	switch {
 	case m.Read != nil:
 		b.str(" RETURNING ")
-		b.ident(alias)
-		b.str(".*")
+		cols, all := returnedColumns(m)
+		if all {
+			b.ident(alias)
+			b.str(".*")
+			return
+		}
+		if len(cols) == 0 {
+			b.str("1")
+			return
+		}
+		for i, c := range cols {
+			if i > 0 {
+				b.str(", ")
+			}
+			b.ident(alias)
+			b.str(".")
+			b.ident(c)
+		}
 	case m.Action == request.ActionInsert && m.Return == "headers-only" && len(m.PrimaryKey) > 0:
 		b.str(" RETURNING ")
 		for i, k := range m.PrimaryKey {
@@ -364,6 +380,51 @@ func (b *builder) returning(m *plan.Mutate, alias string) {
 	default:
 		b.str(" RETURNING 1")
 	}
+}
+
+// returnedColumns are the columns the representation needs from the written rows, as PostgREST's
+// inferColsEmbedNeeds: the selected and ordered columns, the parent-side columns of embeds and the primary key.
+// Returning only those lets a role with column privileges write and read back what it may see; all is true
+// when the whole row is needed (every column selected, a computed field or a computed relationship).
+func returnedColumns(m *plan.Mutate) (cols []string, all bool) {
+	seen := make(map[string]bool, len(m.Rel.Columns))
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			cols = append(cols, name)
+		}
+	}
+	for _, o := range m.Read.Select {
+		if c := o.Expr.Column; c != nil {
+			if c.Function != nil {
+				return nil, true
+			}
+			add(c.Name)
+		}
+	}
+	for _, o := range m.Read.Order {
+		if c := o.Expr.Column; c != nil && o.Embed == nil {
+			if c.Function != nil {
+				return nil, true
+			}
+			add(c.Name)
+		}
+	}
+	for _, e := range m.Read.Embeds {
+		if e.Rel.Computed != nil {
+			return nil, true
+		}
+		for _, c := range e.Rel.SourceColumns {
+			add(c)
+		}
+	}
+	for _, k := range m.PrimaryKey {
+		add(k)
+	}
+	if len(cols) == len(m.Rel.Columns) {
+		return nil, true
+	}
+	return cols, false
 }
 
 // checkBlock is the DO block enforcing the rules PostgREST checks after the statement (it rolls back and
