@@ -410,6 +410,8 @@ GRANT SELECT, INSERT, UPDATE ON api.surr TO web_anon;
 GRANT USAGE ON SEQUENCE api.surr_id_seq TO web_anon;
 CREATE TABLE api.stars (article_id int, user_id int, created_at timestamptz DEFAULT now(), PRIMARY KEY (article_id, user_id));
 GRANT SELECT (article_id, user_id), INSERT (article_id, user_id), UPDATE (article_id, user_id) ON api.stars TO web_anon;
+CREATE FUNCTION api.label(api.clients) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'client ' || $1.name $$;
+CREATE FUNCTION api.label(api.projects) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'project ' || $1.name $$;
 `
 
 func TestWriteEdgeCases(t *testing.T) {
@@ -429,6 +431,9 @@ func TestWriteEdgeCases(t *testing.T) {
 		{name: "representation returns only the columns it needs (column privileges)", method: "POST",
 			path: "/stars?select=article_id,user_id", headers: []string{jsonCT, "Prefer: return=representation"},
 			reqBody: `{"article_id":2,"user_id":1}`, status: 201, body: `[{"article_id":2,"user_id":1}]`},
+		{name: "an overloaded computed field on the written rows", method: "PATCH", path: "/clients?id=eq.1&select=id,label",
+			headers: []string{jsonCT, "Prefer: return=representation"}, reqBody: `{"name":"Microsoft"}`, status: 200,
+			body: `[{"id":1,"label":"client Microsoft"}]`},
 		{name: "and still fails for a column the role may not read", method: "POST",
 			path: "/stars?select=article_id,created_at", headers: []string{jsonCT, "Prefer: return=representation"},
 			reqBody: `{"article_id":3,"user_id":1}`, status: 401, contains: []string{`"code":"42501"`}},

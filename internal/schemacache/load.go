@@ -312,6 +312,6 @@ func addComputed(c *Cache, routines []*Routine) {
 			continue
 		}
 		rel.computed = append(rel.computed, &Column{Name: fn.Name, Position: len(rel.Columns) + len(rel.computed) + 1,
-			Type: fn.ReturnType, BaseType: fn.ReturnType, Nullable: true, Function: &name})
+			Type: fn.ReturnType, BaseType: fn.ReturnType, Nullable: true, Function: &name, RowOf: &src})
 	}
 }

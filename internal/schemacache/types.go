@@ -84,8 +84,10 @@ type Column struct {
 	MaxLength  int
 	EnumValues []string
 	Comment    string
-	// Function is set for a computed field: the function called with the row.
+	// Function is set for a computed field: the function called with the row; RowOf is the relation whose
+	// row type it takes.
 	Function *QName
+	RowOf    *QName
 	// Rep are the column's domain representations (PostgREST): functions of implicit casts between its
 	// domain type and json or text, quoted and qualified ("" when none).
 	Rep DomainRep

@@ -83,6 +83,14 @@ func (b *builder) expr(alias string, e plan.Expr) {
 		b.ident(fn.Name)
 		b.str("(")
 		b.ident(alias)
+		if r := e.Column.RowOf; r != nil {
+			// The row typed as the relation: a mutation's result (a CTE row) is an anonymous record, which
+			// would make an overloaded function ambiguous.
+			b.str("::")
+			b.ident(r.Schema)
+			b.str(".")
+			b.ident(r.Name)
+		}
 		b.str(")")
 	} else {
 		b.ident(alias)
