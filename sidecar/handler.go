@@ -173,6 +173,7 @@ func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
 		Method:     c.req.Method,
 		Path:       b2s(c.ctx.Path()),
 		Headers:    headersJSON(&c.ctx.Request.Header),
+		Cookies:    cookiesJSON(&c.ctx.Request.Header),
 		ReadOnly:   readOnly,
 		Timezone:   c.req.Prefer.Timezone,
 	}
@@ -199,6 +200,25 @@ func headersJSON(h *fasthttp.RequestHeader) string {
 				b[i] = c + ('a' - 'A')
 			}
 		}
+		b = append(b, ':')
+		b = apierr.AppendJSONString(b, b2s(v))
+	}
+	b = append(b, '}')
+	return b2s(b)
+}
+
+// cookiesJSON renders the request's cookies as PostgREST's request.cookies GUC ("" when there are none).
+func cookiesJSON(h *fasthttp.RequestHeader) string {
+	if len(h.Peek("Cookie")) == 0 {
+		return ""
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	for k, v := range h.Cookies() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = apierr.AppendJSONString(b, b2s(k))
 		b = append(b, ':')
 		b = apierr.AppendJSONString(b, b2s(v))
 	}

@@ -134,3 +134,50 @@ GRANT EXECUTE ON FUNCTION api.getproject_domain(int) TO web_anon;`)
 			body: `[{"id":1,"name":"Windows 7","client":{"name":"Microsoft"}}]`},
 	})
 }
+
+// rpcSpecFixture has functions from PostgREST's RpcSpec cases that pgway once answered differently.
+const rpcSpecFixture = `
+CREATE FUNCTION api.guc(name text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT current_setting(name, true) $$;
+CREATE FUNCTION api.claim(name text) RETURNS text LANGUAGE sql STABLE AS
+  $$ SELECT current_setting('request.jwt.claims', true)::json->>name $$;
+CREATE FUNCTION api.cookie(name text) RETURNS text LANGUAGE sql STABLE AS
+  $$ SELECT current_setting('request.cookies', true)::json->>name $$;
+CREATE FUNCTION api.a_record() RETURNS record LANGUAGE sql STABLE AS $$ SELECT * FROM api.projects WHERE id = 1 $$;
+CREATE FUNCTION api.some_records() RETURNS SETOF record LANGUAGE sql STABLE AS $$ SELECT * FROM api.projects WHERE id < 3 ORDER BY id $$;
+CREATE FUNCTION api.variadic_words(VARIADIC v text[]) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$ SELECT v $$;
+CREATE FUNCTION api.int_with_headers(num int) RETURNS int LANGUAGE sql AS $$
+  SET LOCAL "response.headers" = '[{"X-Test":"key1=val1; someValue"},{"Set-Cookie":"a=1"},{"Set-Cookie":"b=2"}]';
+  SELECT num;
+$$;
+CREATE FUNCTION api.all_projects() RETURNS SETOF api.projects LANGUAGE sql STABLE AS $$ SELECT * FROM api.projects $$;
+CREATE FUNCTION api.add_them(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
+`
+
+func TestRPCFromPostgRESTSpec(t *testing.T) {
+	ts := start(t, nil, fixture(t), writeFixture(t), rpcSpecFixture)
+	runWrites(t, ts, []writeCase{
+		{name: "anonymous claims carry the role", method: "POST", path: "/rpc/claim", headers: []string{jsonCT},
+			reqBody: `{"name":"role"}`, status: 200, body: `"web_anon"`},
+		{name: "request.cookies", method: "POST", path: "/rpc/cookie", headers: []string{jsonCT, "Cookie: a=1; second=two"},
+			reqBody: `{"name":"second"}`, status: 200, body: `"two"`},
+		{name: "no cookies is an empty object", method: "POST", path: "/rpc/guc", headers: []string{jsonCT},
+			reqBody: `{"name":"request.cookies"}`, status: 200, body: `"{}"`},
+		{name: "a bare record is a scalar with the row's keys", method: "POST", path: "/rpc/a_record", status: 200,
+			body: `{"id":1,"name":"Windows 7","client_id":1}`},
+		{name: "a set of records", method: "GET", path: "/rpc/some_records", status: 200,
+			body: `[{"id":1,"name":"Windows 7","client_id":1},{"id":2,"name":"Windows 10","client_id":1}]`},
+		{name: "form fields fill a variadic parameter", method: "POST", path: "/rpc/variadic_words",
+			headers: []string{"Content-Type: application/x-www-form-urlencoded"}, reqBody: "v=hi&v=there", status: 200, body: `["hi","there"]`},
+		{name: "an array body uses its first object", method: "POST", path: "/rpc/add_them", headers: []string{jsonCT},
+			reqBody: `[{"a":1,"b":2},{"a":4,"b":6}]`, status: 200, body: `3`},
+		{name: "headers set by the function survive tx=rollback", method: "POST", path: "/rpc/int_with_headers",
+			headers: []string{jsonCT, "Prefer: tx=rollback"}, reqBody: `{"num":1}`, status: 200, body: `1`,
+			header: []string{"X-Test: key1=val1; someValue"}},
+		{name: "the count follows !inner embeds", method: "HEAD", path: "/rpc/all_projects?select=*,clients!inner(*)&clients.id=eq.1",
+			headers: []string{"Prefer: count=exact"}, status: 200, header: []string{"Content-Range: 0-1/2"}},
+	})
+	res := ts.do("POST", "/rpc/int_with_headers", []string{jsonCT}, `{"num":1}`)
+	if got := res.Header.Values("Set-Cookie"); len(got) != 2 {
+		t.Fatalf("Set-Cookie headers %q, want both", got)
+	}
+}

@@ -423,7 +423,7 @@ func TestWriteEdgeCases(t *testing.T) {
 		{name: "missing=default fills an identity column", method: "POST", path: "/surr?columns=id,name&select=name,extra",
 			headers: []string{jsonCT, "Prefer: return=representation, resolution=merge-duplicates, missing=default"},
 			reqBody: `[{"id":1,"name":"updated"},{"name":"new"}]`, status: 201,
-			body: `[{"name":"updated","extra":"existing value"},{"name":"new","extra":null}]`,
+			body:  `[{"name":"updated","extra":"existing value"},{"name":"new","extra":null}]`,
 			table: "api.surr WHERE id = 1", rows: `[{"id":1,"name":"updated","extra":"existing value"}]`},
 		{name: "PUT checks its filters before its columns", method: "PUT", path: "/clients?nope=not.eq.1", headers: []string{jsonCT},
 			reqBody: `{"id":1,"name":"x"}`, status: 405,

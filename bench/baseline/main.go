@@ -30,17 +30,20 @@ import (
 const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
 	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
 	"set_config('request.path', $5, true), set_config('request.headers', $6, true), " +
-	"set_config('transaction_read_only', 'on', true)"
+	"set_config('request.cookies', $7, true), set_config('transaction_read_only', 'on', true)"
 
 const writeSettingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
 	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
-	"set_config('request.path', $5, true), set_config('request.headers', $6, true)"
+	"set_config('request.path', $5, true), set_config('request.headers', $6, true), " +
+	"set_config('request.cookies', $7, true)"
 
 type server struct {
-	pool     *pgxpool.Pool
-	anon     string
-	byShape  map[string]*scenario.Scenario
-	searchTo string
+	pool *pgxpool.Pool
+	anon string
+	// anonClaims is request.jwt.claims for the anonymous role, as pgway sets it.
+	anonClaims string
+	byShape    map[string]*scenario.Scenario
+	searchTo   string
 }
 
 func main() {
@@ -76,6 +79,7 @@ func run() error {
 
 	s := &server{pool: pool, anon: env("PGRST_DB_ANON_ROLE", "web_anon"), byShape: map[string]*scenario.Scenario{},
 		searchTo: `"` + strings.ReplaceAll(strings.Split(env("PGRST_DB_SCHEMAS", "public"), ",")[0], `"`, `""`) + `"`}
+	s.anonClaims = `{"role":"` + s.anon + `"}` // a plain role name needs no JSON escaping
 	for i := range scenario.All {
 		sc := &scenario.All[i]
 		s.byShape[sc.Shape()] = sc
@@ -146,7 +150,7 @@ func (s *server) handle(ctx *fasthttp.RequestCtx) {
 		settings = writeSettingsSQL
 	}
 	var b pgx.Batch
-	b.Queue(settings, s.searchTo, s.anon, "{}", string(ctx.Method()), string(ctx.Path()), headersJSON(&ctx.Request.Header))
+	b.Queue(settings, s.searchTo, s.anon, s.anonClaims, string(ctx.Method()), string(ctx.Path()), headersJSON(&ctx.Request.Header), "{}")
 	b.Queue(sc.SQL, args...)
 	br := conn.SendBatch(context.Background(), &b)
 	if sc.Write {

@@ -186,8 +186,9 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 			for i := range outNames {
 				r.Columns = append(r.Columns, RoutineParam{Name: outNames[i], Type: outTypes[i]})
 			}
-			// Like PostgREST: OUT/INOUT/TABLE parameters make the result composite, even a single one.
-			r.ReturnsScalar = typtype != "c" && !outParams && r.ReturnType != "record"
+			// Like PostgREST: OUT/INOUT/TABLE parameters make the result composite, even a single one; a bare record
+			// is a scalar (its JSON carries the returned row's own keys).
+			r.ReturnsScalar = typtype != "c" && !outParams
 			if relName != "" {
 				cat.retRel[&r] = QName{relSchema, relName}
 			}

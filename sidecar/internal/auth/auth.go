@@ -45,12 +45,18 @@ type Authenticator struct {
 	audience string
 	path     claimPath
 	anonRole string
-	cache    *cache
+	// anonClaims is request.jwt.claims without a token: {"role": anon role}, as PostgREST.
+	anonClaims []byte
+	cache      *cache
 }
 
 // New validates opts and builds an Authenticator.
 func New(opts Options) (*Authenticator, error) {
 	a := &Authenticator{audience: opts.Audience, anonRole: opts.AnonRole}
+	if opts.AnonRole != "" {
+		a.anonClaims = apierr.AppendJSONString([]byte(`{"role":`), opts.AnonRole)
+		a.anonClaims = append(a.anonClaims, '}')
+	}
 	rk := opts.RoleClaimKey
 	if rk == "" {
 		rk = ".role"
@@ -84,7 +90,7 @@ func (a *Authenticator) Authenticate(authorization string, now time.Time) (Resul
 			return Result{}, apierr.New(http.StatusUnauthorized, "PGRST302", "Anonymous access is disabled").
 				WithHeader("WWW-Authenticate", "Bearer")
 		}
-		return Result{Role: a.anonRole}, nil
+		return Result{Role: a.anonRole, Claims: a.anonClaims}, nil
 	}
 	if len(a.keys) == 0 {
 		return Result{}, apierr.New(http.StatusInternalServerError, "PGRST300", "Server lacks JWT secret")

@@ -36,6 +36,7 @@ type Tx struct {
 	Method     string // request.method
 	Path       string // request.path
 	Headers    string // request.headers JSON
+	Cookies    string // request.cookies JSON ("" = {})
 	ReadOnly   bool
 	// Timezone is Prefer: timezone= (validated), set as the transaction's timezone ("" = the default).
 	Timezone string
@@ -58,7 +59,8 @@ const gucResponseSQL = "SELECT nullif(current_setting('response.headers', true),
 // settingsSQL sets every per-request GUC in one statement (PostgREST does the same with set_config).
 const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
 	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
-	"set_config('request.path', $5, true), set_config('request.headers', $6, true)"
+	"set_config('request.path', $5, true), set_config('request.headers', $6, true), " +
+	"set_config('request.cookies', $7, true)"
 
 const readOnlySQL = settingsSQL + ", set_config('transaction_read_only', 'on', true)"
 
@@ -110,7 +112,7 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	res := ReadResult{Total: -1, Estimate: -1}
 	mainIdx := len(queries) - 1
 	if st.Check != "" {
-		queries = append(queries, Query{SQL: st.Check})
+		queries = append(queries, Query{SQL: st.Check, final: true})
 	}
 	err := e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
 		if i > mainIdx {

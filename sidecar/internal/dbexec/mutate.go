@@ -26,7 +26,7 @@ type WriteResult struct {
 func (e *Executor) Write(ctx context.Context, tx Tx, st sqlgen.Mutate, fn func(WriteResult) error) error {
 	queries := []Query{{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: true}}
 	if st.Check != "" {
-		queries = append(queries, Query{SQL: st.Check})
+		queries = append(queries, Query{SQL: st.Check, final: true})
 	}
 	res := WriteResult{Inserted: -1}
 	err := e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {

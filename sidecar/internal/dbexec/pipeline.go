@@ -25,6 +25,8 @@ type Query struct {
 	ResultFormats []int16
 	// raw are already-encoded arguments (used instead of Args when set).
 	raw [][]byte
+	// final marks a closing check (the DO block that may roll back): the response GUCs are read before it.
+	final bool
 }
 
 // maxPrepared bounds the named statements one connection keeps; past it they are all deallocated.
@@ -109,12 +111,23 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 		tx.appSettings = e.AppSettings
 	}
 	if g := tx.Response; g != nil {
-		last := len(queries)
-		queries = append(queries[:len(queries):len(queries)], Query{SQL: gucResponseSQL, Prepare: true})
+		// Read them after the statements and before a closing check, which may end the pipeline with the
+		// rollback sentinel (Prefer: tx=rollback keeps the headers a function set, as PostgREST).
+		at := len(queries)
+		if at > 0 && queries[at-1].final {
+			at--
+		}
+		withGUC := make([]Query, 0, len(queries)+1)
+		withGUC = append(withGUC, queries[:at]...)
+		withGUC = append(withGUC, Query{SQL: gucResponseSQL, Prepare: true})
+		queries = append(withGUC, queries[at:]...)
 		inner := handle
 		handle = func(i int, rr *pgconn.ResultReader) error {
-			if i < last {
+			if i < at {
 				return inner(i, rr)
+			}
+			if i > at {
+				return inner(i-1, rr)
 			}
 			for rr.NextRow() {
 				v := rr.Values()
@@ -252,14 +265,17 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 
 // values are the settings statement's arguments.
 func (t *Tx) values() [][]byte {
-	claims, headers := t.Claims, t.Headers
+	claims, headers, cookies := t.Claims, t.Headers, t.Cookies
 	if claims == "" {
 		claims = "{}"
 	}
 	if headers == "" {
 		headers = "{}"
 	}
-	return [][]byte{s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method), s2b(t.Path), s2b(headers)}
+	if cookies == "" {
+		cookies = "{}"
+	}
+	return [][]byte{s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method), s2b(t.Path), s2b(headers), s2b(cookies)}
 }
 
 // s2b views s as bytes without copying; pgconn only reads arguments while it encodes them.

@@ -83,11 +83,6 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 		if _, err := rr.Close(); err != nil {
 			return err
 		}
-		if st.Check != "" {
-			if err := pc.Exec(ctx, st.Check).Close(); err != nil {
-				return err
-			}
-		}
 		if g := tx.Response; g != nil {
 			rr := pc.ExecParams(ctx, gucResponseSQL, nil, nil, nil, nil)
 			for rr.NextRow() {
@@ -100,6 +95,11 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 				}
 			}
 			if _, err := rr.Close(); err != nil {
+				return err
+			}
+		}
+		if st.Check != "" {
+			if err := pc.Exec(ctx, st.Check).Close(); err != nil {
 				return err
 			}
 		}

@@ -2,7 +2,9 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -18,6 +20,8 @@ type Call struct {
 	Args []schemacache.RoutineParam
 	// Body is the JSON object of arguments ($1), or the raw body for a single unnamed parameter.
 	Body []byte
+	// ArrayBody: the JSON body is an array of argument objects; only the first is used, as PostgREST.
+	ArrayBody bool
 	// RawParam is set for a function with one unnamed json/jsonb/text/xml/bytea parameter called by POST: the
 	// body itself is the argument, cast to this type.
 	RawParam string
@@ -70,6 +74,17 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	}
 	if !post {
 		body = queryArgs(req.Params, fn)
+	} else if req.ContentType == "application/x-www-form-urlencoded" {
+		// Form fields are arguments as in a query string: repeated keys fill a variadic or array parameter.
+		if form, err := url.ParseQuery(string(req.Body)); err == nil {
+			params := make([]request.Param, 0, len(form))
+			for _, k := range slices.Sorted(maps.Keys(form)) {
+				for _, v := range form[k] {
+					params = append(params, request.Param{Name: k, Value: v})
+				}
+			}
+			body = queryArgs(params, fn)
+		}
 	}
 	media, err := callMedia(req, fn)
 	if err != nil {
@@ -89,6 +104,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	if media == request.MediaCustom {
 		call.CustomMedia = fn.MediaType
 	}
+	call.ArrayBody = post && req.ContentType == "application/json" && req.Payload != nil && !req.Payload.Object
 	if raw {
 		call.RawParam = fn.Params[0].Type
 		call.Body = req.Body

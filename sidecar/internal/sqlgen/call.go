@@ -33,8 +33,12 @@ func ForCall(c *plan.Call) Read {
 	var inner, body, counted string
 	switch {
 	case c.Read != nil:
-		counted = "SELECT 1 FROM " + from + " AS " + QuoteIdent(alias) + where
 		inner = b.innerSelect(c.Read, from+" AS "+QuoteIdent(alias), where)
+		countFrom := from + " AS " + QuoteIdent(alias)
+		if c.Count != request.CountNone && needsJoins(c.Read) {
+			countFrom += b.joins(c.Read) // the filter tests embeds (!inner, rel=is.null): count over the same joins
+		}
+		counted = "SELECT 1 FROM " + countFrom + where
 		if !c.SetOf && c.Media == request.MediaJSON {
 			body = "coalesce((json_agg(_pgway_t)->0)::text, 'null')"
 		} else {
@@ -109,7 +113,11 @@ func (b *builder) callFrom(c *plan.Call) {
 			}
 			b.ident(p.Name)
 		}
-		b.str(" FROM json_to_record(pgrst_payload.json_data) AS _(")
+		if c.ArrayBody {
+			b.str(" FROM json_to_recordset(pgrst_payload.json_data) AS _(")
+		} else {
+			b.str(" FROM json_to_record(pgrst_payload.json_data) AS _(")
+		}
 		for i, p := range c.Args {
 			if i > 0 {
 				b.str(", ")
@@ -118,7 +126,11 @@ func (b *builder) callFrom(c *plan.Call) {
 			b.str(" ")
 			b.str(unboundedType(p.Type))
 		}
-		b.str(")) pgrst_body, LATERAL ")
+		if c.ArrayBody {
+			b.str(") LIMIT 1) pgrst_body, LATERAL ")
+		} else {
+			b.str(")) pgrst_body, LATERAL ")
+		}
 	}
 	if c.Scalar {
 		b.str("(SELECT " + call.String() + " AS pgrst_scalar) pgrst_call")
