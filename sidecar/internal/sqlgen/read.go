@@ -73,7 +73,7 @@ func ForRead(r *plan.Read) Read {
 
 	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain}
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated && r.MaxRows > 0 {
-		if countFrom != from {
+		if needsJoins(r) {
 			// Its own arguments: only the filter's and the joins'.
 			var eb builder
 			eb.where(alias, r.Where)
