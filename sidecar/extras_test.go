@@ -179,3 +179,15 @@ func TestInDatabaseConfig(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestTraceHeader(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.ServerTraceHeader = "X-Request-Id" }, fixture(t))
+	for _, path := range []string{"/items?id=eq.1", "/no_such_table", "/"} {
+		if got := ts.get(path, "X-Request-Id: abc-123").Header.Get("X-Request-Id"); got != "abc-123" {
+			t.Fatalf("%s: X-Request-Id %q", path, got)
+		}
+	}
+	if got := ts.get("/items?id=eq.1").Header.Get("X-Request-Id"); got != "" {
+		t.Fatalf("no trace header sent, got %q back", got)
+	}
+}

@@ -46,6 +46,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
 	c := call{ctx: ctx, set: s.set()}
+	if th := c.set.cfg.ServerTraceHeader; th != "" {
+		// PostgREST's trace header: the request's value is echoed on every response, errors included.
+		if v := ctx.Request.Header.Peek(th); len(v) > 0 {
+			ctx.Response.Header.SetBytesV(th, v)
+		}
+	}
 	if s.cors(&c) {
 		return
 	}

@@ -43,6 +43,7 @@ type Config struct {
 	DBPreparedStatements bool              // db-prepared-statements (default true)
 	DBConfig             bool              // db-config (default true)
 	URLLegacyTargetNames bool              // url-use-legacy-target-names (default true)
+	ServerTraceHeader    string            // server-trace-header: a request header echoed on the response
 	ServerTimingEnabled  bool              // server-timing-enabled
 	JWTCacheMaxLifetime  int               // jwt-cache-max-lifetime (seconds, 0 = off)
 	AppSettings          map[string]string // app.settings.* (key without the prefix)

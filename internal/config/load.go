@@ -123,6 +123,7 @@ var keys = map[string]setter{
 	"openapi-mode":                enum(func(c *Config) *string { return &c.OpenAPIMode }, "follow-privileges", "ignore-privileges", "disabled"),
 	"openapi-server-proxy-uri":    str(func(c *Config) *string { return &c.OpenAPIServerProxyURI }),
 	"openapi-version":             enum(func(c *Config) *string { return &c.OpenAPIVersion }, "3.0", "3.1"),
+	"server-trace-header":         str(func(c *Config) *string { return &c.ServerTraceHeader }),
 	"url-use-legacy-target-names": boolean(func(c *Config) *bool { return &c.URLLegacyTargetNames }),
 	"openapi-validate":            enum(func(c *Config) *string { return &c.OpenAPIValidate }, "strict", "off"),
 }
