@@ -78,7 +78,11 @@ func (s *Server) call(c *call) error {
 			return aerr
 		}
 		resp.SetStatusCode(head.Status)
-		resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		if p.Read != nil && p.Read.Handler != nil {
+			resp.Header.Set("Content-Type", respond.CustomContentType(p.Read.Handler.Media))
+		} else {
+			resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		}
 		for _, hv := range head.Headers {
 			resp.Header.Set(hv[0], hv[1])
 		}

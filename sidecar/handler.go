@@ -275,7 +275,7 @@ func (s *Server) read(c *call) error {
 		return nil
 	}
 	tx := s.tx(c, true)
-	tx.Response = c.set.gucResponse(false)
+	tx.Response = c.set.gucResponse(p.Handler != nil) // a handler's final function may set headers
 	err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		c.timing.lap(stageTransaction)
 		total := r.Total
@@ -288,7 +288,11 @@ func (s *Server) read(c *call) error {
 			return aerr
 		}
 		resp.SetStatusCode(head.Status)
-		resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		if p.Handler != nil {
+			resp.Header.Set("Content-Type", respond.CustomContentType(p.Handler.Media))
+		} else {
+			resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
+		}
 		for _, hv := range head.Headers {
 			resp.Header.Set(hv[0], hv[1])
 		}

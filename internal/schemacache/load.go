@@ -25,6 +25,7 @@ type catalog struct {
 	views     map[uint32]map[int]colRef // view OID → view column → origin (immediate)
 	routines  []*Routine
 	retRel    map[*Routine]QName
+	handlers  map[HandlerKey]*MediaHandler
 }
 
 // constraint is a PK, unique key or FK of a table, with column names and numbers in key order.
@@ -65,6 +66,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		notNull:  map[uint32][]int{},
 		views:    map[uint32]map[int]colRef{},
 		retRel:   map[*Routine]QName{},
+		handlers: map[HandlerKey]*MediaHandler{},
 	}
 	b.Queue(setupSQL)
 	b.Queue(versionSQL).QueryRow(func(row pgx.Row) error {
@@ -196,6 +198,18 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
+	b.Queue(mediaHandlersSQL, schemas).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var h MediaHandler
+			var k HandlerKey
+			if err := rows.Scan(&h.Aggregate.Schema, &h.Aggregate.Name, &k.Target.Schema, &k.Target.Name, &k.Media); err != nil {
+				return fmt.Errorf("loading media type handlers: %w", err)
+			}
+			h.Media, h.Target = k.Media, k.Target
+			cat.handlers[k] = &h
+		}
+		return rows.Err()
+	})
 	b.Queue(restoreSQL)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
@@ -225,6 +239,7 @@ func build(cat *catalog, schemas []string) *Cache {
 		Routines:      map[QName][]*Routine{},
 		Relationships: map[QName][]*Relationship{},
 		ServerVersion: cat.version,
+		MediaHandlers: cat.handlers,
 	}
 	for _, r := range cat.relations {
 		c.Relations[QName{r.Schema, r.Name}] = r

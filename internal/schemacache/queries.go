@@ -213,3 +213,19 @@ left join lateral (
 where n.nspname = any($1) and p.prokind = 'f'
   and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
 order by n.nspname, p.proname, p.oid`
+
+// mediaHandlersSQL: PostgREST's aggregate media type handlers: one-argument aggregates of the exposed schemas
+// whose result is a domain named as a media type (or "*/*"), over a relation's row type or anyelement.
+const mediaHandlersSQL = `
+select pn.nspname, p.proname, coalesce(rn.nspname, ''), coalesce(rc.relname, ''), lower(mt.typname)
+from pg_proc p
+join pg_aggregate ag on ag.aggfnoid = p.oid
+join pg_namespace pn on pn.oid = p.pronamespace
+join pg_type mt on mt.oid = p.prorettype and mt.typtype = 'd'
+join pg_type arg on arg.oid = p.proargtypes[0]
+left join pg_class rc on rc.reltype = arg.oid and rc.relkind in ('r', 'v', 'm', 'f', 'p')
+left join pg_namespace rn on rn.oid = rc.relnamespace
+where pn.nspname = any($1) and p.pronargs = 1
+  and (mt.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.\+-]+$' or mt.typname = '*/*')
+  and (rc.oid is not null or arg.oid = 'anyelement'::regtype)
+order by 1, 2`

@@ -34,6 +34,40 @@ type Cache struct {
 	LoadDuration  time.Duration
 	// ServerVersion is PostgreSQL's server_version_num.
 	ServerVersion int
+	// MediaHandlers are the aggregates that render a relation's rows in a media type (PostgREST's media type
+	// handlers for tables and views).
+	MediaHandlers map[HandlerKey]*MediaHandler
+}
+
+// HandlerKey finds an aggregate media type handler: the relation it aggregates (zero for anyelement) and the
+// media type (lower case, "*/*" for the any handler).
+type HandlerKey struct {
+	Target QName
+	Media  string
+}
+
+// MediaHandler is an aggregate returning a media type domain.
+type MediaHandler struct {
+	Aggregate QName
+	Target    QName // the relation whose row type it takes (zero for anyelement)
+	Media     string
+}
+
+// MediaHandler finds the handler of rel for media, as PostgREST's lookupHandler: with the default select, the
+// relation's any handler, then its handler for media; then an anyelement handler for media.
+func (c *Cache) MediaHandler(rel QName, media string, defaultSelect bool) *MediaHandler {
+	if len(c.MediaHandlers) == 0 {
+		return nil
+	}
+	if defaultSelect {
+		if h := c.MediaHandlers[HandlerKey{rel, "*/*"}]; h != nil {
+			return h
+		}
+		if h := c.MediaHandlers[HandlerKey{rel, media}]; h != nil {
+			return h
+		}
+	}
+	return c.MediaHandlers[HandlerKey{QName{}, media}]
 }
 
 // Relation is a table, view, materialized view or foreign table.

@@ -107,6 +107,9 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	main := Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain}
 	if st.BinaryBody {
 		main.ResultFormats = []int16{0, 0, 1}
+		if st.Check != "" {
+			main.ResultFormats = append(main.ResultFormats, 0) // the affected-rows column
+		}
 	}
 	queries = append(queries, main)
 	res := ReadResult{Total: -1, Estimate: -1}

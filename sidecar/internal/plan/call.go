@@ -162,7 +162,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 // the "*/*" domain handles every type; application/vnd.pgrst.* types always go to the built-in handlers.
 func callMedia(req *request.Request, fn *schemacache.Routine) (request.MediaType, error) {
 	if fn.MediaType != "" && defaultSelect(req.Select) {
-		for i, a := range req.Accepts {
+		for i, a := range req.AcceptList() {
 			if a.Vendored && i == req.AcceptIndex {
 				break
 			}
@@ -174,8 +174,8 @@ func callMedia(req *request.Request, fn *schemacache.Routine) (request.MediaType
 			}
 		}
 	}
-	if req.AcceptErr != nil {
-		return 0, req.AcceptErr
+	if req.AcceptErr != nil && fn.ReturnsRelation == nil {
+		return 0, req.AcceptErr // a relation's rows may still have an aggregate handler: ForRead decides
 	}
 	return req.Accept, nil
 }

@@ -75,6 +75,8 @@ type Read struct {
 	// Warning is PostgREST's deprecation Warning text when a filter, order or limit named an aliased embed by
 	// its relation (url-use-legacy-target-names).
 	Warning string
+	// Handler is the aggregate media type handler rendering the rows (Media is then MediaCustom).
+	Handler *schemacache.MediaHandler
 	// legacyTargets allows those names (set from the request).
 	legacyTargets bool
 }

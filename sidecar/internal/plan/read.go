@@ -40,6 +40,15 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 		legacyTargets: !req.StrictTargetNames,
 	}
 	r.Singular = req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped
+	if req.Action == request.ActionRead || req.Action == request.ActionCall {
+		h, err := relationMedia(req, c, rel)
+		if err != nil {
+			return nil, err
+		}
+		if h != nil {
+			r.Handler, r.Media, r.Singular = h, request.MediaCustom, false
+		}
+	}
 	rv := &resolver{cache: c}
 	if err := r.resolveSelect(rv, req.Select); err != nil {
 		return nil, err
@@ -177,6 +186,30 @@ func (r *Read) resolveLogicIn(l *request.Logic) (Cond, error) {
 		}
 	}
 	return c, nil
+}
+
+// relationMedia is PostgREST's negotiateContent for a relation's rows: for each accepted type in order, the
+// vendored types go to the built-in handlers, then an aggregate handler of the relation (or of anyelement)
+// wins over the built-in one; PGRST107 when nothing matches.
+func relationMedia(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation) (*schemacache.MediaHandler, error) {
+	if c != nil && len(c.MediaHandlers) > 0 {
+		def := defaultSelect(req.Select)
+		for i, a := range req.AcceptList() {
+			if a.Vendored {
+				if i == req.AcceptIndex {
+					break
+				}
+				continue
+			}
+			if h := c.MediaHandler(schemacache.QName{Schema: rel.Schema, Name: rel.Name}, a.Mime, def); h != nil {
+				return h, nil
+			}
+			if i == req.AcceptIndex {
+				break
+			}
+		}
+	}
+	return nil, req.AcceptErr
 }
 
 func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {

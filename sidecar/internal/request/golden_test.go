@@ -136,8 +136,9 @@ func render(t *testing.T, in request.Input) string {
 			if body, ok := mm["Body"].(string); ok {
 				mm["Body"] = body // base64, kept as is
 			}
-			if mm["Accepts"] == nil {
-				delete(mm, "AcceptIndex") // only calls negotiate with the function's handlers
+			if mm["AcceptErr"] == nil {
+				// The accepted list only matters when no built-in type matched (a handler may still).
+				delete(mm, "AcceptIndex")
 			}
 			if mm["Prefer"].(map[string]any)["MaxAffected"] == float64(-1) {
 				delete(mm["Prefer"].(map[string]any), "MaxAffected")

@@ -360,13 +360,9 @@ func (req *Request) negotiate(accept string) error {
 	} else {
 		accepts = parseAccept(accept)
 	}
-	if req.Action == ActionCall {
+	if req.Action == ActionCall || req.Action == ActionRead {
 		req.AcceptIndex = -1
-		req.Accepts = make([]AcceptedMedia, len(accepts))
-		for i, m := range accepts {
-			req.Accepts[i] = AcceptedMedia{Mime: strings.ToLower(m.mime()),
-				Vendored: m.kind == mtObject || m.kind == mtObjectStrip || m.kind == mtArrayStrip || m.kind == mtPlan}
-		}
+		req.acceptHeader = accept
 	}
 	for i, m := range accepts {
 		if req.Action == ActionSchema {
@@ -393,11 +389,34 @@ func (req *Request) negotiate(accept string) error {
 		names[i] = m.mime()
 	}
 	err := apierr.New(http.StatusNotAcceptable, "PGRST107", "None of these media types are available: "+strings.Join(names, ", "))
-	if req.Action == ActionCall {
-		req.AcceptErr = err // the function may have a handler for one of them
+	if req.Action == ActionCall || req.Action == ActionRead {
+		req.AcceptErr = err // the function or relation may have a handler for one of them
 		return nil
 	}
 	return err
+}
+
+// AcceptList is the Accept header's media types in preference order (reads and RPC only), for the plan to
+// look for media type handlers; computed on demand so requests without handlers never build it.
+func (req *Request) AcceptList() []AcceptedMedia {
+	if req.Action != ActionCall && req.Action != ActionRead {
+		return nil
+	}
+	var accepts []mediaType
+	switch req.acceptHeader {
+	case "":
+		accepts = []mediaType{{kind: mtAny}}
+	case "application/json":
+		accepts = []mediaType{{kind: mtJSON}}
+	default:
+		accepts = parseAccept(req.acceptHeader)
+	}
+	out := make([]AcceptedMedia, len(accepts))
+	for i, m := range accepts {
+		out[i] = AcceptedMedia{Mime: strings.ToLower(m.mime()),
+			Vendored: m.kind == mtObject || m.kind == mtObjectStrip || m.kind == mtArrayStrip || m.kind == mtPlan}
+	}
+	return out
 }
 
 // setContentType decodes Content-Type (default application/json) and, for requests whose body PostgREST

@@ -41,12 +41,12 @@ type Request struct {
 	Accept MediaType // the negotiated output media type
 	// Plan holds the EXPLAIN options when Accept is MediaPlan.
 	Plan PlanOptions
-	// For RPC only, the Accept header's media types in preference order, the index of the one Accept was
-	// negotiated from (-1 when none was), and the PGRST107 error for that case: a function returning a media
-	// type domain may still produce one of them (PostgREST's media type handlers), which the plan decides.
-	Accepts     []AcceptedMedia
-	AcceptIndex int
-	AcceptErr   error
+	// For reads and RPC: the index in AcceptList of the type Accept was negotiated from (-1 when none was),
+	// and the PGRST107 error for that case: a media type handler (a function returning a media type domain,
+	// an aggregate over a relation) may still produce one of them, which the plan decides.
+	AcceptIndex  int
+	AcceptErr    error
+	acceptHeader string // the Accept header, kept for AcceptList (it may alias the server's request buffer)
 	// ContentType is the body's media type for writes ("application/json", "text/csv", ...).
 	ContentType string
 	Body        []byte
@@ -197,8 +197,9 @@ const (
 	MediaArrayStripped                   // application/vnd.pgrst.array+json;nulls=stripped
 	MediaObjectStripped                  // application/vnd.pgrst.object+json;nulls=stripped
 	MediaOpenAPI                         // application/openapi+json
-	// MediaCustom is a function's own media type (it returns a domain named like "text/html" or "*/*"):
-	// the value is sent as is. Chosen by the plan, never by Parse.
+	// MediaCustom is a media type handler's output: a function returning a domain named like "text/html" or
+	// "*/*", or an aggregate doing so over a relation's rows; the value is sent as is. Chosen by the plan,
+	// never by Parse.
 	MediaCustom
 )
 

@@ -39,7 +39,7 @@ func ForCall(c *plan.Call) Read {
 			countFrom += b.joins(c.Read) // the filter tests embeds (!inner, rel=is.null): count over the same joins
 		}
 		counted = "SELECT 1 FROM " + countFrom + where
-		if !c.SetOf && c.Media == request.MediaJSON {
+		if !c.SetOf && c.Media == request.MediaJSON && c.Read.Handler == nil {
 			body = "coalesce((json_agg(_pgway_t)->0)::text, 'null')"
 		} else {
 			body = b.body(c.Read)
@@ -76,7 +76,7 @@ func ForCall(c *plan.Call) Read {
 	if c.Media == request.MediaPlan {
 		return Read{Main: Statement{SQL: explainPrefix(c.Explain) + sql, Args: b.args}, Explain: true}
 	}
-	return Read{Main: Statement{SQL: sql, Args: b.args}, Check: check}
+	return Read{Main: Statement{SQL: sql, Args: b.args}, Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil}
 }
 
 // callFrom writes the FROM items that produce the function's rows. For a scalar result the call is wrapped as

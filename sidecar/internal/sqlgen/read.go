@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
@@ -71,7 +72,7 @@ func ForRead(r *plan.Read) Read {
 	sb.WriteString(inner)
 	sb.WriteString(") _pgway_t")
 
-	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain}
+	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain, BinaryBody: r.Handler != nil && !explain}
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated && r.MaxRows > 0 {
 		if needsJoins(r) {
 			// Its own arguments: only the filter's and the joins'.
@@ -222,6 +223,14 @@ func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
 
 // body is the aggregate that renders the page in the negotiated media type.
 func (b *builder) body(r *plan.Read) string {
+	if h := r.Handler; h != nil {
+		// An aggregate media type handler over the page's rows, typed as the relation it takes.
+		agg := QuoteIdent(h.Aggregate.Schema) + "." + QuoteIdent(h.Aggregate.Name)
+		if h.Target == (schemacache.QName{}) {
+			return agg + "(_pgway_t)" // anyelement: the selected columns as they are
+		}
+		return agg + "(_pgway_t::" + QuoteIdent(h.Target.Schema) + "." + QuoteIdent(h.Target.Name) + ")"
+	}
 	switch r.Media {
 	case request.MediaCSV:
 		names := outputNames(r)
