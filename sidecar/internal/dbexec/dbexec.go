@@ -43,6 +43,8 @@ type Tx struct {
 	// Response, when set, receives the response.headers and response.status GUCs the statements left behind
 	// (read in the same round trip, after them).
 	Response *GUCResponse
+	// responseInMain: the main statement returns the response GUCs itself (no separate query).
+	responseInMain bool
 
 	appSettings [][2]string
 }
@@ -52,6 +54,19 @@ type Tx struct {
 type GUCResponse struct {
 	Headers []byte
 	Status  []byte
+}
+
+// take stores the response.headers and response.status values (vals[0], vals[1]; nil is SQL NULL).
+func (g *GUCResponse) take(vals [][]byte) {
+	if g == nil || len(vals) < 2 {
+		return
+	}
+	if vals[0] != nil {
+		g.Headers = append([]byte(nil), vals[0]...)
+	}
+	if vals[1] != nil {
+		g.Status = append([]byte(nil), vals[1]...)
+	}
 }
 
 const gucResponseSQL = "SELECT nullif(current_setting('response.headers', true), ''), nullif(current_setting('response.status', true), '')"

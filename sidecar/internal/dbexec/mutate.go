@@ -29,13 +29,14 @@ func (e *Executor) Write(ctx context.Context, tx Tx, st sqlgen.Mutate, fn func(W
 		queries = append(queries, Query{SQL: st.Check, final: true})
 	}
 	res := WriteResult{Inserted: -1}
+	tx.responseInMain = !st.ReadGUCsAfter
 	err := e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
 		if i > 0 {
 			return nil
 		}
 		for rr.NextRow() {
 			vals := rr.Values()
-			if len(vals) < 4 {
+			if len(vals) < 6 {
 				return fmt.Errorf("write returned %d columns", len(vals))
 			}
 			var err error
@@ -51,6 +52,7 @@ func (e *Executor) Write(ctx context.Context, tx Tx, st sqlgen.Mutate, fn func(W
 					return err
 				}
 			}
+			tx.Response.take(vals[4:])
 		}
 		return nil
 	})

@@ -110,7 +110,7 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 	if len(e.AppSettings) > 0 {
 		tx.appSettings = e.AppSettings
 	}
-	if g := tx.Response; g != nil {
+	if g := tx.Response; g != nil && !tx.responseInMain {
 		// Read them after the statements and before a closing check, which may end the pipeline with the
 		// rollback sentinel (Prefer: tx=rollback keeps the headers a function set, as PostgREST).
 		at := len(queries)
@@ -130,13 +130,7 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 				return inner(i-1, rr)
 			}
 			for rr.NextRow() {
-				v := rr.Values()
-				if v[0] != nil {
-					g.Headers = append([]byte(nil), v[0]...)
-				}
-				if v[1] != nil {
-					g.Status = append([]byte(nil), v[1]...)
-				}
+				g.take(rr.Values())
 			}
 			return nil
 		}

@@ -79,20 +79,15 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 					return err
 				}
 			}
+			tx.Response.take(vals[4:]) // the main statement returns the response GUCs
 		}
 		if _, err := rr.Close(); err != nil {
 			return err
 		}
-		if g := tx.Response; g != nil {
+		if g := tx.Response; g != nil && st.ReadGUCsAfter {
 			rr := pc.ExecParams(ctx, gucResponseSQL, nil, nil, nil, nil)
 			for rr.NextRow() {
-				v := rr.Values()
-				if v[0] != nil {
-					g.Headers = append([]byte(nil), v[0]...)
-				}
-				if v[1] != nil {
-					g.Status = append([]byte(nil), v[1]...)
-				}
+				g.take(rr.Values())
 			}
 			if _, err := rr.Close(); err != nil {
 				return err

@@ -17,7 +17,14 @@ import (
 type Mutate struct {
 	Main  Statement
 	Check string
+	// ReadGUCsAfter: the relation has triggers, and an AFTER trigger sets the response GUCs only once the
+	// statement ends: read them again in a separate query (the main statement's columns see the rest).
+	ReadGUCsAfter bool
 }
+
+// ResponseGUCColumns are the main statement's response.headers and response.status columns.
+const ResponseGUCColumns = "nullif(current_setting('response.headers', true), '') AS response_headers, " +
+	"nullif(current_setting('response.status', true), '') AS response_status"
 
 // RollbackCode is the SQLSTATE the check statement raises to roll back a request that otherwise succeeded.
 const RollbackCode = "PGWRB"
@@ -85,7 +92,9 @@ func ForMutate(m *plan.Mutate) Mutate {
 	} else {
 		sb.WriteString("NULL::int")
 	}
-	sb.WriteString(" AS inserted")
+	sb.WriteString(" AS inserted, ")
+	// The response GUCs a trigger or default may have set, read in the same statement as PostgREST does.
+	sb.WriteString(ResponseGUCColumns)
 	check := checkBlock(m)
 	if check != "" {
 		sb.WriteString(", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected")
@@ -93,7 +102,7 @@ func ForMutate(m *plan.Mutate) Mutate {
 	sb.WriteString(" FROM (")
 	sb.WriteString(inner)
 	sb.WriteString(") _pgway_t")
-	return Mutate{Main: Statement{SQL: sb.String(), Args: b.args}, Check: check}
+	return Mutate{Main: Statement{SQL: sb.String(), Args: b.args}, Check: check, ReadGUCsAfter: m.Rel.HasTriggers}
 }
 
 // payloadSource writes PostgREST's body unpacking: FROM the bound JSON, one typed row per object, as pgrst_body.
