@@ -122,10 +122,14 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	main := Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain}
 	if st.BinaryBody {
 		main.ResultFormats = []int16{0, 0, 1}
+		if st.GUCColumns {
+			main.ResultFormats = append(main.ResultFormats, 0, 0)
+		}
 		if st.Check != "" {
 			main.ResultFormats = append(main.ResultFormats, 0) // the affected-rows column
 		}
 	}
+	tx.responseInMain = st.GUCColumns
 	queries = append(queries, main)
 	res := ReadResult{Total: -1, Estimate: -1}
 	mainIdx := len(queries) - 1
@@ -164,6 +168,9 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 				return err
 			}
 			res.Body = vals[2]
+			if st.GUCColumns {
+				tx.Response.take(vals[3:])
+			}
 			if err := fn(res); err != nil {
 				return err
 			}

@@ -27,8 +27,8 @@ func ForCall(c *plan.Call) Read {
 	b := builder{args: fb.args}
 	if c.Media == request.MediaCustom && c.Scalar {
 		// The function's own media type: the value itself, in binary so bytea arrives as bytes (PostgREST).
-		return Read{Main: Statement{SQL: "SELECT NULL::bigint AS total, 1::bigint AS page_total, pgrst_call.pgrst_scalar AS body FROM " +
-			from, Args: b.args}, BinaryBody: true}
+		return Read{Main: Statement{SQL: "SELECT NULL::bigint AS total, 1::bigint AS page_total, pgrst_call.pgrst_scalar AS body, " +
+			ResponseGUCColumns + " FROM " + from, Args: b.args}, BinaryBody: true, GUCColumns: true}
 	}
 	var inner, body, counted string
 	switch {
@@ -71,12 +71,16 @@ func ForCall(c *plan.Call) Read {
 	if check != "" {
 		affected = ", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected"
 	}
-	sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
-		" AS body" + affected + " FROM (" + inner + ") _pgway_t"
 	if c.Media == request.MediaPlan {
+		sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
+			" AS body FROM (" + inner + ") _pgway_t"
 		return Read{Main: Statement{SQL: explainPrefix(c.Explain) + sql, Args: b.args}, Explain: true}
 	}
-	return Read{Main: Statement{SQL: sql, Args: b.args}, Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil}
+	// The response GUCs the function set come back in the same statement.
+	sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
+		" AS body, " + ResponseGUCColumns + affected + " FROM (" + inner + ") _pgway_t"
+	return Read{Main: Statement{SQL: sql, Args: b.args}, Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil,
+		GUCColumns: true}
 }
 
 // callFrom writes the FROM items that produce the function's rows. For a scalar result the call is wrapped as

@@ -22,6 +22,8 @@ type Read struct {
 	Check string
 	// BinaryBody asks for the body column in binary format: the raw value of a function's media type domain.
 	BinaryBody bool
+	// GUCColumns: Main's fourth and fifth columns are response.headers and response.status.
+	GUCColumns bool
 }
 
 // ForRead builds the statements answering r.
