@@ -5,6 +5,7 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -139,7 +140,7 @@ func (r *Relation) Args(params []request.Param, p *Problems) {
 	}
 	for _, a := range params {
 		if col := r.cols[a.Name]; col != nil && col.kind != kindAny && col.kind != kindText {
-			col.checkText(a.Value, "argument '"+a.Name+"'", p)
+			col.checkText(a.Value, loc{kind: locArgument, name: a.Name}, p)
 		}
 	}
 }
@@ -165,7 +166,7 @@ func (r *Relation) Required(keys []string, p *Problems) {
 		}
 		if !found {
 			p.add("23502", fmt.Sprintf("null value in column %q of relation %q violates not-null constraint", c, r.name),
-				"body /"+c, "required (NOT NULL without a default), missing")
+				loc{kind: locBody, name: c}, "required (NOT NULL without a default), missing")
 		}
 	}
 }
@@ -189,8 +190,35 @@ type problem struct {
 // Problems collects failed checks and renders them as one PostgREST error.
 type Problems struct{ list []problem }
 
-func (p *Problems) add(code, message, where, expect string) {
-	p.list = append(p.list, problem{code, message, where, expect})
+// loc is where a checked value came from; it is rendered only when a problem is reported, so checking values
+// that are fine builds no strings.
+type loc struct {
+	kind int
+	ptr  string // body: the JSON pointer of the object ("" or "/3"); logic: "and" or "or"
+	name string // the parameter, argument, column or key
+}
+
+const (
+	locParam = iota
+	locLogic
+	locArgument
+	locBody
+)
+
+func (l loc) String() string {
+	switch l.kind {
+	case locLogic:
+		return "query parameter '" + l.ptr + "' (" + l.name + ")"
+	case locArgument:
+		return "argument '" + l.name + "'"
+	case locBody:
+		return "body " + l.ptr + "/" + strings.ReplaceAll(strings.ReplaceAll(l.name, "~", "~0"), "/", "~1")
+	}
+	return "query parameter '" + l.name + "'"
+}
+
+func (p *Problems) add(code, message string, where loc, expect string) {
+	p.list = append(p.list, problem{code, message, where.String(), expect})
 }
 
 // Err is nil without problems, else a 400 with the first problem's SQLSTATE and message (as PostgreSQL would
@@ -224,7 +252,7 @@ func (r *Relation) Query(req *request.Request, p *Problems) {
 		if len(f.Path) > 0 {
 			continue
 		}
-		r.filter(f.Field, f.Cond, "query parameter '"+f.Field.Name+"'", p)
+		r.filter(f.Field, f.Cond, loc{kind: locParam, name: f.Field.Name}, p)
 	}
 	for i := range req.Logic {
 		if len(req.Logic[i].Path) == 0 {
@@ -241,14 +269,14 @@ func (r *Relation) logic(l *request.Logic, p *Problems) {
 	for _, ch := range l.Children {
 		switch {
 		case ch.Filter != nil:
-			r.filter(ch.Filter.Field, ch.Filter.Cond, "query parameter '"+name+"' ("+ch.Filter.Field.Name+")", p)
+			r.filter(ch.Filter.Field, ch.Filter.Cond, loc{kind: locLogic, ptr: name, name: ch.Filter.Field.Name}, p)
 		case ch.Logic != nil:
 			r.logic(ch.Logic, p)
 		}
 	}
 }
 
-func (r *Relation) filter(f request.Field, c request.Condition, where string, p *Problems) {
+func (r *Relation) filter(f request.Field, c request.Condition, where loc, p *Problems) {
 	if len(f.JSONPath) > 0 {
 		return
 	}
@@ -286,7 +314,7 @@ func (r *Relation) filter(f request.Field, c request.Condition, where string, p 
 }
 
 // checkText checks a value given as text, as PostgreSQL's input function of the type would.
-func (c *column) checkText(v string, where string, p *Problems) {
+func (c *column) checkText(v string, where loc, p *Problems) {
 	ok := true
 	switch c.kind {
 	case kindInt16:
@@ -418,7 +446,7 @@ func (r *Relation) Body(body []byte, p *Problems) {
 	if r == nil || len(body) == 0 {
 		return
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -447,13 +475,12 @@ func (r *Relation) object(obj map[string]any, ptr string, p *Problems) {
 		if col == nil {
 			continue
 		}
-		where := "body " + ptr + "/" + strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
-		col.checkJSON(obj[k], where, p)
+		col.checkJSON(obj[k], loc{kind: locBody, ptr: ptr, name: k}, p)
 	}
 }
 
 // checkJSON checks one JSON value as json_populate_record would convert it to the column's type.
-func (c *column) checkJSON(v any, where string, p *Problems) {
+func (c *column) checkJSON(v any, where loc, p *Problems) {
 	switch t := v.(type) {
 	case nil:
 		return // NOT NULL is enforced by PostgreSQL (a trigger may fill it)
