@@ -191,3 +191,11 @@ func TestTraceHeader(t *testing.T) {
 		t.Fatalf("no trace header sent, got %q back", got)
 	}
 }
+
+func TestClientErrorVerbosity(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.ClientErrorVerbosity = "minimal" }, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "only code and message", path: "/itemsx", status: 404,
+			body: `{"code":"PGRST205","message":"Could not find the table 'api.itemsx' in the schema cache"}`},
+	})
+}

@@ -335,6 +335,12 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 		resp.SkipBody = true
 		return
 	}
+	if s.set().cfg.ClientErrorVerbosity == "minimal" {
+		// client-error-verbosity = minimal: only code and message, as PostgREST.
+		b := append(apierr.AppendJSONString([]byte(`{"code":`), e.Code), `,"message":`...)
+		resp.SetBody(append(apierr.AppendJSONString(b, e.Message), '}'))
+		return
+	}
 	resp.SetBody(e.JSON())
 }
 

@@ -74,6 +74,12 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("db-uri: %w", err)
 	}
 	pcfg.MaxConns = int32(max(cfg.DBPool, 1))
+	if cfg.DBPoolMaxIdletime > 0 {
+		pcfg.MaxConnIdleTime = time.Duration(cfg.DBPoolMaxIdletime) * time.Second
+	}
+	if cfg.DBPoolMaxLifetime > 0 {
+		pcfg.MaxConnLifetime = time.Duration(cfg.DBPoolMaxLifetime) * time.Second
+	}
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "pgway"
 	// Statements must be parsed after the batch's set_config('role', …) ran: a prepare (or describe) round
 	// trip would resolve names as the authenticator, which typically has no USAGE on the exposed schemas.
@@ -105,6 +111,14 @@ type settings struct {
 	schemaList string
 }
 
+// cacheEntries maps jwt-cache-max-entries (0 disables the cache) to auth's convention (negative disables).
+func cacheEntries(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
 // set is the current settings.
 func (s *Server) set() *settings { return s.live.Load() }
 
@@ -120,6 +134,7 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 		RoleClaimKey:     cfg.JWTRoleClaimKey,
 		AnonRole:         cfg.DBAnonRole,
 		CacheMaxLifetime: time.Duration(cfg.JWTCacheMaxLifetime) * time.Second,
+		CacheMaxEntries:  cacheEntries(cfg.JWTCacheMaxEntries),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jwt: %w", err)
@@ -189,7 +204,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	var admin *fasthttp.Server
 	if s.cfg.AdminServerPort > 0 {
 		admin = s.adminServer()
-		aln, err := net.Listen("tcp", net.JoinHostPort(hostFor(s.cfg.ServerHost), strconv.Itoa(s.cfg.AdminServerPort)))
+		host := s.cfg.ServerHost
+		if s.cfg.AdminServerHost != "" {
+			host = s.cfg.AdminServerHost
+		}
+		aln, err := net.Listen("tcp", net.JoinHostPort(hostFor(host), strconv.Itoa(s.cfg.AdminServerPort)))
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("admin-server-port: %w", err)

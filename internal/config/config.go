@@ -48,6 +48,21 @@ type Config struct {
 	JWTCacheMaxLifetime  int               // jwt-cache-max-lifetime (seconds, 0 = off)
 	AppSettings          map[string]string // app.settings.* (key without the prefix)
 
+	DBPoolMaxIdletime    int    // db-pool-max-idletime (seconds, default 30)
+	DBPoolMaxLifetime    int    // db-pool-max-lifetime (seconds, default 1800)
+	AdminServerHost      string // admin-server-host (default: server-host)
+	JWTCacheMaxEntries   int    // jwt-cache-max-entries (default 1000, 0 = no cache)
+	ClientErrorVerbosity string // client-error-verbosity: verbose (default) | minimal (no details, no hint)
+
+	// Accepted for PostgREST config compatibility; pgway's behaviour does not depend on them (see README).
+	DBPoolAutomaticRecovery bool     // db-pool-automatic-recovery (pgway always reconnects)
+	ServerReusePort         bool     // server-reuseport
+	DBHoistedTxSettings     []string // db-hoisted-tx-settings
+	DBRootSpec              string   // db-root-spec
+	DBPreConfig             string   // db-pre-config
+	LogQuery                string   // log-query
+	OpenAPISecurityActive   bool     // openapi-security-active (pgway always documents bearerAuth)
+
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
 	// StreamBodyBytes: JSON write bodies this large or larger are streamed to PostgreSQL with COPY instead of
@@ -78,5 +93,11 @@ func Default() Config {
 		DBPreparedStatements:     true,
 		DBConfig:                 true,
 		URLLegacyTargetNames:     true,
+		DBPoolMaxIdletime:        30,
+		DBPoolMaxLifetime:        1800,
+		JWTCacheMaxEntries:       1000,
+		ClientErrorVerbosity:     "verbose",
+		DBPoolAutomaticRecovery:  true,
+		LogQuery:                 "disabled",
 	}
 }

@@ -123,6 +123,18 @@ var keys = map[string]setter{
 	"openapi-mode":                enum(func(c *Config) *string { return &c.OpenAPIMode }, "follow-privileges", "ignore-privileges", "disabled"),
 	"openapi-server-proxy-uri":    str(func(c *Config) *string { return &c.OpenAPIServerProxyURI }),
 	"openapi-version":             enum(func(c *Config) *string { return &c.OpenAPIVersion }, "3.0", "3.1"),
+	"db-pool-max-idletime":        integer(func(c *Config) *int { return &c.DBPoolMaxIdletime }),
+	"db-pool-max-lifetime":        integer(func(c *Config) *int { return &c.DBPoolMaxLifetime }),
+	"db-pool-automatic-recovery":  boolean(func(c *Config) *bool { return &c.DBPoolAutomaticRecovery }),
+	"admin-server-host":           str(func(c *Config) *string { return &c.AdminServerHost }),
+	"jwt-cache-max-entries":       integer(func(c *Config) *int { return &c.JWTCacheMaxEntries }),
+	"client-error-verbosity":      enum(func(c *Config) *string { return &c.ClientErrorVerbosity }, "verbose", "minimal"),
+	"server-reuseport":            boolean(func(c *Config) *bool { return &c.ServerReusePort }),
+	"db-hoisted-tx-settings":      list(func(c *Config) *[]string { return &c.DBHoistedTxSettings }),
+	"db-root-spec":                str(func(c *Config) *string { return &c.DBRootSpec }),
+	"db-pre-config":               str(func(c *Config) *string { return &c.DBPreConfig }),
+	"log-query":                   enum(func(c *Config) *string { return &c.LogQuery }, "disabled", "main-query"),
+	"openapi-security-active":     boolean(func(c *Config) *bool { return &c.OpenAPISecurityActive }),
 	"server-trace-header":         str(func(c *Config) *string { return &c.ServerTraceHeader }),
 	"url-use-legacy-target-names": boolean(func(c *Config) *bool { return &c.URLLegacyTargetNames }),
 	"openapi-validate":            enum(func(c *Config) *string { return &c.OpenAPIValidate }, "strict", "off"),
@@ -280,7 +292,8 @@ var fixedKeys = map[string]bool{
 	"db-uri": true, "db-config": true, "db-pool": true, "db-pool-acquisition-timeout": true,
 	"db-channel": true, "db-channel-enabled": true, "server-host": true, "server-port": true,
 	"server-unix-socket": true, "server-unix-socket-mode": true, "server-max-body-size": true,
-	"admin-server-port": true, "log-level": true,
+	"admin-server-port": true, "log-level": true, "db-pool-max-idletime": true, "db-pool-max-lifetime": true,
+	"db-pool-automatic-recovery": true, "admin-server-host": true, "server-reuseport": true, "db-pre-config": true,
 }
 
 // ApplyDatabase applies PostgREST's in-database settings (db-config): each pair is a pgrst.* role setting of the

@@ -113,3 +113,14 @@ func TestApplyDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgRESTKeys: a config file using every key of PostgREST's configuration reference loads.
+func TestPostgRESTKeys(t *testing.T) {
+	c, err := config.Load(filepath.Join("testdata", "postgrest-keys.conf"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminServerHost != "127.0.0.1" || c.DBPoolMaxIdletime != 30 || c.ServerTraceHeader != "X-Request-Id" || c.JWTCacheMaxEntries != 1000 {
+		t.Fatalf("keys not applied: %+v", c)
+	}
+}
