@@ -199,3 +199,31 @@ func TestClientErrorVerbosity(t *testing.T) {
 			body: `{"code":"PGRST205","message":"Could not find the table 'api.itemsx' in the schema cache"}`},
 	})
 }
+
+// roleSettingsFixture gives a dedicated anonymous role a short statement_timeout (roles are cluster-wide: the
+// shared web_anon is left alone).
+const roleSettingsFixture = `
+DO $$BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'impatient_anon') THEN
+    CREATE ROLE impatient_anon NOLOGIN;
+  END IF;
+END$$;
+GRANT impatient_anon TO authenticator;
+ALTER ROLE impatient_anon SET statement_timeout = '100ms';
+ALTER ROLE impatient_anon SET work_mem = '8MB';
+GRANT USAGE ON SCHEMA api TO impatient_anon;
+CREATE FUNCTION api.slow() RETURNS int LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(1) $$;
+CREATE FUNCTION api.setting(name text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT current_setting(name) $$;
+GRANT EXECUTE ON FUNCTION api.slow(), api.setting(text) TO impatient_anon;
+`
+
+// TestImpersonatedRoleSettings: a role's own settings (ALTER ROLE … SET) apply to its requests, as PostgREST
+// applies the impersonated role's settings; statement_timeout turns a slow call into 57014 (500).
+func TestImpersonatedRoleSettings(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBAnonRole = "impatient_anon" }, fixture(t), roleSettingsFixture)
+	runCases(t, ts, []readCase{
+		{name: "the role's settings are in effect", path: "/rpc/setting?name=work_mem", status: 200, body: `"8MB"`},
+		{name: "statement_timeout cancels a slow call", path: "/rpc/slow", status: 500,
+			contains: []string{`"code":"57014"`}, header: []string{"Proxy-Status: PostgREST; error=57014"}},
+	})
+}

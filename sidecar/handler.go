@@ -172,16 +172,21 @@ func (set *settings) schemaFor(req *request.Request) (string, error) {
 }
 
 func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
+	var roleSets [][2]string
+	if rs := s.roleSettings.Load(); rs != nil {
+		roleSets = (*rs)[c.who.Role]
+	}
 	return dbexec.Tx{
-		Role:       c.who.Role,
-		Claims:     string(c.who.Claims),
-		SearchPath: c.set.searchPaths[c.schema],
-		Method:     c.req.Method,
-		Path:       b2s(c.ctx.Path()),
-		Headers:    headersJSON(&c.ctx.Request.Header),
-		Cookies:    cookiesJSON(&c.ctx.Request.Header),
-		ReadOnly:   readOnly,
-		Timezone:   c.req.Prefer.Timezone,
+		RoleSettings: roleSets,
+		Role:         c.who.Role,
+		Claims:       string(c.who.Claims),
+		SearchPath:   c.set.searchPaths[c.schema],
+		Method:       c.req.Method,
+		Path:         b2s(c.ctx.Path()),
+		Headers:      headersJSON(&c.ctx.Request.Header),
+		Cookies:      cookiesJSON(&c.ctx.Request.Header),
+		ReadOnly:     readOnly,
+		Timezone:     c.req.Prefer.Timezone,
 	}
 }
 

@@ -44,6 +44,8 @@ type Server struct {
 	cache schemacache.Holder
 	// versions is pgway's API version catalog, reloaded with the schema cache.
 	versions atomic.Pointer[versioning.Catalog]
+	// roleSettings are the impersonated roles' settings (ALTER ROLE … SET), reloaded with the schema cache.
+	roleSettings atomic.Pointer[roleSettings]
 	// validators are the request checkers compiled from the current schema cache.
 	validators atomic.Pointer[validate.Set]
 
@@ -343,6 +345,11 @@ func (s *Server) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rs, err := loadRoleSettings(lctx, conn)
+	if err != nil {
+		return err
+	}
+	s.roleSettings.Store(&rs)
 	s.versions.Store(vc)
 	s.validators.Store(validate.Compile(c))
 	s.cache.Store(c)

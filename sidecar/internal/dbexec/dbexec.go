@@ -47,6 +47,9 @@ type Tx struct {
 	responseInMain bool
 
 	appSettings [][2]string
+	// RoleSettings are the impersonated role's own settings (ALTER ROLE … SET), applied to the transaction
+	// before app.settings and Prefer: timezone, as PostgREST does.
+	RoleSettings [][2]string
 }
 
 // GUCResponse holds PostgREST's response.headers (a JSON array of one-key objects) and response.status, as

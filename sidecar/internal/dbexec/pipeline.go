@@ -316,9 +316,13 @@ func (t *Tx) settings() (string, [][]byte) {
 	if t.Timezone != "" {
 		extra = append(extra[:len(extra):len(extra)], [2]string{"", t.Timezone})
 	}
-	if len(extra) > 0 {
+	if len(extra) > 0 || len(t.RoleSettings) > 0 {
 		var sb strings.Builder
 		sb.WriteString(settings)
+		for _, kv := range t.RoleSettings {
+			vals = append(vals, s2b(kv[0]), s2b(kv[1]))
+			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
+		}
 		for _, kv := range extra {
 			name := "app.settings." + kv[0]
 			if kv[0] == "" {
