@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/sidecar/internal/dbexec"
@@ -36,6 +37,7 @@ func (s *Server) call(c *call) error {
 	}
 	resp := &c.ctx.Response
 	tx := s.tx(c, p.ReadOnly)
+	tx.RoleSettings = hoisted(tx.RoleSettings, p.Routine.Settings, c.set.cfg.DBHoistedTxSettings)
 	tx.Response = c.set.gucResponse(true)
 	if st.Explain {
 		first := true
@@ -97,4 +99,16 @@ func (s *Server) call(c *call) error {
 		return err
 	}
 	return applyGUCResponse(resp, tx.Response)
+}
+
+// hoisted adds the function's own settings named in db-hoisted-tx-settings to the transaction's (after the
+// role's, so they win), as PostgREST does: a statement_timeout declared on a function then bounds the call.
+func hoisted(role, fn [][2]string, allowed []string) [][2]string {
+	out := role
+	for _, kv := range fn {
+		if slices.Contains(allowed, kv[0]) && kv[0] != "default_transaction_isolation" {
+			out = append(out[:len(out):len(out)], kv)
+		}
+	}
+	return out
 }

@@ -227,3 +227,18 @@ func TestImpersonatedRoleSettings(t *testing.T) {
 			contains: []string{`"code":"57014"`}, header: []string{"Proxy-Status: PostgREST; error=57014"}},
 	})
 }
+
+// TestHoistedFunctionSettings: a statement_timeout declared on a function bounds the call's transaction
+// (db-hoisted-tx-settings), other function settings stay function-local.
+func TestHoistedFunctionSettings(t *testing.T) {
+	ts := start(t, nil, fixture(t), `
+CREATE FUNCTION api.slow_hoisted() RETURNS int LANGUAGE sql SET statement_timeout = '100ms' AS $$ SELECT 1 FROM pg_sleep(1) $$;
+GRANT EXECUTE ON FUNCTION api.slow_hoisted() TO web_anon;`)
+	runCases(t, ts, []readCase{
+		{name: "hoisted statement_timeout", path: "/rpc/slow_hoisted", status: 500, contains: []string{`"code":"57014"`}},
+	})
+	off := startOn(t, ts.DB, func(c *config.Config) { c.DBHoistedTxSettings = nil })
+	runCases(t, off, []readCase{
+		{name: "not hoisted, the function's own SET does not bound its statement", path: "/rpc/slow_hoisted", status: 200, body: `1`},
+	})
+}

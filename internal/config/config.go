@@ -57,7 +57,7 @@ type Config struct {
 	// Accepted for PostgREST config compatibility; pgway's behaviour does not depend on them (see README).
 	DBPoolAutomaticRecovery bool     // db-pool-automatic-recovery (pgway always reconnects)
 	ServerReusePort         bool     // server-reuseport
-	DBHoistedTxSettings     []string // db-hoisted-tx-settings
+	DBHoistedTxSettings     []string // db-hoisted-tx-settings: function settings applied to the whole transaction
 	DBRootSpec              string   // db-root-spec
 	DBPreConfig             string   // db-pre-config
 	LogQuery                string   // log-query
@@ -99,5 +99,6 @@ func Default() Config {
 		ClientErrorVerbosity:     "verbose",
 		DBPoolAutomaticRecovery:  true,
 		LogQuery:                 "disabled",
+		DBHoistedTxSettings:      []string{"statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation"},
 	}
 }

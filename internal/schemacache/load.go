@@ -171,12 +171,18 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 				outParams           bool
 				relSchema, relName  string
 				outNames, outTypes  []string
+				config              []string
 			)
 			if err := rows.Scan(&r.Schema, &r.Name, &r.Comment, &names, &types, &modes, &nDefaults, &vol,
-				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes, &r.Rows, &r.MediaType); err != nil {
+				&r.ReturnsSet, &r.Variadic, &r.ReturnType, &typtype, &outParams, &relSchema, &relName, &outNames, &outTypes, &r.Rows, &r.MediaType, &config); err != nil {
 				return fmt.Errorf("loading routines: %w", err)
 			}
 			r.Volatility = vol[0]
+			for _, kv := range config {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					r.Settings = append(r.Settings, [2]string{k, v})
+				}
+			}
 			for i := range names {
 				r.Params = append(r.Params, RoutineParam{
 					Name:       names[i],

@@ -180,7 +180,8 @@ select n.nspname, p.proname, coalesce(d.description, ''),
   coalesce(outs.names, cols.names, '{}'), coalesce(outs.types, cols.types, '{}'), p.prorows::float8,
   coalesce((select lower(mt.typname) from pg_type mt
             where mt.oid = p.prorettype and mt.typtype = 'd' and not p.proretset
-              and (mt.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.\+-]+$' or mt.typname = '*/*')), '')
+              and (mt.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.\+-]+$' or mt.typname = '*/*')), ''),
+  coalesce(p.proconfig, '{}')
 from pg_proc p
 join pg_namespace n on n.oid = p.pronamespace
 join typ rt on rt.oid = p.prorettype

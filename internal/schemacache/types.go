@@ -199,6 +199,8 @@ type Routine struct {
 	// Columns are the result's columns when it is composite: OUT/INOUT/TABLE parameters, or the attributes of
 	// the returned composite type (empty for scalars and anonymous records).
 	Columns []RoutineParam
+	// Settings are the function's own settings (CREATE FUNCTION … SET key = value, pg_proc.proconfig).
+	Settings [][2]string
 	// MediaType is set when the function returns (not SETOF) a domain named as a media type, e.g.
 	// CREATE DOMAIN "text/html" AS text, or "*/*": PostgREST's media type handler. Lower case.
 	MediaType string
