@@ -211,6 +211,8 @@ END$$;
 GRANT impatient_anon TO authenticator;
 ALTER ROLE impatient_anon SET statement_timeout = '100ms';
 ALTER ROLE impatient_anon SET work_mem = '8MB';
+GRANT SET ON PARAMETER log_min_duration_statement TO authenticator;
+ALTER ROLE impatient_anon SET log_min_duration_statement = '1234';
 GRANT USAGE ON SCHEMA api TO impatient_anon;
 CREATE FUNCTION api.slow() RETURNS int LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(1) $$;
 CREATE FUNCTION api.setting(name text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT current_setting(name) $$;
@@ -223,6 +225,8 @@ func TestImpersonatedRoleSettings(t *testing.T) {
 	ts := start(t, func(c *config.Config) { c.DBAnonRole = "impatient_anon" }, fixture(t), roleSettingsFixture)
 	runCases(t, ts, []readCase{
 		{name: "the role's settings are in effect", path: "/rpc/setting?name=work_mem", status: 200, body: `"8MB"`},
+		{name: "a superuser parameter granted to the authenticator is set before the role switch",
+			path: "/rpc/setting?name=log_min_duration_statement", status: 200, body: `"1234ms"`},
 		{name: "statement_timeout cancels a slow call", path: "/rpc/slow", status: 500,
 			contains: []string{`"code":"57014"`}, header: []string{"Proxy-Status: PostgREST; error=57014"}},
 	})

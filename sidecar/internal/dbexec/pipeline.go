@@ -318,10 +318,17 @@ func (t *Tx) settings() (string, [][]byte) {
 	}
 	if len(extra) > 0 || len(t.RoleSettings) > 0 {
 		var sb strings.Builder
-		sb.WriteString(settings)
-		for _, kv := range t.RoleSettings {
-			vals = append(vals, s2b(kv[0]), s2b(kv[1]))
-			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
+		if len(t.RoleSettings) > 0 {
+			// The role's settings go before the role switch, as PostgREST sets them: a parameter the
+			// authenticator was granted (GRANT SET ON PARAMETER) may not be settable by the role itself.
+			sb.WriteString("SELECT ")
+			for _, kv := range t.RoleSettings {
+				vals = append(vals, s2b(kv[0]), s2b(kv[1]))
+				sb.WriteString("set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true), ")
+			}
+			sb.WriteString(strings.TrimPrefix(settings, "SELECT "))
+		} else {
+			sb.WriteString(settings)
 		}
 		for _, kv := range extra {
 			name := "app.settings." + kv[0]
