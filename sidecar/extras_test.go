@@ -246,3 +246,16 @@ GRANT EXECUTE ON FUNCTION api.slow_hoisted() TO web_anon;`)
 		{name: "not hoisted, the function's own SET does not bound its statement", path: "/rpc/slow_hoisted", status: 200, body: `1`},
 	})
 }
+
+// TestRootSpec: db-root-spec answers the root with a function's result (PostgREST's OpenAPI override).
+func TestRootSpec(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBRootSpec = "root" }, fixture(t), `
+CREATE FUNCTION api.root() RETURNS json LANGUAGE sql STABLE AS $$ SELECT '{"swagger":"2.0","info":{"title":"Overridden"}}'::json $$;
+GRANT EXECUTE ON FUNCTION api.root() TO web_anon;`)
+	runCases(t, ts, []readCase{
+		{name: "overridden", path: "/", status: 200, body: `{"swagger":"2.0","info":{"title":"Overridden"}}`,
+			header: []string{"Content-Type: application/openapi+json; charset=utf-8"}},
+		{name: "with Accept: application/json", path: "/", headers: []string{"Accept: application/json"}, status: 200,
+			body: `{"swagger":"2.0","info":{"title":"Overridden"}}`},
+	})
+}

@@ -150,6 +150,11 @@ func (s *Server) serve(c *call) error {
 	case request.ActionCall:
 		return s.call(c)
 	case request.ActionSchema:
+		if fn := c.set.cfg.DBRootSpec; fn != "" {
+			// db-root-spec: the root answers with this function's result instead of the generated document.
+			req.Action, req.RPC, req.Relation = request.ActionCall, true, fn
+			return s.call(c)
+		}
 		return s.serveOpenAPI(c, "json")
 	case request.ActionInfo:
 		return s.options(c)

@@ -58,7 +58,7 @@ type Config struct {
 	DBPoolAutomaticRecovery bool     // db-pool-automatic-recovery (pgway always reconnects)
 	ServerReusePort         bool     // server-reuseport
 	DBHoistedTxSettings     []string // db-hoisted-tx-settings: function settings applied to the whole transaction
-	DBRootSpec              string   // db-root-spec
+	DBRootSpec              string   // db-root-spec: a function answering GET / instead of the document
 	DBPreConfig             string   // db-pre-config
 	LogQuery                string   // log-query
 	OpenAPISecurityActive   bool     // openapi-security-active (pgway always documents bearerAuth)
