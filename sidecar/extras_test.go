@@ -259,3 +259,19 @@ GRANT EXECUTE ON FUNCTION api.root() TO web_anon;`)
 			body: `{"swagger":"2.0","info":{"title":"Overridden"}}`},
 	})
 }
+
+// TestPreConfig: a db-pre-config function's pgrst.* settings configure pgway, below the role's own settings.
+func TestPreConfig(t *testing.T) {
+	db := pgtest.NewDatabase(t, fixture(t), `
+CREATE SCHEMA conf;
+CREATE FUNCTION conf.pre_config() RETURNS void LANGUAGE sql AS $$
+  SELECT set_config('pgrst.db_schemas', 'other', true), set_config('pgrst.db_max_rows', '1', true);
+$$;
+GRANT USAGE ON SCHEMA conf TO authenticator;`)
+	db.Exec(t, `ALTER ROLE authenticator IN DATABASE `+db.Name+` SET pgrst.db_max_rows = '2'`)
+	ts := startOn(t, db, func(c *config.Config) { c.DBPreConfig = "conf.pre_config" })
+	runCases(t, ts, []readCase{
+		{name: "schemas from the function, max rows from the role", path: "/widgets?select=id&order=id", status: 200,
+			body: `[{"id":1},{"id":2}]`},
+	})
+}

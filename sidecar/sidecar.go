@@ -359,16 +359,31 @@ func (s *Server) Reload(ctx context.Context) error {
 }
 
 // dbSettingsSQL is PostgREST's in-database configuration query: the authenticator's pgrst.* role settings, those
-// for the current database winning over those for all databases.
+// for the current database winning over those for all databases, and those over what the db-pre-config
+// function sets (%s: its UNION, or nothing).
 const dbSettingsSQL = `WITH role_setting AS (
   SELECT setdatabase AS database, unnest(setconfig) AS setting FROM pg_catalog.pg_db_role_setting
   WHERE setrole = current_user::regrole::oid
     AND setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_catalog))
 ), kv AS (
   SELECT database, substr(setting, 1, strpos(setting, '=') - 1) AS k, substr(setting, strpos(setting, '=') + 1) AS v
-  FROM role_setting WHERE setting LIKE 'pgrst.%'
+  FROM role_setting WHERE setting LIKE 'pgrst.%%'%s
 )
-SELECT DISTINCT ON (key) replace(k, 'pgrst.', '') AS key, v AS value FROM kv ORDER BY key, database DESC`
+SELECT DISTINCT ON (key) replace(k, 'pgrst.', '') AS key, v AS value FROM kv WHERE v IS NOT NULL
+ORDER BY key, database DESC NULLS LAST`
+
+// dbSettingsQuery is dbSettingsSQL with the db-pre-config function (a quoted, qualified name, or "").
+func dbSettingsQuery(preConfig string) (string, []any) {
+	if preConfig == "" {
+		return fmt.Sprintf(dbSettingsSQL, ""), nil
+	}
+	names := make([]string, 0, len(config.Keys()))
+	for _, k := range config.Keys() {
+		names = append(names, "pgrst."+strings.ReplaceAll(k, "-", "_"))
+	}
+	union := "\n  UNION SELECT NULL::oid, x, current_setting(x, true) FROM unnest($1::text[]) x JOIN " + preConfig + "() _ ON TRUE"
+	return fmt.Sprintf(dbSettingsSQL, union), []any{names}
+}
 
 // ReloadConfig applies the database's pgrst.* settings of the authenticator role (db-config) over the file,
 // environment and flags, swaps the result in for new requests, and reloads the schema cache. A malformed
@@ -380,7 +395,16 @@ func (s *Server) ReloadConfig(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
-	rows, err := conn.Query(lctx, dbSettingsSQL)
+	preConfig := ""
+	if s.cfg.DBPreConfig != "" {
+		parts := strings.Split(s.cfg.DBPreConfig, ".")
+		for i, p := range parts {
+			parts[i] = sqlgen.QuoteIdent(p)
+		}
+		preConfig = strings.Join(parts, ".")
+	}
+	q, args := dbSettingsQuery(preConfig)
+	rows, err := conn.Query(lctx, q, args...)
 	var pairs [][2]string
 	if err == nil {
 		pairs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
