@@ -39,8 +39,11 @@ ensure-postgres: ## install PostgreSQL server binaries if missing (as root on De
 vet: ## go vet ./...
 	$(GO) vet $(PKGS)
 
-gotest: ## go test ./... against throwaway PostgreSQL servers
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+# RACE runs the tests under the race detector when a C compiler is there for it (cgo).
+RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
+
+gotest: ## go test ./... against throwaway PostgreSQL servers (with -race when gcc is available)
+	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 ensure-chromium: ## install Debian's chromium if missing (as root), for the docs-page test
 	@scripts/ensure-chromium.sh

@@ -147,14 +147,16 @@ func serve(ctx context.Context, srv *pgtest.Server, bin string, port int) error 
 			break
 		}
 		examples, err := exampleRequests(ctx, srv.URL(dbName), base)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			return err
 		}
-		fmt.Println("\npgway is serving. Try:")
-		for _, e := range examples {
-			fmt.Println("  " + e)
+		if err == nil { // (an interrupt right after start just stops)
+			fmt.Println("\npgway is serving. Try:")
+			for _, e := range examples {
+				fmt.Println("  " + e)
+			}
+			fmt.Println("\nCtrl-C stops pgway and PostgreSQL.")
 		}
-		fmt.Println("\nCtrl-C stops pgway and PostgreSQL.")
 	case err := <-exited:
 		return fmt.Errorf("pgway serve exited before serving: %v", err)
 	case <-ctx.Done():
