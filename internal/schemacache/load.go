@@ -305,6 +305,34 @@ func paramTypes(r *Routine) string {
 // addComputed finds PostgREST's computed fields and relationships: functions whose only parameter is a
 // relation's row type. Returning rows of a known relation makes a relationship (to-many for SETOF), anything
 // else a virtual column named after the function.
+// splitQualified splits a type name as the catalog queries render it (quote_ident(schema).quote_ident(name)),
+// undoing the quoting: "my ""odd"" schema".t → my "odd" schema, t.
+func splitQualified(s string) (schema, name string, ok bool) {
+	var parts []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quoted && c == '"' && i+1 < len(s) && s[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '.' && !quoted:
+			parts = append(parts, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	parts = append(parts, cur.String())
+	if len(parts) != 2 || quoted {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
 func addComputed(c *Cache, routines []*Routine) {
 	rowTypes := make(map[string]*Relation, len(c.Relations))
 	for q, r := range c.Relations {
@@ -314,8 +342,9 @@ func addComputed(c *Cache, routines []*Routine) {
 		if len(fn.Params) != 1 {
 			continue
 		}
-		rel, ok := rowTypes[strings.ReplaceAll(fn.Params[0].Type, `"`, "")]
-		if !ok {
+		argSchema, argName, ok := splitQualified(fn.Params[0].Type)
+		rel := rowTypes[argSchema+"."+argName]
+		if !ok || rel == nil {
 			continue
 		}
 		src := QName{rel.Schema, rel.Name}
