@@ -173,6 +173,10 @@ func TestRPCFromPostgRESTSpec(t *testing.T) {
 		{name: "headers set by the function survive tx=rollback", method: "POST", path: "/rpc/int_with_headers",
 			headers: []string{jsonCT, "Prefer: tx=rollback"}, reqBody: `{"num":1}`, status: 200, body: `1`,
 			header: []string{"X-Test: key1=val1; someValue"}},
+		{name: "the hint is the closest parameter list", method: "GET", path: "/rpc/add_them?a=1&b=2&wrong_arg=3", status: 404,
+			contains: []string{`"hint":"Perhaps you meant to call the function api.add_them(a, b)"`}},
+		{name: "no hint when nothing is close", method: "GET", path: "/rpc/add_them?zzzzzz=1", status: 404,
+			contains: []string{`"hint":null`}},
 		{name: "the count follows !inner embeds", method: "HEAD", path: "/rpc/all_projects?select=*,clients!inner(*)&clients.id=eq.1",
 			headers: []string{"Prefer: count=exact"}, status: 200, header: []string{"Content-Range: 0-1/2"}},
 	})

@@ -1,6 +1,7 @@
 package schemacache
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -38,16 +39,36 @@ func (c *Cache) ClosestRelation(schema, name string) (QName, bool) {
 	return QName{schema, best}, ok
 }
 
-// ClosestRoutine suggests the function of schema whose name is most like name (PGRST202 hints).
+// ClosestRoutine suggests the function of schema whose name is most like name (PGRST202 hints), other than
+// name itself.
 func (c *Cache) ClosestRoutine(schema, name string) (QName, bool) {
 	var cands []string
 	for q := range c.Routines {
-		if q.Schema == schema {
+		if q.Schema == schema && q.Name != name {
 			cands = append(cands, q.Name)
 		}
 	}
 	best, ok := closest(name, cands, 0.75)
 	return QName{schema, best}, ok
+}
+
+// ClosestParams suggests the overload of fns whose parameter list is most like the given argument names, as
+// PostgREST compares them: each list sorted and written "(a, b, c)", fuzzy-matched with similarity 0.33.
+func ClosestParams(fns []*Routine, args []string) (string, bool) {
+	list := func(names []string) string {
+		sorted := append([]string(nil), names...)
+		slices.Sort(sorted)
+		return "(" + strings.Join(sorted, ", ") + ")"
+	}
+	cands := make([]string, 0, len(fns))
+	for _, fn := range fns {
+		names := make([]string, 0, len(fn.Params))
+		for _, p := range fn.Params {
+			names = append(names, p.Name)
+		}
+		cands = append(cands, list(names))
+	}
+	return closest(list(args), cands, 0.33)
 }
 
 // ClosestColumn suggests the column of r whose name is most like name (PGRST204 hints).

@@ -319,26 +319,20 @@ func noRoutine(err error, c *schemacache.Cache, schema string, req *request.Requ
 	e := apierr.New(http.StatusNotFound, "PGRST202", msg).
 		WithDetails(fmt.Sprintf("Searched for the function %s%s, but no matches were found in the schema cache.", fn, det))
 	if !onlySingle {
-		if fns, ok := c.Routine(schema, req.Relation); ok && len(fns) > 0 {
-			// The function exists with other parameters: suggest the overload sharing most of the names.
-			best, score := fns[0], -1
-			for _, fn := range fns {
-				n := 0
-				for _, p := range fn.Params {
-					if slices.Contains(keys, p.Name) {
-						n++
-					}
-				}
-				if n > score {
-					best, score = fn, n
-				}
+		// Overloads callable by name (PostgREST leaves out those with unnamed parameters).
+		fns, _ := c.Routine(schema, req.Relation)
+		named := make([]*schemacache.Routine, 0, len(fns))
+		for _, fn := range fns {
+			if !slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool { return p.Name == "" }) {
+				named = append(named, fn)
 			}
-			names := make([]string, len(best.Params))
-			for i, p := range best.Params {
-				names[i] = p.Name
+		}
+		if len(named) > 0 {
+			// The function exists with other parameters: suggest the closest parameter list, as PostgREST.
+			if params, ok := schemacache.ClosestParams(named, keys); ok {
+				e.Hint = "Perhaps you meant to call the function " + schema + "." + req.Relation + params
 			}
-			e.Hint = "Perhaps you meant to call the function " + schema + "." + req.Relation + "(" + strings.Join(names, ", ") + ")"
-		} else if q, ok := c.ClosestRoutine(schema, req.Relation); ok && q.Name != req.Relation {
+		} else if q, ok := c.ClosestRoutine(schema, req.Relation); ok {
 			e.Hint = "Perhaps you meant to call the function " + q.Schema + "." + q.Name
 		}
 	}
