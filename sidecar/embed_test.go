@@ -133,3 +133,15 @@ func TestAggregatesDisabled(t *testing.T) {
 			contains: []string{`"code":"PGRST123"`}},
 	})
 }
+
+// TestEmbedLimits: db-max-rows caps embedded arrays too, and rel.offset on a to-one embed skips its row, as
+// PostgREST's QueryLimitedSpec.
+func TestEmbedLimits(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBMaxRows = 1 }, fixture(t), embedFixture(t))
+	runCases(t, ts, []readCase{
+		{name: "max rows on an embedded array", path: "/authors?select=name,books!books_author_id_fkey(title)&books.order=id&order=id",
+			status: 200, body: `[{"name":"Ursula","books":[{"title":"Earthsea"}]}]`},
+		{name: "offset on a to-one embed", path: "/books?select=title,author:authors!author_id(name)&author.offset=1&id=eq.1",
+			status: 200, body: `[{"title":"Earthsea","author":null}]`},
+	})
+}

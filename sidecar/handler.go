@@ -289,8 +289,13 @@ func (s *Server) read(c *call) error {
 	err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
 		c.timing.lap(stageTransaction)
 		total := r.Total
-		if p.Count == request.CountPlanned || p.Count == request.CountEstimated && p.MaxRows > 0 && total > p.MaxRows {
+		switch {
+		case p.Count == request.CountPlanned:
 			total = r.Estimate
+		case p.Count == request.CountEstimated && (p.MaxRows == 0 || total > p.MaxRows):
+			// PostgREST: above db-max-rows, or with no db-max-rows at all, the larger of the (limited) exact
+			// count and the planner's estimate.
+			total = max(total, r.Estimate)
 		}
 		_, txApplied := c.set.txEnd(req.Prefer.Tx)
 		head, aerr := respond.Read(req, respond.ReadResult{Offset: p.Offset, PageTotal: r.PageTotal, Total: total, TxApplied: txApplied})

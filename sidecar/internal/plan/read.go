@@ -130,7 +130,20 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 	if maxRows > 0 && (r.Limit < 0 || r.Limit > maxRows) {
 		r.Limit = maxRows
 	}
+	if maxRows > 0 {
+		capEmbeds(r, maxRows)
+	}
 	return r, nil
+}
+
+// capEmbeds applies db-max-rows to every to-many embed too, as PostgREST does.
+func capEmbeds(r *Read, maxRows int64) {
+	for _, e := range r.Embeds {
+		if !e.ToOne && (e.Read.Limit < 0 || e.Read.Limit > maxRows) {
+			e.Read.Limit = maxRows
+		}
+		capEmbeds(e.Read, maxRows)
+	}
 }
 
 // relatedOrder is order=rel(col): rel must be a to-one embed of r (PGRST118 otherwise).

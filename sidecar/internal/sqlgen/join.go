@@ -220,6 +220,9 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) string {
 		sb.WriteString(from.String())
 		sb.WriteString(where)
 		sb.WriteString(" LIMIT 1")
+		if c.Offset > 0 {
+			sb.WriteString(" OFFSET " + b.placeholder(c.Offset)) // rel.offset on a to-one embed skips its row
+		}
 		return sb.String()
 	}
 	inner := b.innerSelect(c, from.String(), where)

@@ -75,7 +75,7 @@ func ForRead(r *plan.Read) Read {
 	sb.WriteString(") _pgway_t")
 
 	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain, BinaryBody: r.Handler != nil && !explain}
-	if r.Count == request.CountPlanned || r.Count == request.CountEstimated && r.MaxRows > 0 {
+	if r.Count == request.CountPlanned || r.Count == request.CountEstimated {
 		if needsJoins(r) {
 			// Its own arguments: only the filter's and the joins'.
 			var eb builder
