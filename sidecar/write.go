@@ -2,10 +2,13 @@ package sidecar
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
+	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/sidecar/internal/dbexec"
 	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
 	"github.com/pgway/pgway/sidecar/internal/respond"
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 )
@@ -17,6 +20,10 @@ func (s *Server) write(c *call) error {
 	rel, err := plan.Relation(c.cache, c.schema, req.Relation)
 	if err != nil {
 		return err
+	}
+	if req.Accept == request.MediaPlan && !c.set.cfg.DBPlanEnabled {
+		return apierr.New(http.StatusNotAcceptable, "PGRST107",
+			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
 	}
 	rollback, txApplied := c.set.txEnd(req.Prefer.Tx)
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {

@@ -439,3 +439,12 @@ func TestWriteEdgeCases(t *testing.T) {
 			reqBody: `{"article_id":3,"user_id":1}`, status: 401, contains: []string{`"code":"42501"`}},
 	})
 }
+
+func TestWritePlanDisabled(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBPlanEnabled = false }, fixture(t), writeFixture(t))
+	runWrites(t, ts, []writeCase{
+		{name: "a plan of a write with plans disabled is 406 and writes nothing", method: "DELETE", path: "/clients?id=eq.2",
+			headers: []string{"Accept: application/vnd.pgrst.plan"}, status: 406, contains: []string{`"code":"PGRST107"`},
+			table: "api.clients WHERE id = 2", rows: `[{"id":2,"name":"Apple"}]`},
+	})
+}
