@@ -24,7 +24,8 @@ type Scenario struct {
 	Status []int
 	// SQL is pgway's main statement for this shape, as sqlgen builds it; the baseline runs it verbatim after
 	// the same per-request settings. A read returns one row: total bigint (or NULL), page_total bigint, body
-	// text; a write (Write set) returns page_total, location, body, inserted and is answered 201.
+	// text; a write (Write set) returns page_total, location, body, inserted, response_headers, response_status
+	// and is answered 201.
 	SQL string
 	// Args computes SQL's arguments from the request (the baseline's only "parsing").
 	Args func(in Input) []any
@@ -202,7 +203,9 @@ var All = []Scenario{
 		SQL: `WITH pgrst_source AS (INSERT INTO "public"."events" AS "events" ("item_id", "note") SELECT pgrst_body."item_id", ` +
 			`pgrst_body."note" FROM (SELECT $1::json AS json_data) pgrst_payload, LATERAL (SELECT "item_id", "note" FROM ` +
 			`json_to_record(pgrst_payload.json_data) AS _("item_id" bigint, "note" text)) pgrst_body RETURNING 1) ` +
-			`SELECT pg_catalog.count(_pgway_t) AS page_total, NULL::json AS location, '' AS body, NULL::int AS inserted ` +
+			`SELECT pg_catalog.count(_pgway_t) AS page_total, NULL::json AS location, '' AS body, NULL::int AS inserted, ` +
+			`nullif(current_setting('response.headers', true), '') AS response_headers, ` +
+			`nullif(current_setting('response.status', true), '') AS response_status ` +
 			`FROM (SELECT * FROM pgrst_source) _pgway_t`,
 		Args: func(in Input) []any { return []any{in.Body} },
 	},

@@ -80,8 +80,8 @@ func TestScenarios(t *testing.T) {
 				var page int64
 				var body string
 				if sc.Write {
-					var location, inserted any
-					if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&page, &location, &body, &inserted); err != nil {
+					var location, inserted, gucHeaders, gucStatus any
+					if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&page, &location, &body, &inserted, &gucHeaders, &gucStatus); err != nil {
 						t.Fatalf("%s: %v", target, err)
 					}
 					tx.Rollback(ctx)
