@@ -65,6 +65,26 @@ type Config struct {
 
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
+	// MaxHeaderBytes bounds the request line and headers together (pgway: server-max-header-size, default
+	// 64 KiB): fasthttp's read buffer, large enough for long in.(…) lists; beyond it 431.
+	MaxHeaderBytes int
+	// RequestTimeout bounds a request's whole time in pgway (pgway: server-request-timeout, seconds, default
+	// 60; 0 = none): past it the request's statement is cancelled in PostgreSQL.
+	RequestTimeout time.Duration
+	// ShutdownTimeout is how long SIGTERM waits for in-flight requests before cancelling them in PostgreSQL
+	// (pgway: server-shutdown-timeout, seconds, default 10).
+	ShutdownTimeout time.Duration
+	// DBStatementTimeout is set as statement_timeout in every request's transaction before the impersonated
+	// role's and the function's own settings, which may override it (pgway: db-statement-timeout, seconds,
+	// default 30; 0 = leave PostgreSQL's setting).
+	DBStatementTimeout time.Duration
+	// DBMaxEmbedDepth and DBMaxEmbeds bound the embedded resources of one request: how deep they nest and how
+	// many there are in all (pgway: db-max-embed-depth, default 8; db-max-embeds, default 32; 0 = no limit).
+	DBMaxEmbedDepth int
+	DBMaxEmbeds     int
+	// DBMaxCost is a planner-cost ceiling: a read whose estimated total cost exceeds it is refused before it
+	// runs (pgway: db-max-cost, default 0 = off; costs one EXPLAIN round trip per read when on).
+	DBMaxCost float64
 	// StreamBodyBytes: JSON write bodies this large or larger are streamed to PostgreSQL with COPY instead of
 	// bound as a parameter (pgway: server-stream-body-size, default 1 MiB; 0 = never).
 	StreamBodyBytes int
@@ -89,6 +109,12 @@ func Default() Config {
 		OpenAPIVersion:           "3.0",
 		OpenAPIValidate:          "strict",
 		MaxBodyBytes:             10 << 20,
+		MaxHeaderBytes:           64 << 10,
+		RequestTimeout:           60 * time.Second,
+		ShutdownTimeout:          10 * time.Second,
+		DBStatementTimeout:       30 * time.Second,
+		DBMaxEmbedDepth:          8,
+		DBMaxEmbeds:              32,
 		StreamBodyBytes:          1 << 20,
 		DBPreparedStatements:     true,
 		DBConfig:                 true,

@@ -41,6 +41,30 @@ func integer(f func(*Config) *int) setter {
 	}
 }
 
+// seconds reads a whole number of seconds (negative is an error).
+func seconds(f func(*Config) *time.Duration) setter {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a number of seconds", v)
+		}
+		*f(c) = time.Duration(n) * time.Second
+		return nil
+	}
+}
+
+// nonNegative reads an integer that is 0 or more.
+func nonNegative(f func(*Config) *int) setter {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a non-negative integer", v)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
 func boolean(f func(*Config) *bool) setter {
 	return func(c *Config, v string) error {
 		switch strings.ToLower(strings.TrimSpace(v)) {
@@ -113,6 +137,20 @@ var keys = map[string]setter{
 	"server-timing-enabled":       boolean(func(c *Config) *bool { return &c.ServerTimingEnabled }),
 	"server-stream-body-size":     integer(func(c *Config) *int { return &c.StreamBodyBytes }),
 	"server-max-body-size":        integer(func(c *Config) *int { return &c.MaxBodyBytes }),
+	"server-max-header-size":      nonNegative(func(c *Config) *int { return &c.MaxHeaderBytes }),
+	"server-request-timeout":      seconds(func(c *Config) *time.Duration { return &c.RequestTimeout }),
+	"server-shutdown-timeout":     seconds(func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	"db-statement-timeout":        seconds(func(c *Config) *time.Duration { return &c.DBStatementTimeout }),
+	"db-max-embed-depth":          nonNegative(func(c *Config) *int { return &c.DBMaxEmbedDepth }),
+	"db-max-embeds":               nonNegative(func(c *Config) *int { return &c.DBMaxEmbeds }),
+	"db-max-cost": func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("%q is not a non-negative number", v)
+		}
+		c.DBMaxCost = f
+		return nil
+	},
 	"admin-server-port":           integer(func(c *Config) *int { return &c.AdminServerPort }),
 	"jwt-secret":                  str(func(c *Config) *string { return &c.JWTSecret }),
 	"jwt-secret-is-base64":        boolean(func(c *Config) *bool { return &c.JWTSecretIsBase64 }),
@@ -292,6 +330,7 @@ var fixedKeys = map[string]bool{
 	"db-uri": true, "db-config": true, "db-pool": true, "db-pool-acquisition-timeout": true,
 	"db-channel": true, "db-channel-enabled": true, "server-host": true, "server-port": true,
 	"server-unix-socket": true, "server-unix-socket-mode": true, "server-max-body-size": true,
+	"server-max-header-size": true, "server-shutdown-timeout": true,
 	"admin-server-port": true, "log-level": true, "db-pool-max-idletime": true, "db-pool-max-lifetime": true,
 	"db-pool-automatic-recovery": true, "admin-server-host": true, "server-reuseport": true, "db-pre-config": true,
 }
