@@ -256,7 +256,7 @@ func (s *Server) read(c *call) error {
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	p, err := plan.ForRead(req, c.cache, rel, c.set.cfg.DBMaxRows)
+	p, err := plan.ForRead(req, c.cache, rel, c.set.limits())
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/auth"
 	"github.com/pgway/pgway/sidecar/internal/dbexec"
+	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 	"github.com/pgway/pgway/sidecar/internal/validate"
 	"github.com/pgway/pgway/versioning"
@@ -119,6 +120,11 @@ func cacheEntries(n int) int {
 		return -1
 	}
 	return n
+}
+
+// limits are the bounds the planner applies to one request.
+func (set *settings) limits() plan.Limits {
+	return plan.Limits{MaxRows: set.cfg.DBMaxRows, MaxEmbedDepth: set.cfg.DBMaxEmbedDepth, MaxEmbeds: set.cfg.DBMaxEmbeds}
 }
 
 // set is the current settings.

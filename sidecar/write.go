@@ -29,7 +29,7 @@ func (s *Server) write(c *call) error {
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	m, err := plan.ForMutate(req, c.cache, rel, rollback)
+	m, err := plan.ForMutate(req, c.cache, rel, rollback, c.set.limits())
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type catalog struct {
 	routines  []*Routine
 	retRel    map[*Routine]QName
 	handlers  map[HandlerKey]*MediaHandler
+	types     castTypes
 }
 
 // constraint is a PK, unique key or FK of a table, with column names and numbers in key order.
@@ -67,6 +68,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		views:    map[uint32]map[int]colRef{},
 		retRel:   map[*Routine]QName{},
 		handlers: map[HandlerKey]*MediaHandler{},
+		types:    castTypes{},
 	}
 	b.Queue(setupSQL)
 	b.Queue(versionSQL).QueryRow(func(row pgx.Row) error {
@@ -216,6 +218,32 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
+	b.Queue(castTypesSQL, schemas).Query(func(rows pgx.Rows) error {
+		arrays := map[*Type]uint32{}
+		byOID := map[uint32]*Type{}
+		for rows.Next() {
+			var (
+				t     Type
+				cat_  string
+				array uint32
+			)
+			if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.SQL, &cat_, &array); err != nil {
+				return fmt.Errorf("loading types: %w", err)
+			}
+			if cat_ != "" {
+				t.Category = cat_[0]
+			}
+			cat.types.add(&t)
+			byOID[t.OID] = &t
+			if array != 0 {
+				arrays[&t] = array
+			}
+		}
+		for t, a := range arrays {
+			t.Array = byOID[a]
+		}
+		return rows.Err()
+	})
 	b.Queue(restoreSQL)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
@@ -246,6 +274,7 @@ func build(cat *catalog, schemas []string) *Cache {
 		Relationships: map[QName][]*Relationship{},
 		ServerVersion: cat.version,
 		MediaHandlers: cat.handlers,
+		castTypes:     cat.types,
 	}
 	for _, r := range cat.relations {
 		c.Relations[QName{r.Schema, r.Name}] = r

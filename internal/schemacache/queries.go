@@ -230,3 +230,20 @@ where pn.nspname = any($1) and p.pronargs = 1
   and (mt.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.\+-]+$' or mt.typname = '*/*')
   and (rc.oid is not null or arg.oid = 'anyelement'::regtype)
 order by 1, 2`
+
+// castTypesSQL lists the types a request may cast to (select=col::type): base, composite (of relations and
+// CREATE TYPE … AS), domain, enum, range and multirange types of pg_catalog and the exposed schemas, with
+// format_type's name (qualified outside pg_catalog, as search_path is empty during Load) and the array type.
+// Pseudo-types are left out, and so are the OID alias types (regclass, regrole, …), whose input and output
+// look names up in the catalogs.
+const castTypesSQL = `
+select t.oid, n.nspname, t.typname, format_type(t.oid, null), t.typcategory::text, t.typarray
+from pg_type t
+join pg_namespace n on n.oid = t.typnamespace
+where (n.nspname = 'pg_catalog' or n.nspname = any($1))
+  and t.typisdefined
+  and t.typtype in ('b', 'c', 'd', 'e', 'r', 'm')
+  and not (t.typtype = 'c' and n.nspname = 'pg_catalog')
+  and not (n.nspname = 'pg_catalog' and t.typname ~ '^_?reg')
+  and (t.typtype <> 'c' or exists (
+    select 1 from pg_class c where c.oid = t.typrelid and c.relkind in ('c', 'r', 'v', 'm', 'f', 'p')))`

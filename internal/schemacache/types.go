@@ -37,6 +37,8 @@ type Cache struct {
 	// MediaHandlers are the aggregates that render a relation's rows in a media type (PostgREST's media type
 	// handlers for tables and views).
 	MediaHandlers map[HandlerKey]*MediaHandler
+	// castTypes are the types a request may cast to (see CastType).
+	castTypes castTypes
 }
 
 // HandlerKey finds an aggregate media type handler: the relation it aggregates (zero for anyelement) and the

@@ -23,8 +23,8 @@ type Call struct {
 	// ArrayBody: the JSON body is an array of argument objects; only the first is used, as PostgREST.
 	ArrayBody bool
 	// RawParam is set for a function with one unnamed json/jsonb/text/xml/bytea parameter called by POST: the
-	// body itself is the argument, cast to this type.
-	RawParam string
+	// body itself is the argument, cast to that parameter's type.
+	RawParam *schemacache.RoutineParam
 	// Read is set when the function returns rows of a known relation: select, filters, order and range apply
 	// to the result as to a table. Its Rel is that relation.
 	Read *Read
@@ -50,7 +50,8 @@ type Call struct {
 
 // ForCall resolves /rpc/{name}: finds the overload whose parameters match the argument names (PostgREST's
 // findProc) and plans the read of its result.
-func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows int64) (*Call, error) {
+func ForCall(req *request.Request, c *schemacache.Cache, schema string, lim Limits) (*Call, error) {
+	maxRows := lim.MaxRows
 	post := req.Method == "POST"
 	var keys []string
 	var body []byte
@@ -106,7 +107,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	}
 	call.ArrayBody = post && req.ContentType == "application/json" && req.Payload != nil && !req.Payload.Object
 	if raw {
-		call.RawParam = fn.Params[0].Type
+		call.RawParam = &fn.Params[0]
 		call.Body = req.Body
 	} else {
 		for _, p := range fn.Params {
@@ -118,7 +119,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	if fn.ReturnsRelation != nil {
 		rel, ok := c.Relation(fn.ReturnsRelation.Schema, fn.ReturnsRelation.Name)
 		if ok {
-			r, err := ForRead(req, c, rel, maxRows)
+			r, err := ForRead(req, c, rel, lim)
 			if err != nil {
 				return nil, err
 			}
@@ -128,7 +129,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, maxRows 
 	}
 	if call.Read == nil && !fn.ReturnsScalar && len(fn.Columns) > 0 {
 		// RETURNS TABLE, OUT parameters or a composite type: its columns act as a relation's.
-		r, err := ForRead(req, c, resultRelation(fn), maxRows)
+		r, err := ForRead(req, c, resultRelation(fn), lim)
 		if err != nil {
 			return nil, err
 		}

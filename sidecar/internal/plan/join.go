@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -15,8 +14,8 @@ import (
 // Embed is a related relation rendered inside each row of its parent: a to-one object, a to-many array, or
 // (Spread) its columns lifted into the parent.
 type Embed struct {
-	// Name is the JSON key (the alias, else the relation name).
-	Name string
+	// Key is the JSON key (the alias, else the relation name).
+	Key Key
 	Rel  *schemacache.Relationship
 	// Read is the child read: its Alias names the child table in the subquery.
 	Read   *Read
@@ -25,25 +24,33 @@ type Embed struct {
 	Spread bool
 	// Empty is rel(): joined for filtering, not rendered.
 	Empty bool
-	// Lateral is the alias of the LATERAL subquery in the parent's FROM.
-	Lateral string
+	// Lateral numbers the LATERAL subquery in the parent's FROM (unique within the statement, from 1); its
+	// table is aliased by the same number (Read.Alias).
+	Lateral int
 }
 
-// resolver carries what resolution needs besides the request: the schema cache and a counter for unique
-// aliases.
+// resolver carries what resolution needs besides the request: the schema cache, the request's schema (for
+// cast types), the limits and a counter for unique aliases.
 type resolver struct {
-	cache *schemacache.Cache
-	n     int
+	cache  *schemacache.Cache
+	schema string
+	limits Limits
+	n      int
 }
 
-func (rv *resolver) alias() string {
-	rv.n++
-	return "pgrst_" + strconv.Itoa(rv.n)
-}
-
-// embed resolves one rel(...) select item of parent.
-func (rv *resolver) embed(parent *Read, it *request.SelectItem) (*Embed, error) {
+// embed resolves one rel(...) select item of parent, at depth (1 for the top level's embeds).
+func (rv *resolver) embed(parent *Read, it *request.SelectItem, depth int) (*Embed, error) {
 	e := it.Embed
+	if max := rv.limits.MaxEmbedDepth; max > 0 && depth > max {
+		return nil, apierr.New(http.StatusBadRequest, "PGWAY101", "Embedded resources are nested too deeply").
+			WithDetails(fmt.Sprintf("The request nests embedded resources %d levels deep; the limit is %d.", depth, max)).
+			WithHint("Raise db-max-embed-depth, or ask for fewer levels.")
+	}
+	if max := rv.limits.MaxEmbeds; max > 0 && rv.n >= max {
+		return nil, apierr.New(http.StatusBadRequest, "PGWAY102", "Too many embedded resources").
+			WithDetails(fmt.Sprintf("The request embeds more than %d resources.", max)).
+			WithHint("Raise db-max-embeds, or embed fewer resources.")
+	}
 	if rv.cache == nil {
 		return nil, noRelBetween(parent.Rel, e.Name, e.Hint, nil)
 	}
@@ -59,21 +66,19 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem) (*Embed, error) 
 	if !ok {
 		return nil, noRelBetween(parent.Rel, e.Name, e.Hint, rv.cache)
 	}
+	rv.n++
 	out := &Embed{
-		Name:    it.Alias,
+		Key:     Key{nonEmpty(it.Alias, e.Name)},
 		Rel:     rel,
 		ToOne:   rel.Cardinality == schemacache.ManyToOne || rel.Cardinality == schemacache.OneToOne,
 		Inner:   e.Join == "inner",
 		Spread:  e.Spread,
 		Empty:   len(e.Select) == 0,
-		Lateral: rv.alias(),
+		Lateral: rv.n,
 	}
-	if out.Name == "" {
-		out.Name = e.Name
-	}
-	child := &Read{Rel: target, Alias: out.Lateral + "_t", Limit: -1}
+	child := &Read{Rel: target, Alias: out.Lateral, Limit: -1}
 	if !out.Empty {
-		if err := child.resolveSelect(rv, e.Select); err != nil {
+		if err := child.resolveSelect(rv, e.Select, depth+1); err != nil {
 			return nil, err
 		}
 		// An embed that selects nothing but empty embeds is empty too (PostgREST leaves it out).
@@ -84,7 +89,7 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem) (*Embed, error) 
 		}
 		if out.Spread && !out.ToOne {
 			for _, o := range child.Select {
-				if o.Aggregate != "" {
+				if o.Agg != AggNone {
 					return nil, apierr.New(http.StatusBadRequest, "PGRST127", "Feature not implemented").
 						WithDetails("Aggregates are not implemented for one-to-many or many-to-many spreads.")
 				}
@@ -229,7 +234,7 @@ func (r *Read) findEmbed(path []string) (*Embed, error) {
 	for _, name := range path {
 		found = nil
 		for _, e := range cur.Embeds {
-			if e.Name == name {
+			if e.Key.text == name {
 				found = e
 				break
 			}
@@ -240,14 +245,14 @@ func (r *Read) findEmbed(path []string) (*Embed, error) {
 					found = e
 					r.Warning = "Embedded resource was referenced by relation name even though it has an alias. " +
 						"This is deprecated and will stop working in a future release. Update `" + name + "` to `" +
-						e.Name + "` in query string filters, orders or limits."
+						e.Key.text + "` in query string filters, orders or limits."
 					break
 				}
 				if e.Rel.Target.Name == name {
 					return nil, apierr.New(http.StatusBadRequest, "PGRST108",
 						"'"+name+"' is not an embedded resource in this request").
 						WithDetails("Target names are not allowed in filters if they have an alias").
-						WithHint("Change '" + name + "' to '" + e.Name + "' in filters, orders or limits.")
+						WithHint("Change '" + name + "' to '" + e.Key.text + "' in filters, orders or limits.")
 				}
 			}
 		}
@@ -264,7 +269,7 @@ func (r *Read) findEmbed(path []string) (*Embed, error) {
 // embedNamed is the direct embed of r called name (nil if none).
 func (r *Read) embedNamed(name string) *Embed {
 	for _, e := range r.Embeds {
-		if e.Name == name {
+		if e.Key.text == name {
 			return e
 		}
 	}
@@ -289,7 +294,11 @@ func (r *Read) embedNullFilter(f request.Field, c request.Condition) (*Leaf, boo
 		return nil, false, apierr.New(http.StatusBadRequest, "PGRST120", "Bad operator on the '"+f.Name+"' embedded resource").
 			WithDetails("Only is null or not is null filters are allowed on embedded resources")
 	}
-	return &Leaf{Embed: e, Op: c}, true, nil
+	is := IsNull
+	if v == "not_null" {
+		is = IsNotNull
+	}
+	return &Leaf{Embed: e, Op: OpIs, Negate: c.Negate, Is: is}, true, nil
 }
 
 // CheckAggregates is PGRST123 when select= (embeds included) uses an aggregate and db-aggregates-enabled is off.
@@ -326,7 +335,7 @@ func rendersAnything(r *Read) bool {
 func (r *Read) outputAggs() []bool {
 	var out []bool
 	for _, o := range r.Select {
-		out = append(out, o.Aggregate != "")
+		out = append(out, o.Agg != AggNone)
 	}
 	for _, e := range r.Embeds {
 		switch {

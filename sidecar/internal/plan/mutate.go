@@ -24,7 +24,7 @@ type Mutate struct {
 	Where []Cond
 	// OnConflict is the conflict target of an upsert (on_conflict= or the primary key); Resolution is
 	// "merge-duplicates" or "ignore-duplicates" ("" when not an upsert).
-	OnConflict []string
+	OnConflict []*schemacache.Column
 	Resolution string
 	// Order, Limit and Offset restrict an update or delete to a window of the filtered rows (Limit -1: none).
 	Order  []Order
@@ -36,7 +36,7 @@ type Mutate struct {
 	// affected rows. Nil otherwise.
 	Read *Read
 	// PrimaryKey are the relation's primary-key columns (Location header).
-	PrimaryKey []string
+	PrimaryKey []*schemacache.Column
 	// Singular: the object media type was asked for; exactly one row must be affected.
 	Singular bool
 	// MaxAffected is Prefer: max-affected with handling=strict (-1: no limit).
@@ -49,7 +49,7 @@ type Mutate struct {
 
 // ForMutate resolves a write request on rel. rollback is the transaction end decided from the config and the
 // Prefer header.
-func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, rollback bool) (*Mutate, error) {
+func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, rollback bool, lim Limits) (*Mutate, error) {
 	m := &Mutate{
 		Action:        req.Action,
 		Rel:           rel,
@@ -57,7 +57,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 		ApplyDefaults: req.Prefer.Missing == "default",
 		Limit:         -1,
 		Return:        req.Prefer.Return,
-		PrimaryKey:    rel.PrimaryKey,
+		PrimaryKey:    columns(rel, rel.PrimaryKey),
 		Singular:      req.Accept == request.MediaObject || req.Accept == request.MediaObjectStripped,
 		MaxAffected:   -1,
 		Rollback:      rollback,
@@ -91,7 +91,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 		if len(f.Path) > 0 {
 			continue
 		}
-		leaf, err := resolveLeaf(rel, f.Field, f.Cond)
+		leaf, err := resolveLeaf(rel, f.Field, &f.Cond)
 		if err != nil {
 			return nil, err
 		}
@@ -116,11 +116,11 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 			if t.Relation != "" {
 				continue // ordering by an embed applies to the representation only
 			}
-			e, err := resolveExpr(rel, t.Field, "")
+			e, err := resolveExpr(rel, t.Field)
 			if err != nil {
 				return nil, err
 			}
-			m.Order = append(m.Order, Order{Expr: e, Desc: t.Desc, Nulls: t.Nulls})
+			m.Order = append(m.Order, Order{Expr: e, Desc: t.Desc, Nulls: nullsOf(t.Nulls)})
 		}
 	}
 	hasRange := false
@@ -134,17 +134,19 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 	switch m.Action {
 	case request.ActionInsert:
 		if req.Prefer.Resolution != "" {
-			m.OnConflict = req.OnConflict
-			if m.OnConflict == nil {
-				m.OnConflict = rel.PrimaryKey
+			m.OnConflict = m.PrimaryKey
+			if req.OnConflict != nil {
+				m.OnConflict = nil
+				for _, name := range req.OnConflict {
+					col, ok := rel.Column(name)
+					if !ok || col.Function != nil {
+						return nil, UnknownColumn(rel, name)
+					}
+					m.OnConflict = append(m.OnConflict, col)
+				}
 			}
 			if len(m.OnConflict) > 0 {
 				m.Resolution = req.Prefer.Resolution
-			}
-			for _, c := range m.OnConflict {
-				if _, ok := rel.Column(c); !ok {
-					return nil, UnknownColumn(rel, c)
-				}
 			}
 		}
 		m.Where, m.Order, m.Limit, m.Offset = nil, nil, -1, 0
@@ -152,7 +154,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 		if hasRange {
 			return nil, apierr.New(http.StatusBadRequest, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
 		}
-		m.OnConflict = rel.PrimaryKey
+		m.OnConflict = m.PrimaryKey
 		m.Resolution = "merge-duplicates"
 		m.Order = nil
 	}
@@ -164,7 +166,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 	}
 
 	if m.Return == "representation" {
-		r, err := representation(req, c, rel)
+		r, err := representation(req, c, rel, lim)
 		if err != nil {
 			return nil, err
 		}
@@ -204,17 +206,29 @@ func checkPutFilters(req *request.Request, rel *schemacache.Relation) error {
 
 // representation is the read that renders the affected rows: the request's select, embedded filters and
 // ranges, and order; top-level filters and ranges already shaped the mutation.
-func representation(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation) (*Read, error) {
+func representation(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, lim Limits) (*Read, error) {
 	rq := *req
 	rq.Filters = slices.DeleteFunc(slices.Clone(req.Filters), func(f request.Filter) bool { return len(f.Path) == 0 })
 	rq.Logic = slices.DeleteFunc(slices.Clone(req.Logic), func(l request.Logic) bool { return len(l.Path) == 0 })
 	rq.Ranges = slices.DeleteFunc(slices.Clone(req.Ranges), func(r request.RangeSpec) bool { return len(r.Path) == 0 })
 	rq.Prefer.Count = request.CountNone
-	r, err := ForRead(&rq, c, rel, 0)
+	lim.MaxRows = 0
+	r, err := ForRead(&rq, c, rel, lim)
 	if err != nil {
 		return nil, err
 	}
 	r.Count = request.CountNone
 	r.Singular = false
 	return r, nil
+}
+
+// columns looks up names (a key of rel's, from the catalog) among rel's columns.
+func columns(rel *schemacache.Relation, names []string) []*schemacache.Column {
+	out := make([]*schemacache.Column, 0, len(names))
+	for _, n := range names {
+		if c, ok := rel.Column(n); ok {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -1,5 +1,10 @@
 // Package plan resolves a parsed request against the schema cache into a tree with every name, type and
 // relationship checked.
+//
+// A plan carries no request text that the SQL stage could write as SQL: relations, columns, functions and types
+// are schema cache values; operators, aggregates and orderings are enums; JSON path keys, filter values and
+// ranges are values the SQL stage binds as parameters; the response's JSON keys are Keys, which it writes only as
+// quoted result-column names.
 package plan
 
 import (
@@ -7,20 +12,50 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
 
+// Key is a JSON key of the response: a select alias, a column name, or the last key of a JSON path. It is text
+// the client chose; the SQL stage writes it only as a quoted identifier naming a result column.
+type Key struct{ text string }
+
+// String is the key's text.
+func (k Key) String() string { return k.text }
+
+// Agg is an aggregate function of select=.
+type Agg uint8
+
+// Aggregates.
+const (
+	AggNone Agg = iota
+	AggCount
+	AggSum
+	AggAvg
+	AggMin
+	AggMax
+)
+
+var aggNames = map[string]Agg{"count": AggCount, "sum": AggSum, "avg": AggAvg, "min": AggMin, "max": AggMax}
+
+// PathStep is one step of a JSON path: an object key or an array index, bound as parameters.
+type PathStep struct {
+	Key     string // the object key (IsIndex false)
+	Index   int32  // the array index (IsIndex true)
+	IsIndex bool
+	Text    bool // ->> (true) or -> (false)
+}
+
 // Expr is a column reference with an optional JSON path and cast.
 type Expr struct {
-	Column   *schemacache.Column
-	JSONPath []request.JSONOp
-	Cast     string // validated type name, "" for none
+	Column *schemacache.Column
+	Path   []PathStep
+	Cast   *schemacache.Type // nil for none
 }
 
 // Output is one selected value and the JSON key it is returned under.
 type Output struct {
 	Expr Expr
-	Name string
-	// Aggregate is "", "count", "sum", "avg", "min", "max"; with Expr.Column nil and "count", it is count(*).
-	Aggregate     string
-	AggregateCast string
+	Key  Key
+	// Agg is the aggregate applied to Expr; AggCount with Expr.Column nil is count(*).
+	Agg     Agg
+	AggCast *schemacache.Type
 }
 
 // Cond is a WHERE condition: a leaf (Leaf set) or an and/or tree.
@@ -31,19 +66,101 @@ type Cond struct {
 	Children []Cond
 }
 
-// Leaf compares one expression with an operator.
+// Op is a filter operator.
+type Op uint8
+
+// Operators (PostgREST's names).
+const (
+	OpEq Op = iota
+	OpNeq
+	OpGt
+	OpGte
+	OpLt
+	OpLte
+	OpLike
+	OpIlike
+	OpMatch
+	OpImatch
+	OpIn
+	OpIs
+	OpIsDistinct
+	OpFts
+	OpPlFts
+	OpPhFts
+	OpWFts
+	OpCs
+	OpCd
+	OpOv
+	OpSl
+	OpSr
+	OpNxr
+	OpNxl
+	OpAdj
+)
+
+var opNames = map[string]Op{
+	"eq": OpEq, "neq": OpNeq, "gt": OpGt, "gte": OpGte, "lt": OpLt, "lte": OpLte, "like": OpLike, "ilike": OpIlike,
+	"match": OpMatch, "imatch": OpImatch, "in": OpIn, "is": OpIs, "isdistinct": OpIsDistinct, "fts": OpFts,
+	"plfts": OpPlFts, "phfts": OpPhFts, "wfts": OpWFts, "cs": OpCs, "cd": OpCd, "ov": OpOv, "sl": OpSl, "sr": OpSr,
+	"nxr": OpNxr, "nxl": OpNxl, "adj": OpAdj,
+}
+
+// Quant is the any/all modifier of an operator (eq(any).{…}).
+type Quant uint8
+
+// Quantifiers.
+const (
+	QuantNone Quant = iota
+	QuantAny
+	QuantAll
+)
+
+// IsValue is the operand of is.
+type IsValue uint8
+
+// is operands.
+const (
+	IsNull IsValue = iota
+	IsNotNull
+	IsTrue
+	IsFalse
+	IsUnknown
+)
+
+var isValues = map[string]IsValue{"null": IsNull, "not_null": IsNotNull, "true": IsTrue, "false": IsFalse, "unknown": IsUnknown}
+
+// Leaf compares one expression with an operator; every operand is a value to bind.
 type Leaf struct {
-	Expr Expr
-	Op   request.Condition
+	Expr   Expr
+	Op     Op
+	Negate bool
+	Quant  Quant
+	Is     IsValue // for OpIs and embed presence tests
+	// Lang is the text search configuration of an fts operator ("" for the default).
+	Lang string
+	// Value is the operand; List the items of in and of any/all, ListNull the bare nulls of in.
+	Value    string
+	List     []string
+	ListNull []bool
 	// Embed is set for rel=is.null / rel=not.is.null: the test is whether the embed found a row (Expr unset).
 	Embed *Embed
 }
+
+// Nulls places NULLs in an ordering.
+type Nulls uint8
+
+// Null orderings.
+const (
+	NullsDefault Nulls = iota
+	NullsFirst
+	NullsLast
+)
 
 // Order is one ORDER BY term.
 type Order struct {
 	Expr  Expr
 	Desc  bool
-	Nulls string // "", "first", "last"
+	Nulls Nulls
 	// Embed is set for order=rel(col): Expr is the column of the to-one embed's relation.
 	Embed *Embed
 }
@@ -51,8 +168,8 @@ type Order struct {
 // Read is the plan of a read: one relation, its projection, filter, order and window.
 type Read struct {
 	Rel *schemacache.Relation
-	// Alias names the relation in the statement (unique within it: embeds of the same table get their own).
-	Alias  string
+	// Alias numbers the relation in the statement: 0 is the relation's own name, n > 0 the n-th embed's table.
+	Alias  int
 	Select []Output
 	Where  []Cond // ANDed
 	Order  []Order
@@ -79,4 +196,11 @@ type Read struct {
 	Handler *schemacache.MediaHandler
 	// legacyTargets allows those names (set from the request).
 	legacyTargets bool
+}
+
+// Limits bound the work one request may ask for.
+type Limits struct {
+	MaxRows       int64 // db-max-rows (0: none)
+	MaxEmbedDepth int   // how deep embeds may nest (0: no limit)
+	MaxEmbeds     int   // how many embeds one request may have in all (0: no limit)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -25,11 +26,11 @@ func Relation(c *schemacache.Cache, schema, name string) (*schemacache.Relation,
 	return nil, e
 }
 
-// ForRead resolves a GET/HEAD request on rel. c resolves embedded resources (nil: none allowed).
-func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, maxRows int64) (*Read, error) {
+// ForRead resolves a GET/HEAD request on rel. c resolves embedded resources and cast types (nil: none allowed).
+func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relation, lim Limits) (*Read, error) {
+	maxRows := lim.MaxRows
 	r := &Read{
 		Rel:     rel,
-		Alias:   rel.Name,
 		Offset:  0,
 		Limit:   -1,
 		Count:   req.Prefer.Count,
@@ -49,8 +50,8 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 			r.Handler, r.Media, r.Singular = h, request.MediaCustom, false
 		}
 	}
-	rv := &resolver{cache: c}
-	if err := r.resolveSelect(rv, req.Select); err != nil {
+	rv := &resolver{cache: c, schema: rel.Schema, limits: lim}
+	if err := r.resolveSelect(rv, req.Select, 1); err != nil {
 		return nil, err
 	}
 	for i := range req.Filters {
@@ -69,7 +70,7 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 			target.Where = append(target.Where, Cond{Leaf: leaf})
 			continue
 		}
-		leaf, err := resolveLeaf(target.Rel, f.Field, f.Cond)
+		leaf, err := resolveLeaf(target.Rel, f.Field, &f.Cond)
 		if err != nil {
 			return nil, err
 		}
@@ -109,11 +110,11 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 				target.Order = append(target.Order, ord)
 				continue
 			}
-			e, err := resolveExpr(target.Rel, t.Field, "")
+			e, err := resolveExpr(target.Rel, t.Field)
 			if err != nil {
 				return nil, err
 			}
-			target.Order = append(target.Order, Order{Expr: e, Desc: t.Desc, Nulls: t.Nulls})
+			target.Order = append(target.Order, Order{Expr: e, Desc: t.Desc, Nulls: nullsOf(t.Nulls)})
 		}
 	}
 	for _, rg := range req.Ranges {
@@ -161,16 +162,16 @@ func (r *Read) relatedOrder(t request.OrderTerm) (Order, error) {
 	if len(t.Field.JSONPath) == 0 {
 		// An alias of the embed's select list names its column (order=rel(alias)).
 		for _, o := range e.Read.Select {
-			if o.Name == t.Field.Name && o.Aggregate == "" && o.Expr.Column != nil && o.Name != o.Expr.Column.Name {
-				return Order{Expr: Expr{Column: o.Expr.Column, JSONPath: o.Expr.JSONPath}, Desc: t.Desc, Nulls: t.Nulls, Embed: e}, nil
+			if o.Key.text == t.Field.Name && o.Agg == AggNone && o.Expr.Column != nil && o.Key.text != o.Expr.Column.Name {
+				return Order{Expr: Expr{Column: o.Expr.Column, Path: o.Expr.Path}, Desc: t.Desc, Nulls: nullsOf(t.Nulls), Embed: e}, nil
 			}
 		}
 	}
-	ex, err := resolveExpr(e.Read.Rel, t.Field, "")
+	ex, err := resolveExpr(e.Read.Rel, t.Field)
 	if err != nil {
 		return Order{}, err
 	}
-	return Order{Expr: ex, Desc: t.Desc, Nulls: t.Nulls, Embed: e}, nil
+	return Order{Expr: ex, Desc: t.Desc, Nulls: nullsOf(t.Nulls), Embed: e}, nil
 }
 
 // resolveLogicIn resolves an or=/and= tree on r, where a leaf may also test an embed's presence.
@@ -185,7 +186,7 @@ func (r *Read) resolveLogicIn(l *request.Logic) (Cond, error) {
 				c.Children = append(c.Children, Cond{Leaf: leaf})
 				continue
 			}
-			leaf, err := resolveLeaf(r.Rel, ch.Filter.Field, ch.Filter.Cond)
+			leaf, err := resolveLeaf(r.Rel, ch.Filter.Field, &ch.Filter.Cond)
 			if err != nil {
 				return Cond{}, err
 			}
@@ -225,7 +226,7 @@ func relationMedia(req *request.Request, c *schemacache.Cache, rel *schemacache.
 	return nil, req.AcceptErr
 }
 
-func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
+func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem, depth int) error {
 	if len(items) == 0 {
 		r.selectStar()
 		return nil
@@ -235,7 +236,7 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 	// could report an unknown column, so they take precedence.
 	for i := range items {
 		if it := &items[i]; it.Embed != nil {
-			e, err := rv.embed(r, it)
+			e, err := rv.embed(r, it, depth)
 			if err != nil {
 				return err
 			}
@@ -250,14 +251,33 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 			hasPlain = true
 		case it.Embed != nil:
 		case it.Aggregate == "count" && it.Field.Name == "":
-			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count", AggregateCast: it.AggregateCast})
+			aggCast, err := rv.castType(it.AggregateCast)
+			if err != nil {
+				return err
+			}
+			r.Select = append(r.Select, Output{Key: Key{nonEmpty(it.Alias, "count")}, Agg: AggCount, AggCast: aggCast})
 			hasAgg = true
 		case it.Aggregate == "" && it.Field.Name == "count" && len(it.Field.JSONPath) == 0 && it.Cast == "" && !r.hasColumn("count"):
 			// select=count without parentheses counts rows, as PostgREST.
-			r.Select = append(r.Select, Output{Name: nonEmpty(it.Alias, "count"), Aggregate: "count"})
+			r.Select = append(r.Select, Output{Key: Key{nonEmpty(it.Alias, "count")}, Agg: AggCount})
 			hasAgg = true
 		default:
-			e, err := resolveExpr(r.Rel, it.Field, it.Cast)
+			e, err := resolveExpr(r.Rel, it.Field)
+			if err != nil {
+				return err
+			}
+			if e.Cast, err = rv.castType(it.Cast); err != nil {
+				return err
+			}
+			agg := AggNone
+			if it.Aggregate != "" {
+				var ok bool
+				if agg, ok = aggNames[it.Aggregate]; !ok {
+					return apierr.New(http.StatusBadRequest, "PGRST100",
+						fmt.Sprintf("\"failed to parse select parameter\" unknown aggregate %q", it.Aggregate))
+				}
+			}
+			aggCast, err := rv.castType(it.AggregateCast)
 			if err != nil {
 				return err
 			}
@@ -268,8 +288,12 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 					name = it.Aggregate
 				}
 			}
-			r.Select = append(r.Select, Output{Expr: e, Name: name, Aggregate: it.Aggregate, AggregateCast: it.AggregateCast})
-			if it.Aggregate != "" {
+			if name == "" {
+				return apierr.New(http.StatusBadRequest, "PGRST100",
+					"\"failed to parse select parameter\" an empty JSON key cannot name a selected value")
+			}
+			r.Select = append(r.Select, Output{Expr: e, Key: Key{name}, Agg: agg, AggCast: aggCast})
+			if agg != AggNone {
 				hasAgg = true
 			} else {
 				hasPlain = true
@@ -284,7 +308,7 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem) error {
 func (r *Read) selectStar() {
 	r.Select = slices.Grow(r.Select, len(r.Rel.Columns))
 	for _, c := range r.Rel.Columns {
-		r.Select = append(r.Select, Output{Expr: Expr{Column: c}, Name: c.Name})
+		r.Select = append(r.Select, Output{Expr: Expr{Column: c}, Key: Key{c.Name}})
 	}
 }
 
@@ -306,20 +330,55 @@ func defaultName(f request.Field) string {
 	return f.Name
 }
 
-func resolveExpr(rel *schemacache.Relation, f request.Field, cast string) (Expr, error) {
+// castType resolves a cast target in the schema cache's types (nil for no cast): a type name that PostgreSQL
+// would find on the request's search path, never SQL text.
+func (rv *resolver) castType(name string) (*schemacache.Type, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if rv.cache != nil {
+		if t, ok := rv.cache.CastType(name, rv.schema); ok {
+			return t, nil
+		}
+	}
+	return nil, apierr.New(http.StatusBadRequest, "PGRST100",
+		fmt.Sprintf("\"failed to parse select parameter\" invalid cast type %q", name)).
+		WithDetails("A cast names a data type of PostgreSQL or of an exposed schema.")
+}
+
+func resolveExpr(rel *schemacache.Relation, f request.Field) (Expr, error) {
 	col, ok := rel.Column(f.Name)
 	if !ok {
 		return Expr{}, UnknownColumn(rel, f.Name)
 	}
-	if cast != "" {
-		t, ok := CastType(cast)
-		if !ok {
-			return Expr{}, apierr.New(http.StatusBadRequest, "PGRST100",
-				fmt.Sprintf("\"failed to parse select parameter\" invalid cast type %q", cast))
-		}
-		cast = t
+	path, err := jsonPath(f.JSONPath)
+	if err != nil {
+		return Expr{}, err
 	}
-	return Expr{Column: col, JSONPath: f.JSONPath, Cast: cast}, nil
+	return Expr{Column: col, Path: path}, nil
+}
+
+// jsonPath turns the parsed arrows into path steps: integer indexes that fit an int4 stay indexes (col->0), any
+// other key is an object key. Empty keys are refused.
+func jsonPath(ops []request.JSONOp) ([]PathStep, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	out := make([]PathStep, len(ops))
+	for i, op := range ops {
+		out[i] = PathStep{Key: op.Key, Text: op.Text}
+		if op.Index {
+			if n, err := strconv.ParseInt(op.Key, 10, 32); err == nil {
+				out[i] = PathStep{Index: int32(n), IsIndex: true, Text: op.Text}
+				continue
+			}
+		}
+		if op.Key == "" {
+			return nil, apierr.New(http.StatusBadRequest, "PGRST100", "\"failed to parse json path\" empty JSON key").
+				WithDetails("A JSON path names a key or an array index after -> or ->>.")
+		}
+	}
+	return out, nil
 }
 
 // UnknownColumn is PostgreSQL's 42703 as PostgREST reports it, found before any SQL runs.
@@ -327,12 +386,64 @@ func UnknownColumn(rel *schemacache.Relation, name string) error {
 	return apierr.New(http.StatusBadRequest, "42703", fmt.Sprintf("column %s.%s does not exist", rel.Name, name))
 }
 
-func resolveLeaf(rel *schemacache.Relation, f request.Field, c request.Condition) (*Leaf, error) {
-	e, err := resolveExpr(rel, f, "")
+func resolveLeaf(rel *schemacache.Relation, f request.Field, c *request.Condition) (*Leaf, error) {
+	e, err := resolveExpr(rel, f)
 	if err != nil {
 		return nil, err
 	}
-	return &Leaf{Expr: e, Op: c}, nil
+	return leafOf(e, c)
+}
+
+// leafOf turns a parsed condition into a leaf: the operator and its modifiers become enums, the operands stay
+// values to bind.
+func leafOf(e Expr, c *request.Condition) (*Leaf, error) {
+	op, ok := opNames[c.Op]
+	if !ok {
+		return nil, apierr.New(http.StatusBadRequest, "PGRST100", fmt.Sprintf("\"failed to parse filter\" unknown operator %q", c.Op))
+	}
+	l := &Leaf{Expr: e, Op: op, Negate: c.Negate, Value: c.Value, List: c.List, ListNull: c.ListNull}
+	switch c.Quant {
+	case "any":
+		l.Quant = QuantAny
+	case "all":
+		l.Quant = QuantAll
+	}
+	if op == OpIs {
+		l.Is = isValues[strings.ToLower(c.Value)]
+	}
+	if c.Lang != "" {
+		if err := checkTSConfig(c.Lang); err != nil {
+			return nil, err
+		}
+		l.Lang = c.Lang
+	}
+	return l, nil
+}
+
+// checkTSConfig refuses a text search configuration that regconfig's input would read as an OID (fts(0)
+// would reach an internal error) or that is not a plain name.
+func checkTSConfig(name string) error {
+	plain := name != "" && len(name) <= 63
+	for i := 0; plain && i < len(name); i++ {
+		ch := name[i]
+		plain = ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch == '_' || ch >= 0x80 || i > 0 && ch >= '0' && ch <= '9'
+	}
+	if plain {
+		return nil
+	}
+	return apierr.New(http.StatusBadRequest, "42704", "text search configuration \""+name+"\" does not exist").
+		WithHint("Name a text search configuration, e.g. fts(english).")
+}
+
+// nullsOf maps the parsed nulls placement.
+func nullsOf(s string) Nulls {
+	switch s {
+	case "first":
+		return NullsFirst
+	case "last":
+		return NullsLast
+	}
+	return NullsDefault
 }
 
 func resolveLogic(rel *schemacache.Relation, l *request.Logic) (Cond, error) {
@@ -340,7 +451,7 @@ func resolveLogic(rel *schemacache.Relation, l *request.Logic) (Cond, error) {
 	for _, ch := range l.Children {
 		switch {
 		case ch.Filter != nil:
-			leaf, err := resolveLeaf(rel, ch.Filter.Field, ch.Filter.Cond)
+			leaf, err := resolveLeaf(rel, ch.Filter.Field, &ch.Filter.Cond)
 			if err != nil {
 				return Cond{}, err
 			}
@@ -354,33 +465,6 @@ func resolveLogic(rel *schemacache.Relation, l *request.Logic) (Cond, error) {
 		}
 	}
 	return c, nil
-}
-
-// multiWordTypes are the SQL type names that contain spaces; any other cast must be one plain identifier.
-var multiWordTypes = map[string]bool{
-	"double precision": true, "character varying": true, "bit varying": true,
-	"timestamp with time zone": true, "timestamp without time zone": true,
-	"time with time zone": true, "time without time zone": true,
-}
-
-// CastType validates a user-supplied cast target and returns the SQL type text to emit: one plain identifier
-// (letters, digits, underscores) or a known multi-word type name, with an optional trailing [].
-func CastType(t string) (string, bool) {
-	t = strings.ToLower(strings.TrimSpace(t))
-	base := strings.TrimSuffix(t, "[]")
-	if base == "" || len(base) > 63 {
-		return "", false
-	}
-	if multiWordTypes[base] {
-		return t, true
-	}
-	for i := 0; i < len(base); i++ {
-		ch := base[i]
-		if !(ch >= 'a' && ch <= 'z' || ch == '_' || i > 0 && ch >= '0' && ch <= '9') {
-			return "", false
-		}
-	}
-	return t, true
 }
 
 func (r *Read) hasColumn(name string) bool {

@@ -1,8 +1,6 @@
 package sqlgen
 
 import (
-	"strings"
-
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
@@ -11,166 +9,167 @@ import (
 // executor and response apply: the function is called in the FROM clause with named arguments unpacked from
 // the bound JSON object, as PostgREST's callPlanToQuery.
 func ForCall(c *plan.Call) Read {
-	var fb builder
-	fb.callFrom(c)
-	from := fb.sb.String()
+	b := newBuilder()
+	from := b.sub()
+	from.callFrom(c)
 
-	alias := "pgrst_call"
-	var where string
+	where := b.sub()
 	if c.Read != nil {
-		alias = c.Read.Alias
-		wb := builder{args: fb.args}
-		wb.where(alias, c.Read.Where)
-		where = wb.sb.String()
-		fb.args = wb.args
+		where.where(readAlias(c.Read), c.Read.Where)
 	}
-	b := builder{args: fb.args}
 	if c.Media == request.MediaCustom && c.Scalar {
 		// The function's own media type: the value itself, in binary so bytea arrives as bytes (PostgREST).
-		return Read{Main: Statement{SQL: "SELECT NULL::bigint AS total, 1::bigint AS page_total, pgrst_call.pgrst_scalar AS body, " +
-			ResponseGUCColumns + " FROM " + from, Args: b.args}, BinaryBody: true, GUCColumns: true}
+		b.sql("SELECT NULL::bigint AS total, 1::bigint AS page_total, pgrst_call.pgrst_scalar AS body, " +
+			ResponseGUCColumns + " FROM ")
+		b.add(from)
+		return Read{Main: b.statement(), BinaryBody: true, GUCColumns: true}
 	}
-	var inner, body, counted string
+	var inner, counted *builder
+	body := b.sub()
 	switch {
 	case c.Read != nil:
-		inner = b.innerSelect(c.Read, from+" AS "+QuoteIdent(alias), where)
-		countFrom := from + " AS " + QuoteIdent(alias)
+		aliased := b.sub()
+		aliased.add(from)
+		aliased.sql(" AS ")
+		aliased.readAlias(c.Read)
+		inner = b.innerSelect(c.Read, aliased, where)
+		counted = b.sub()
+		counted.sql("SELECT 1 FROM ")
+		counted.add(aliased)
 		if c.Count != request.CountNone && needsJoins(c.Read) {
-			countFrom += b.joins(c.Read) // the filter tests embeds (!inner, rel=is.null): count over the same joins
+			counted.add(counted.joins(c.Read)) // the filter tests embeds (!inner, rel=is.null): count over the same joins
 		}
-		counted = "SELECT 1 FROM " + countFrom + where
+		counted.add(where)
 		if !c.SetOf && c.Media == request.MediaJSON && c.Read.Handler == nil {
-			body = "coalesce((json_agg(_pgway_t)->0)::text, 'null')"
+			body.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
 		} else {
-			body = b.body(c.Read)
+			body.body(c.Read)
 		}
 	case c.Scalar:
-		counted = "SELECT 1 FROM " + from
-		inner = "SELECT pgrst_call.pgrst_scalar FROM " + from + b.window(c)
-		switch {
-		case c.SetOf && !c.Singular:
-			body = "coalesce(json_agg(_pgway_t.pgrst_scalar)::text, '[]')"
-		default:
-			body = "coalesce((json_agg(_pgway_t.pgrst_scalar)->0)::text, 'null')"
+		counted = b.sub()
+		counted.sql("SELECT 1 FROM ")
+		counted.add(from)
+		inner = b.sub()
+		inner.sql("SELECT pgrst_call.pgrst_scalar FROM ")
+		inner.add(from)
+		inner.window(c.Limit, c.Offset)
+		if c.SetOf && !c.Singular {
+			body.sql("coalesce(json_agg(_pgway_t.pgrst_scalar)::text, '[]')")
+		} else {
+			body.sql("coalesce((json_agg(_pgway_t.pgrst_scalar)->0)::text, 'null')")
 		}
 	default:
-		counted = "SELECT 1 FROM " + from + " AS pgrst_call"
-		inner = "SELECT pgrst_call.* FROM " + from + " AS pgrst_call" + b.window(c)
+		counted = b.sub()
+		counted.sql("SELECT 1 FROM ")
+		counted.add(from)
+		counted.sql(" AS pgrst_call")
+		inner = b.sub()
+		inner.sql("SELECT pgrst_call.* FROM ")
+		inner.add(from)
+		inner.sql(" AS pgrst_call")
+		inner.window(c.Limit, c.Offset)
 		if c.SetOf && !c.Singular {
-			body = "coalesce(json_agg(_pgway_t)::text, '[]')"
+			body.sql("coalesce(json_agg(_pgway_t)::text, '[]')")
 		} else {
-			body = "coalesce((json_agg(_pgway_t)->0)::text, 'null')"
+			body.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
 		}
 	}
-	total := "NULL::bigint"
+	total := b.sub()
 	if c.Count != request.CountNone {
-		total = "(SELECT pg_catalog.count(*) FROM (" + counted + ") _pgway_c)"
+		total.sql("(SELECT pg_catalog.count(*) FROM (")
+		total.add(counted)
+		total.sql(") _pgway_c)")
+	} else {
+		total.sql("NULL::bigint")
 	}
-	check := buildCheck(false, c.Singular && !c.ReadOnly, c.MaxAffected, c.Rollback)
-	affected := ""
-	if check != "" {
-		affected = ", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected"
+	explain := c.Media == request.MediaPlan
+	check := ""
+	if explain {
+		b.explainPrefix(c.Explain)
+	} else {
+		check = buildCheck(false, c.Singular && !c.ReadOnly, c.MaxAffected, c.Rollback)
 	}
-	if c.Media == request.MediaPlan {
-		sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
-			" AS body FROM (" + inner + ") _pgway_t"
-		return Read{Main: Statement{SQL: explainPrefix(c.Explain) + sql, Args: b.args}, Explain: true}
+	b.sql("SELECT ")
+	b.add(total)
+	b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
+	b.add(body)
+	b.sql(" AS body")
+	if !explain {
+		// The response GUCs the function set come back in the same statement.
+		b.sql(", " + ResponseGUCColumns)
+		if check != "" {
+			b.sql(", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected")
+		}
 	}
-	// The response GUCs the function set come back in the same statement.
-	sql := "SELECT " + total + " AS total, pg_catalog.count(_pgway_t) AS page_total, " + body +
-		" AS body, " + ResponseGUCColumns + affected + " FROM (" + inner + ") _pgway_t"
-	return Read{Main: Statement{SQL: sql, Args: b.args}, Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil,
-		GUCColumns: true}
+	b.sql(" FROM (")
+	b.add(inner)
+	b.sql(") _pgway_t")
+	if explain {
+		return Read{Main: b.statement(), Explain: true}
+	}
+	return Read{Main: b.statement(), Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil, GUCColumns: true}
 }
 
 // callFrom writes the FROM items that produce the function's rows. For a scalar result the call is wrapped as
 // (SELECT fn(...) AS pgrst_scalar) pgrst_call; otherwise the last item is the bare call, to be aliased.
 func (b *builder) callFrom(c *plan.Call) {
-	fn := QuoteIdent(c.Routine.Schema) + "." + QuoteIdent(c.Routine.Name)
-	var call strings.Builder
-	call.WriteString(fn)
-	call.WriteString("(")
+	call := b.sub()
+	call.qualified(routineName(c.Routine))
+	call.sql("(")
 	switch {
-	case c.RawParam != "":
-		call.WriteString(b.placeholder(c.Body) + "::" + c.RawParam)
+	case c.RawParam != nil:
+		call.arg(c.Body)
+		call.sql("::")
+		call.catalog(paramType(c.RawParam))
 	default:
-		for i, p := range c.Args {
+		for i := range c.Args {
+			p := &c.Args[i]
 			if i > 0 {
-				call.WriteString(", ")
+				call.sql(", ")
 			}
 			if p.Variadic {
-				call.WriteString("VARIADIC ")
+				call.sql("VARIADIC ")
 			}
-			call.WriteString(QuoteIdent(p.Name))
-			call.WriteString(" := pgrst_body.")
-			call.WriteString(QuoteIdent(p.Name))
+			call.name(paramName(p))
+			call.sql(" := pgrst_body.")
+			call.name(paramName(p))
 		}
 	}
-	call.WriteString(")")
+	call.sql(")")
 	if len(c.Args) > 0 {
-		b.str("(SELECT ")
+		b.sql("(SELECT ")
 		b.arg(c.Body)
-		b.str("::json AS json_data) pgrst_payload, LATERAL (SELECT ")
-		for i, p := range c.Args {
+		b.sql("::json AS json_data) pgrst_payload, LATERAL (SELECT ")
+		for i := range c.Args {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			b.ident(p.Name)
+			b.name(paramName(&c.Args[i]))
 		}
 		if c.ArrayBody {
-			b.str(" FROM json_to_recordset(pgrst_payload.json_data) AS _(")
+			b.sql(" FROM json_to_recordset(pgrst_payload.json_data) AS _(")
 		} else {
-			b.str(" FROM json_to_record(pgrst_payload.json_data) AS _(")
+			b.sql(" FROM json_to_record(pgrst_payload.json_data) AS _(")
 		}
-		for i, p := range c.Args {
+		for i := range c.Args {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			b.ident(p.Name)
-			b.str(" ")
-			b.str(unboundedType(p.Type))
+			b.name(paramName(&c.Args[i]))
+			b.sql(" ")
+			b.catalog(paramRecordType(&c.Args[i]))
 		}
 		if c.ArrayBody {
-			b.str(") LIMIT 1) pgrst_body, LATERAL ")
+			b.sql(") LIMIT 1) pgrst_body, LATERAL ")
 		} else {
-			b.str(")) pgrst_body, LATERAL ")
+			b.sql(")) pgrst_body, LATERAL ")
 		}
 	}
 	if c.Scalar {
-		b.str("(SELECT " + call.String() + " AS pgrst_scalar) pgrst_call")
+		b.sql("(SELECT ")
+		b.add(call)
+		b.sql(" AS pgrst_scalar) pgrst_call")
 		return
 	}
-	b.str(call.String())
-}
-
-// window is LIMIT/OFFSET for results that are not a relation's rows.
-func (b *builder) window(c *plan.Call) string {
-	var sb strings.Builder
-	if c.Limit >= 0 {
-		sb.WriteString(" LIMIT ")
-		sb.WriteString(b.placeholder(c.Limit))
-	}
-	if c.Offset > 0 {
-		sb.WriteString(" OFFSET ")
-		sb.WriteString(b.placeholder(c.Offset))
-	}
-	return sb.String()
-}
-
-// unboundedType is a parameter's type as a record column: "character" and "bit" name length-1 types there, but
-// a function parameter declared so takes any length.
-func unboundedType(t string) string {
-	base, arr := strings.CutSuffix(t, "[]")
-	switch base {
-	case "character":
-		base = "bpchar"
-	case "bit":
-		base = "varbit"
-	default:
-		return t
-	}
-	if arr {
-		return base + "[]"
-	}
-	return base
+	b.add(call)
 }

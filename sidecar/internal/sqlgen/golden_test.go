@@ -7,27 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-// testRelation is a small table of every kind of column the SQL stage treats differently.
-func testRelation() *schemacache.Relation {
-	rel := &schemacache.Relation{Schema: "api", Name: "items", Insertable: true, Updatable: true, Deletable: true,
-		PrimaryKey: []string{"id"}}
-	for i, c := range []struct{ name, typ string }{
-		{"id", "bigint"}, {"name", "text"}, {"price", "numeric"}, {"meta", "jsonb"}, {"tags", "text[]"},
-		{"search", "tsvector"}, {"during", "int4range"},
-	} {
-		rel.Columns = append(rel.Columns, &schemacache.Column{Name: c.name, Position: i + 1, Type: c.typ, BaseType: c.typ, Nullable: true})
-	}
-	rel.Index()
-	return rel
-}
 
 // TestReadGolden: each testdata/read/<case>/query holds a query string; sql holds the statement it produces.
 func TestReadGolden(t *testing.T) {
@@ -38,7 +23,8 @@ func TestReadGolden(t *testing.T) {
 	if len(dirs) == 0 {
 		t.Fatal("no golden cases")
 	}
-	rel := testRelation()
+	f := fixture(t)
+	rel, _ := f.cache.Relation("api", "items")
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			query, err := os.ReadFile(filepath.Join(dir, "query"))
@@ -64,7 +50,7 @@ func TestReadGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			p, err := plan.ForRead(req, nil, rel, 0)
+			p, err := plan.ForRead(req, f.cache, rel, plan.Limits{})
 			if err != nil {
 				t.Fatalf("plan: %v", err)
 			}
@@ -72,6 +58,10 @@ func TestReadGolden(t *testing.T) {
 			got := st.Main.SQL + "\n-- args: " + argsString(st.Main.Args) + "\n"
 			if st.Estimate != nil {
 				got += "-- estimate: " + st.Estimate.SQL + "\n"
+			}
+			f.explain(t, st.Main)
+			if st.Estimate != nil {
+				f.explain(t, *st.Estimate)
 			}
 			golden := filepath.Join(dir, "sql")
 			if *update {
@@ -91,21 +81,3 @@ func TestReadGolden(t *testing.T) {
 	}
 }
 
-func argsString(args []any) string {
-	var sb strings.Builder
-	for i, a := range args {
-		if i > 0 {
-			sb.WriteString(" | ")
-		}
-		switch v := a.(type) {
-		case string:
-			sb.WriteString("'" + v + "'")
-		case []byte:
-			sb.WriteString("'" + string(v) + "'")
-		default:
-			sb.WriteString(strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(
-				strings.TrimSpace(fmtAny(v)), "\n", " "), "  ", " ")))
-		}
-	}
-	return sb.String()
-}

@@ -1,9 +1,6 @@
 package sqlgen
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/plan"
 )
@@ -13,8 +10,14 @@ import (
 const foundColumn = `"pgrst_found"`
 
 // embedSelects writes the parent's select-list items for its embeds: the JSON object or array under the embed's
-// name, or a spread embed's columns.
-func (b *builder) embedSelects(sb *strings.Builder, r *plan.Read, first bool) {
+// key, or a spread embed's columns.
+func (b *builder) embedSelects(r *plan.Read, first bool) {
+	sep := func() {
+		if !first {
+			b.sql(", ")
+		}
+		first = false
+	}
 	for _, e := range r.Embeds {
 		if e.Empty {
 			continue
@@ -24,221 +27,212 @@ func (b *builder) embedSelects(sb *strings.Builder, r *plan.Read, first bool) {
 			if e.ToOne && !r.Hoisted {
 				aggs = hoistedAggs(e.Read)
 			}
-			for i, name := range outputNames(e.Read) {
-				if !first {
-					sb.WriteString(", ")
-				}
-				first = false
+			for i, k := range outputKeys(e.Read) {
+				sep()
 				switch {
 				case !e.ToOne:
-					sb.WriteString("coalesce(")
-					writeColumn(sb, e.Lateral, name)
-					sb.WriteString(", '[]')")
-				case i < len(aggs) && aggs[i].fn != "":
+					b.sql("coalesce(")
+					b.lateralColumn(e, k)
+					b.sql(", '[]')")
+				case i < len(aggs) && aggs[i].agg != plan.AggNone:
 					// An aggregate of the spread embed, computed over this level's rows and groups.
-					sb.WriteString(aggs[i].fn + "(")
-					writeColumn(sb, e.Lateral, name)
-					sb.WriteString(")")
-					if aggs[i].cast != "" {
-						sb.WriteString("::" + aggs[i].cast)
+					b.sql(aggregates[aggs[i].agg])
+					b.sql("(")
+					b.lateralColumn(e, k)
+					b.sql(")")
+					if aggs[i].cast != nil {
+						b.sql("::")
+						b.catalog(castType(aggs[i].cast))
 					}
 				default:
-					writeColumn(sb, e.Lateral, name)
+					b.lateralColumn(e, k)
 				}
-				sb.WriteString(" AS ")
-				writeIdent(sb, name)
+				b.sql(" AS ")
+				b.key(k)
 			}
 			continue
 		}
-		if !first {
-			sb.WriteString(", ")
-		}
-		first = false
+		sep()
 		if !e.ToOne {
-			sb.WriteString("coalesce(")
+			b.sql("coalesce(")
 		}
-		writeIdent(sb, e.Lateral)
-		sb.WriteString(".body")
+		b.lateral(e.Lateral)
+		b.sql(".body")
 		if !e.ToOne {
-			sb.WriteString(", '[]')")
+			b.sql(", '[]')")
 		}
-		sb.WriteString(" AS ")
-		writeIdent(sb, e.Name)
+		b.sql(" AS ")
+		b.key(e.Key)
 	}
 }
 
-// writeIdent writes s as a quoted identifier.
-func writeIdent(sb *strings.Builder, s string) {
-	sb.WriteByte('"')
-	if strings.ContainsAny(s, "\"\x00") {
-		sb.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`))
-	} else {
-		sb.WriteString(s)
-	}
-	sb.WriteByte('"')
+// lateralColumn writes "pgrst_n"."key": a column of an embed's LATERAL subquery.
+func (b *builder) lateralColumn(e *plan.Embed, k plan.Key) {
+	b.lateral(e.Lateral)
+	b.sql(".")
+	b.key(k)
 }
 
-// writeColumn writes "alias"."column".
-func writeColumn(sb *strings.Builder, alias, col string) {
-	writeIdent(sb, alias)
-	sb.WriteByte('.')
-	writeIdent(sb, col)
-}
-
-// outputNames are the keys a read renders: its columns, then its embeds' (spread ones flattened).
-func outputNames(r *plan.Read) []string {
-	var out []string
+// outputKeys are the keys a read renders: its columns, then its embeds' (spread ones flattened).
+func outputKeys(r *plan.Read) []plan.Key {
+	out := make([]plan.Key, 0, len(r.Select)+len(r.Embeds))
 	for _, o := range r.Select {
-		out = append(out, o.Name)
+		out = append(out, o.Key)
 	}
 	for _, e := range r.Embeds {
 		switch {
 		case e.Empty:
 		case e.Spread:
-			out = append(out, outputNames(e.Read)...)
+			out = append(out, outputKeys(e.Read)...)
 		default:
-			out = append(out, e.Name)
+			out = append(out, e.Key)
 		}
 	}
 	return out
 }
 
 // joins writes the LATERAL subqueries of r's embeds, to follow r's FROM item.
-func (b *builder) joins(r *plan.Read) string {
-	var sb strings.Builder
+func (b *builder) joins(r *plan.Read) *builder {
+	s := b.sub()
 	for _, e := range r.Embeds {
 		if e.Inner {
-			sb.WriteString(" INNER JOIN LATERAL (")
+			s.sql(" INNER JOIN LATERAL (")
 		} else {
-			sb.WriteString(" LEFT JOIN LATERAL (")
+			s.sql(" LEFT JOIN LATERAL (")
 		}
-		sb.WriteString(b.embedQuery(r, e))
-		sb.WriteString(") AS ")
-		writeIdent(&sb, e.Lateral)
+		s.add(s.embedQuery(r, e))
+		s.sql(") AS ")
+		s.lateral(e.Lateral)
 		if e.Inner && !e.ToOne {
-			sb.WriteString(" ON ")
-			writeIdent(&sb, e.Lateral)
-			sb.WriteString("." + foundColumn + " IS NOT NULL")
+			s.sql(" ON ")
+			s.lateral(e.Lateral)
+			s.sql("." + foundColumn + " IS NOT NULL")
 		} else {
-			sb.WriteString(" ON TRUE")
+			s.sql(" ON TRUE")
 		}
 	}
-	return sb.String()
+	return s
 }
 
 // embedQuery is the LATERAL subquery of e, correlated with its parent p.
-func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) string {
+func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) *builder {
 	c := e.Read
-	var from strings.Builder
-	from.Grow(128)
-	var wb builder
-	wb.sb.Grow(128)
-	wb.str(" WHERE ")
+	from := b.sub()
+	where := b.sub()
+	where.sql(" WHERE ")
 	rel := e.Rel
 	switch {
 	case rel.Computed != nil:
 		// A computed relationship: the function called with the parent's row.
-		writeIdent(&from, rel.Computed.Schema)
-		from.WriteByte('.')
-		writeIdent(&from, rel.Computed.Name)
-		from.WriteByte('(')
-		writeIdent(&from, p.Alias)
-		from.WriteString(") AS ")
-		writeIdent(&from, c.Alias)
-		wb.str("true")
+		from.qualified(computedRel(rel))
+		from.sql("(")
+		from.readAlias(p)
+		from.sql(") AS ")
+		from.readAlias(c)
+		where.sql("true")
 	case rel.Cardinality == schemacache.ManyToMany && rel.Junction != nil:
 		j := rel.Junction
-		ja := c.Alias + "_j"
-		from.WriteString(qualified(c.Rel))
-		from.WriteString(" AS ")
-		writeIdent(&from, c.Alias)
-		from.WriteString(" INNER JOIN ")
-		writeIdent(&from, j.Table.Schema)
-		from.WriteByte('.')
-		writeIdent(&from, j.Table.Name)
-		from.WriteString(" AS ")
-		writeIdent(&from, ja)
-		from.WriteString(" ON ")
+		junction := func(bb *builder) { bb.junctionAlias(c.Alias) }
+		from.fromRelation(c)
+		from.sql(" INNER JOIN ")
+		from.qualified(junctionTable(j))
+		from.sql(" AS ")
+		junction(from)
+		from.sql(" ON ")
 		for i := range j.TargetColumns {
 			if i > 0 {
-				from.WriteString(" AND ")
+				from.sql(" AND ")
 			}
-			writeColumn(&from, ja, j.TargetColumns[i])
-			from.WriteString(" = ")
-			writeColumn(&from, c.Alias, rel.TargetColumns[i])
+			_, target := relationshipCols(rel, i)
+			junction(from)
+			from.sql(".")
+			from.name(junctionTargetCol(j, i))
+			from.sql(" = ")
+			from.readAlias(c)
+			from.sql(".")
+			from.name(target)
 		}
 		for i := range j.SourceColumns {
 			if i > 0 {
-				wb.str(" AND ")
+				where.sql(" AND ")
 			}
-			writeColumn(&wb.sb, ja, j.SourceColumns[i])
-			wb.str(" = ")
-			writeColumn(&wb.sb, p.Alias, rel.SourceColumns[i])
+			source, _ := relationshipCols(rel, i)
+			junction(where)
+			where.sql(".")
+			where.name(junctionSourceCol(j, i))
+			where.sql(" = ")
+			where.readAlias(p)
+			where.sql(".")
+			where.name(source)
 		}
 	default:
-		from.WriteString(qualified(c.Rel))
-		from.WriteString(" AS ")
-		writeIdent(&from, c.Alias)
+		from.fromRelation(c)
 		for i := range rel.TargetColumns {
 			if i > 0 {
-				wb.str(" AND ")
+				where.sql(" AND ")
 			}
-			writeColumn(&wb.sb, c.Alias, rel.TargetColumns[i])
-			wb.str(" = ")
-			writeColumn(&wb.sb, p.Alias, rel.SourceColumns[i])
+			source, target := relationshipCols(rel, i)
+			where.readAlias(c)
+			where.sql(".")
+			where.name(target)
+			where.sql(" = ")
+			where.readAlias(p)
+			where.sql(".")
+			where.name(source)
 		}
 	}
 	if e.ToOne {
-		from.WriteString(b.joins(c)) // innerSelect adds them for to-many
+		from.add(from.joins(c)) // innerSelect adds them for to-many
 	}
-
-	wb.args = b.args
 	for i := range c.Where {
-		wb.str(" AND ")
-		wb.cond(c.Alias, &c.Where[i])
+		where.sql(" AND ")
+		where.cond(readAlias(c), &c.Where[i])
 	}
-	b.args = wb.args
-	where := wb.sb.String()
 
+	s := b.sub()
 	if e.ToOne {
-		var sb strings.Builder
-		sb.WriteString("SELECT ")
+		s.sql("SELECT ")
 		if e.Spread {
-			b.writeSelectList(&sb, c)
+			s.writeSelectList(c)
 		} else {
-			sb.WriteString("(SELECT row_to_json(_pgway_x)::jsonb FROM (SELECT ")
-			b.writeSelectList(&sb, c)
-			sb.WriteString(") _pgway_x) AS body")
+			s.sql("(SELECT row_to_json(_pgway_x)::jsonb FROM (SELECT ")
+			s.writeSelectList(c)
+			s.sql(") _pgway_x) AS body")
 		}
-		sb.WriteString(", true AS " + foundColumn)
+		s.sql(", true AS " + foundColumn)
 		for i, o := range orderedBy(p, e) {
-			var eb builder
-			eb.expr(c.Alias, o.Expr)
-			sb.WriteString(", " + eb.sb.String() + " AS " + QuoteIdent(orderColumn(i)))
+			s.sql(", ")
+			s.readExpr(c, o.Expr)
+			s.sql(" AS ")
+			s.orderColumn(i)
 		}
-		sb.WriteString(" FROM ")
-		sb.WriteString(from.String())
-		sb.WriteString(where)
-		sb.WriteString(" LIMIT 1")
+		s.sql(" FROM ")
+		s.add(from)
+		s.add(where)
+		s.sql(" LIMIT 1")
 		if c.Offset > 0 {
-			sb.WriteString(" OFFSET " + b.placeholder(c.Offset)) // rel.offset on a to-one embed skips its row
+			s.sql(" OFFSET ") // rel.offset on a to-one embed skips its row
+			s.arg(c.Offset)
 		}
-		return sb.String()
+		return s
 	}
-	inner := b.innerSelect(c, from.String(), where)
-	var sb strings.Builder
-	sb.WriteString("SELECT ")
+	inner := b.innerSelect(c, from, where)
+	s.sql("SELECT ")
 	if e.Spread {
-		for _, name := range outputNames(c) {
-			sb.WriteString("json_agg(_pgway_x." + QuoteIdent(name) + ")::jsonb AS " + QuoteIdent(name) + ", ")
+		for _, k := range outputKeys(c) {
+			s.sql("json_agg(_pgway_x.")
+			s.key(k)
+			s.sql(")::jsonb AS ")
+			s.key(k)
+			s.sql(", ")
 		}
 	} else {
-		sb.WriteString("json_agg(_pgway_x)::jsonb AS body, ")
+		s.sql("json_agg(_pgway_x)::jsonb AS body, ")
 	}
-	sb.WriteString("nullif(pg_catalog.count(_pgway_x), 0) AS " + foundColumn + " FROM (")
-	sb.WriteString(inner)
-	sb.WriteString(") _pgway_x")
-	return sb.String()
+	s.sql("nullif(pg_catalog.count(_pgway_x), 0) AS " + foundColumn + " FROM (")
+	s.add(inner)
+	s.sql(") _pgway_x")
+	return s
 }
 
 // orderedBy lists p's order terms that sort by a column of the to-one embed e.
@@ -252,15 +246,18 @@ func orderedBy(p *plan.Read, e *plan.Embed) []plan.Order {
 	return out
 }
 
-func orderColumn(i int) string { return "pgrst_order_" + strconv.Itoa(i) }
+func (b *builder) orderColumn(i int) {
+	b.sql(`"pgrst_order_`)
+	b.num(i)
+	b.sql(`"`)
+}
 
 // orderTerm writes r.Order[i]'s expression: a column of r, or of a to-one embed (through its lateral).
-func (b *builder) orderTerm(r *plan.Read, i int) string {
+func (b *builder) orderTerm(r *plan.Read, i int) {
 	o := r.Order[i]
 	if o.Embed == nil {
-		var eb builder
-		eb.expr(r.Alias, o.Expr)
-		return eb.sb.String()
+		b.readExpr(r, o.Expr)
+		return
 	}
 	n := 0
 	for j := 0; j < i; j++ {
@@ -268,21 +265,23 @@ func (b *builder) orderTerm(r *plan.Read, i int) string {
 			n++
 		}
 	}
-	return QuoteIdent(o.Embed.Lateral) + "." + QuoteIdent(orderColumn(n))
+	b.lateral(o.Embed.Lateral)
+	b.sql(".")
+	b.orderColumn(n)
 }
 
 // writeSelectList writes r's columns and embeds.
-func (b *builder) writeSelectList(sb *strings.Builder, r *plan.Read) {
+func (b *builder) writeSelectList(r *plan.Read) {
 	if len(r.Select) == 0 {
 		if hasRendered(r) {
-			b.embedSelects(sb, r, true)
+			b.embedSelects(r, true)
 		} else {
-			sb.WriteString(`NULL AS "pgrst_empty"`) // rel(): joined only to filter
+			b.sql(`NULL AS "pgrst_empty"`) // rel(): joined only to filter
 		}
 		return
 	}
-	b.writeOutputs(sb, r)
-	b.embedSelects(sb, r, false)
+	b.writeOutputs(r)
+	b.embedSelects(r, false)
 }
 
 func hasRendered(r *plan.Read) bool {
@@ -292,16 +291,6 @@ func hasRendered(r *plan.Read) bool {
 		}
 	}
 	return false
-}
-
-// embedPresence writes the test for rel=is.null / rel=not.is.null.
-func (b *builder) embedPresence(l *plan.Leaf) {
-	b.str(QuoteIdent(l.Embed.Lateral) + "." + foundColumn)
-	if strings.EqualFold(l.Op.Value, "null") {
-		b.str(" IS NULL")
-	} else {
-		b.str(" IS NOT NULL")
-	}
 }
 
 // needsJoins reports whether r's filter depends on its embeds (an embed presence test or an inner join), so
@@ -324,33 +313,17 @@ func needsJoins(r *plan.Read) bool {
 	return walk(r.Where)
 }
 
-// embedOutputCount is how many select-list items r's embeds add.
-func embedOutputCount(r *plan.Read) int {
-	n := 0
-	for _, e := range r.Embeds {
-		switch {
-		case e.Empty:
-		case e.Spread:
-			n += len(outputNames(e.Read))
-		default:
-			n++
-		}
-	}
-	return n
+// hoisted is an output of a spread to-one read: the aggregate the parent applies to it (AggNone for none).
+type hoisted struct {
+	agg  plan.Agg
+	cast *schemacache.Type
 }
 
-// hoisted is an output of a spread to-one read: the aggregate the parent applies to it ("" for none).
-type hoisted struct{ fn, cast string }
-
-// hoistedAggs lists a hoisted read's outputs in outputNames order with the aggregates they carry up.
+// hoistedAggs lists a hoisted read's outputs in outputKeys order with the aggregates they carry up.
 func hoistedAggs(r *plan.Read) []hoisted {
 	var out []hoisted
 	for _, o := range r.Select {
-		fn := o.Aggregate
-		if fn == "count" || fn == "sum" || fn == "avg" || fn == "min" || fn == "max" {
-			fn = "pg_catalog." + fn
-		}
-		out = append(out, hoisted{fn: fn, cast: o.AggregateCast})
+		out = append(out, hoisted{agg: o.Agg, cast: o.AggCast})
 	}
 	for _, e := range r.Embeds {
 		switch {
@@ -358,7 +331,7 @@ func hoistedAggs(r *plan.Read) []hoisted {
 		case e.Spread && e.ToOne:
 			out = append(out, hoistedAggs(e.Read)...)
 		case e.Spread:
-			for range outputNames(e.Read) {
+			for range outputKeys(e.Read) {
 				out = append(out, hoisted{})
 			}
 		default:
@@ -368,21 +341,21 @@ func hoistedAggs(r *plan.Read) []hoisted {
 	return out
 }
 
-// outputAggs flags r's outputs (outputNames order) that are aggregates at r's level.
+// outputAggs flags r's outputs (outputKeys order) that are aggregates at r's level.
 func outputAggs(r *plan.Read) []bool {
 	var out []bool
 	for _, o := range r.Select {
-		out = append(out, o.Aggregate != "" && !r.Hoisted)
+		out = append(out, o.Agg != plan.AggNone && !r.Hoisted)
 	}
 	for _, e := range r.Embeds {
 		switch {
 		case e.Empty:
 		case e.Spread && e.ToOne && !r.Hoisted:
 			for _, h := range hoistedAggs(e.Read) {
-				out = append(out, h.fn != "")
+				out = append(out, h.agg != plan.AggNone)
 			}
 		case e.Spread:
-			for range outputNames(e.Read) {
+			for range outputKeys(e.Read) {
 				out = append(out, false)
 			}
 		default:

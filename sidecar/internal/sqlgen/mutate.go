@@ -1,9 +1,6 @@
 package sqlgen
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
@@ -32,362 +29,360 @@ const RollbackCode = "PGWRB"
 // StreamTable is where a streamed body is (dbexec.WriteStreamed copies it there).
 const StreamTable = "pg_temp.pgway_body"
 
-// sourceCTE names the mutation's RETURNING rows.
-const sourceCTE = "pgrst_source"
-
 // ForMutate builds the statement answering m.
 func ForMutate(m *plan.Mutate) Mutate {
-	var b builder
-	alias := m.Rel.Name
+	b := newBuilder()
+	target := alias{rel: m.Rel}
+	mutation := b.sub()
 	switch m.Action {
 	case request.ActionInsert, request.ActionUpsert:
-		b.insert(m, alias)
+		mutation.insert(m, target)
 	case request.ActionUpdate:
-		b.update(m, alias)
+		mutation.update(m, target)
 	case request.ActionDelete:
-		b.str("DELETE FROM ")
-		b.str(qualified(m.Rel))
-		b.str(" AS ")
-		b.ident(alias)
-		b.mutationWhere(m, alias)
-		b.returning(m, alias)
+		mutation.sql("DELETE FROM ")
+		mutation.qualified(relName(m.Rel))
+		mutation.sql(" AS ")
+		mutation.alias(target)
+		mutation.mutationWhere(m, target)
+		mutation.returning(m, target)
 	}
-	mutation := b.sb.String()
 
-	var inner string
+	var inner *builder
 	if m.Read != nil {
-		inner = b.innerSelect(m.Read, sourceCTE+" AS "+QuoteIdent(m.Read.Alias), "")
+		from := b.sub()
+		from.sql("pgrst_source AS ")
+		from.readAlias(m.Read)
+		inner = b.innerSelect(m.Read, from, b.sub())
 	} else {
-		inner = "SELECT * FROM " + sourceCTE
+		inner = b.sub()
+		inner.sql("SELECT * FROM pgrst_source")
 	}
-	var sb strings.Builder
-	sb.WriteString("WITH ")
-	sb.WriteString(sourceCTE)
-	sb.WriteString(" AS (")
-	sb.WriteString(mutation)
-	sb.WriteString(") SELECT pg_catalog.count(_pgway_t) AS page_total, ")
+	b.sql("WITH pgrst_source AS (")
+	b.add(mutation)
+	b.sql(") SELECT pg_catalog.count(_pgway_t) AS page_total, ")
 	if m.Action == request.ActionInsert && m.Return == "headers-only" && len(m.PrimaryKey) > 0 {
-		sb.WriteString("CASE WHEN pg_catalog.count(_pgway_t) = 1 THEN (SELECT json_agg(json_build_array(_pgway_j.key, _pgway_j.value)) FROM (SELECT row_to_json(_) AS row FROM ")
-		sb.WriteString(sourceCTE)
-		sb.WriteString(" AS _ LIMIT 1) _pgway_d CROSS JOIN json_each_text(_pgway_d.row) AS _pgway_j WHERE _pgway_j.key IN (")
-		for i, k := range m.PrimaryKey {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(QuoteLiteral(k))
+		b.sql("CASE WHEN pg_catalog.count(_pgway_t) = 1 THEN (SELECT json_agg(json_build_array(_pgway_j.key, _pgway_j.value)) " +
+			"FROM (SELECT row_to_json(_) AS row FROM pgrst_source AS _ LIMIT 1) _pgway_d " +
+			"CROSS JOIN json_each_text(_pgway_d.row) AS _pgway_j WHERE _pgway_j.key = ANY(")
+		keys := make([]string, len(m.PrimaryKey))
+		for i, c := range m.PrimaryKey {
+			keys[i] = c.Name
 		}
-		sb.WriteString(")) END")
+		b.arg(arrayLiteral(keys, nil))
+		b.sql("::text[])) END")
 	} else {
-		sb.WriteString("NULL::json")
+		b.sql("NULL::json")
 	}
-	sb.WriteString(" AS location, ")
+	b.sql(" AS location, ")
 	if m.Read != nil {
-		sb.WriteString(b.body(m.Read))
+		b.body(m.Read)
 	} else {
-		sb.WriteString("''")
+		b.sql("''")
 	}
-	sb.WriteString(" AS body, ")
+	b.sql(" AS body, ")
 	if m.Resolution == "merge-duplicates" {
-		sb.WriteString("nullif(current_setting('pgrst.inserted', true), '')::int")
+		b.sql("nullif(current_setting('pgrst.inserted', true), '')::int")
 	} else {
-		sb.WriteString("NULL::int")
+		b.sql("NULL::int")
 	}
-	sb.WriteString(" AS inserted, ")
+	b.sql(" AS inserted, ")
 	// The response GUCs a trigger or default may have set, read in the same statement as PostgREST does.
-	sb.WriteString(ResponseGUCColumns)
+	b.sql(ResponseGUCColumns)
 	check := checkBlock(m)
 	if check != "" {
-		sb.WriteString(", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected")
+		b.sql(", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected")
 	}
-	sb.WriteString(" FROM (")
-	sb.WriteString(inner)
-	sb.WriteString(") _pgway_t")
-	return Mutate{Main: Statement{SQL: sb.String(), Args: b.args}, Check: check, ReadGUCsAfter: m.Rel.HasTriggers}
+	b.sql(" FROM (")
+	b.add(inner)
+	b.sql(") _pgway_t")
+	return Mutate{Main: b.statement(), Check: check, ReadGUCsAfter: m.Rel.HasTriggers}
 }
 
 // payloadSource writes PostgREST's body unpacking: FROM the bound JSON, one typed row per object, as pgrst_body.
 func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 	p := m.Payload
 	defaults := m.ApplyDefaults
-	jsonType := "json"
+	jsonType := fixed("json")
 	if defaults {
 		jsonType = "jsonb"
 	}
 	if m.StreamBody {
-		b.str(" FROM (SELECT body::" + jsonType + " AS json_data FROM " + StreamTable + ") pgrst_payload, ")
+		b.sql(" FROM (SELECT body::")
+		b.sql(jsonType)
+		b.sql(" AS json_data FROM " + StreamTable + ") pgrst_payload, ")
 	} else {
-		b.str(" FROM (SELECT ")
+		b.sql(" FROM (SELECT ")
 		b.arg(p.JSON)
-		b.str("::" + jsonType + " AS json_data) pgrst_payload, ")
+		b.sql("::")
+		b.sql(jsonType)
+		b.sql(" AS json_data) pgrst_payload, ")
 	}
-	src := "pgrst_payload.json_data"
+	src := fixed("pgrst_payload.json_data")
 	if defaults {
-		var defs strings.Builder
-		defs.WriteString("jsonb_build_object(")
+		defs := b.sub()
+		defs.sql("jsonb_build_object(")
 		n := 0
 		for _, c := range m.Columns {
 			if c.Default == "" {
 				continue
 			}
 			if n > 0 {
-				defs.WriteString(", ")
+				defs.sql(", ")
 			}
 			n++
-			defs.WriteString(QuoteLiteral(c.Name))
-			defs.WriteString(", ")
-			defs.WriteString(c.Default)
+			defs.arg(c.Name)
+			defs.sql("::text, ")
+			defs.catalog(colDefault(c))
 		}
-		defs.WriteString(")")
+		defs.sql(")")
+		b.sql("LATERAL (SELECT ")
 		if p.Object {
-			b.str("LATERAL (SELECT " + defs.String() + " || pgrst_payload.json_data AS val) pgrst_json_defs, ")
+			b.add(defs)
+			b.sql(" || pgrst_payload.json_data AS val) pgrst_json_defs, ")
 		} else {
-			b.str("LATERAL (SELECT jsonb_agg(" + defs.String() + " || elem) AS val FROM jsonb_array_elements(pgrst_payload.json_data) elem) pgrst_json_defs, ")
+			b.sql("jsonb_agg(")
+			b.add(defs)
+			b.sql(" || elem) AS val FROM jsonb_array_elements(pgrst_payload.json_data) elem) pgrst_json_defs, ")
 		}
 		src = "pgrst_json_defs.val"
 	}
-	b.str("LATERAL (SELECT ")
+	b.sql("LATERAL (SELECT ")
 	if len(m.Columns) == 0 {
 		if p.Object {
-			b.str("FROM (VALUES (1)) _")
+			b.sql("FROM (VALUES (1)) _")
 		} else {
-			b.str("FROM " + jsonType + "_array_elements(" + src + ") _")
+			b.sql("FROM ")
+			b.sql(jsonType)
+			b.sql("_array_elements(")
+			b.sql(src)
+			b.sql(") _")
 		}
 	} else {
 		for i, c := range m.Columns {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			if fn := c.Rep.FromJSON; fn != "" {
-				// Domain representation: the JSON value goes through the json → domain cast function.
-				b.str(fn + "(")
-				b.ident(c.Name)
-				b.str(") AS ")
-			}
-			b.ident(c.Name)
-		}
-		b.str(" FROM " + jsonType + "_to_record")
-		if !p.Object {
-			b.str("set")
-		}
-		b.str("(" + src + ") AS _(")
-		for i, c := range m.Columns {
-			if i > 0 {
-				b.str(", ")
-			}
-			b.ident(c.Name)
-			b.str(" ")
 			if c.Rep.FromJSON != "" {
-				b.str("json")
-			} else {
-				b.str(c.Type)
+				// Domain representation: the JSON value goes through the json → domain cast function.
+				b.catalog(repFromJSON(c))
+				b.sql("(")
+				b.name(colName(c))
+				b.sql(") AS ")
 			}
+			b.name(colName(c))
 		}
-		b.str(")")
-		if limitOne {
-			b.str(" LIMIT 1")
+		b.sql(" FROM ")
+		b.sql(jsonType)
+		b.sql("_to_record")
+		if !p.Object {
+			b.sql("set")
 		}
-	}
-	b.str(") pgrst_body")
-}
-
-// insertedCounter is PostgREST's pgrst.inserted bookkeeping: +1 per row offered for insert, -1 per conflicting
-// row updated instead, so the total tells 201 from 200.
-func insertedCounter(add bool) string {
-	sym, num := "+", "0"
-	if !add {
-		sym, num = "-", "-1"
-	}
-	return "set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), '')::int, 0) " +
-		sym + " 1)::text, true) <> '" + num + "'"
-}
-
-func (b *builder) insert(m *plan.Mutate, alias string) {
-	b.str("INSERT INTO ")
-	b.str(qualified(m.Rel))
-	b.str(" AS ")
-	b.ident(alias)
-	if len(m.Columns) > 0 {
-		b.str(" (")
+		b.sql("(")
+		b.sql(src)
+		b.sql(") AS _(")
 		for i, c := range m.Columns {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			b.ident(c.Name)
+			b.name(colName(c))
+			b.sql(" ")
+			if c.Rep.FromJSON != "" {
+				b.sql("json")
+			} else {
+				b.catalog(colType(c))
+			}
 		}
-		b.str(")")
+		b.sql(")")
+		if limitOne {
+			b.sql(" LIMIT 1")
+		}
 	}
-	b.str(" SELECT ")
+	b.sql(") pgrst_body")
+}
+
+// insertedAdd and insertedSub are PostgREST's pgrst.inserted bookkeeping: +1 per row offered for insert, -1 per
+// conflicting row updated instead, so the total tells 201 from 200.
+const (
+	insertedAdd = "set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), '')::int, 0) + 1)::text, true) <> '0'"
+	insertedSub = "set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), '')::int, 0) - 1)::text, true) <> '-1'"
+)
+
+func (b *builder) insert(m *plan.Mutate, a alias) {
+	b.sql("INSERT INTO ")
+	b.qualified(relName(m.Rel))
+	b.sql(" AS ")
+	b.alias(a)
+	if len(m.Columns) > 0 {
+		b.sql(" (")
+		for i, c := range m.Columns {
+			if i > 0 {
+				b.sql(", ")
+			}
+			b.name(colName(c))
+		}
+		b.sql(")")
+	}
+	b.sql(" SELECT ")
 	for i, c := range m.Columns {
 		if i > 0 {
-			b.str(", ")
+			b.sql(", ")
 		}
-		b.str("pgrst_body.")
-		b.ident(c.Name)
+		b.sql("pgrst_body.")
+		b.name(colName(c))
 	}
 	b.payloadSource(m, false)
 	merge := m.Resolution == "merge-duplicates"
 	if merge {
-		b.str(" WHERE ")
-		b.str(insertedCounter(true))
+		b.sql(" WHERE " + insertedAdd)
 		for i := range m.Where { // PUT: the payload row must match the URL's primary key
-			b.str(" AND ")
-			b.cond("pgrst_body", &m.Where[i])
+			b.sql(" AND ")
+			b.cond(alias{name: "pgrst_body"}, &m.Where[i])
 		}
 	}
 	if len(m.OnConflict) > 0 && m.Resolution != "" {
-		b.str(" ON CONFLICT (")
+		b.sql(" ON CONFLICT (")
 		for i, c := range m.OnConflict {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			b.ident(c)
+			b.name(colName(c))
 		}
-		b.str(") ")
+		b.sql(") ")
 		if !merge || len(m.Columns) == 0 {
-			b.str("DO NOTHING")
+			b.sql("DO NOTHING")
 		} else {
-			b.str("DO UPDATE SET ")
+			b.sql("DO UPDATE SET ")
 			for i, c := range m.Columns {
 				if i > 0 {
-					b.str(", ")
+					b.sql(", ")
 				}
-				b.ident(c.Name)
-				b.str(" = EXCLUDED.")
-				b.ident(c.Name)
+				b.name(colName(c))
+				b.sql(" = EXCLUDED.")
+				b.name(colName(c))
 			}
-			b.str(" WHERE ")
-			b.str(insertedCounter(false))
+			b.sql(" WHERE " + insertedSub)
 		}
 	}
-	b.returning(m, alias)
+	b.returning(m, a)
 }
 
-func (b *builder) update(m *plan.Mutate, alias string) {
+func (b *builder) update(m *plan.Mutate, a alias) {
 	if len(m.Columns) == 0 {
 		// Nothing to set: an empty result that still has the relation's columns for select=.
-		b.str("SELECT ")
-		b.ident(alias)
-		b.str(".* FROM ")
-		b.str(qualified(m.Rel))
-		b.str(" AS ")
-		b.ident(alias)
-		b.str(" WHERE false")
+		b.sql("SELECT ")
+		b.alias(a)
+		b.sql(".* FROM ")
+		b.qualified(relName(m.Rel))
+		b.sql(" AS ")
+		b.alias(a)
+		b.sql(" WHERE false")
 		return
 	}
-	b.str("UPDATE ")
-	b.str(qualified(m.Rel))
-	b.str(" AS ")
-	b.ident(alias)
-	b.str(" SET ")
+	b.sql("UPDATE ")
+	b.qualified(relName(m.Rel))
+	b.sql(" AS ")
+	b.alias(a)
+	b.sql(" SET ")
 	for i, c := range m.Columns {
 		if i > 0 {
-			b.str(", ")
+			b.sql(", ")
 		}
-		b.ident(c.Name)
-		b.str(" = pgrst_body.")
-		b.ident(c.Name)
+		b.name(colName(c))
+		b.sql(" = pgrst_body.")
+		b.name(colName(c))
 	}
 	b.payloadSource(m, true)
-	b.mutationWhere(m, alias)
-	b.returning(m, alias)
+	b.mutationWhere(m, a)
+	b.returning(m, a)
 }
 
 // mutationWhere filters an update or delete; with limit/offset the window is chosen by a subquery on the row
 // identity (tableoid, ctid) for tables and the primary key for views.
-func (b *builder) mutationWhere(m *plan.Mutate, alias string) {
+func (b *builder) mutationWhere(m *plan.Mutate, a alias) {
 	if m.Limit < 0 && m.Offset == 0 {
-		b.where(alias, m.Where)
+		b.where(a, m.Where)
 		return
 	}
-	const sub = "_pgway_l"
-	var key []string
-	if m.Rel.Kind == schemacache.KindTable || m.Rel.Kind == schemacache.KindPartitionedTable {
-		key = []string{"tableoid", "ctid"}
-	} else {
-		for _, k := range m.PrimaryKey {
-			key = append(key, QuoteIdent(k))
+	sub := alias{name: "_pgway_l"}
+	table := m.Rel.Kind == schemacache.KindTable || m.Rel.Kind == schemacache.KindPartitionedTable
+	key := func(a alias) {
+		if table {
+			b.alias(a)
+			b.sql(".tableoid, ")
+			b.alias(a)
+			b.sql(".ctid")
+			return
+		}
+		for i, c := range m.PrimaryKey {
+			if i > 0 {
+				b.sql(", ")
+			}
+			b.alias(a)
+			b.sql(".")
+			b.name(colName(c))
 		}
 	}
-	cols := func(a string) string {
-		parts := make([]string, len(key))
-		for i, k := range key {
-			parts[i] = QuoteIdent(a) + "." + k
-		}
-		return "(" + strings.Join(parts, ", ") + ")"
-	}
-	b.str(" WHERE ")
-	b.str(cols(alias))
-	b.str(" IN (SELECT ")
-	b.str(strings.Trim(cols(sub), "()"))
-	b.str(" FROM ")
-	b.str(qualified(m.Rel))
-	b.str(" AS ")
-	b.ident(sub)
+	b.sql(" WHERE (")
+	key(a)
+	b.sql(") IN (SELECT ")
+	key(sub)
+	b.sql(" FROM ")
+	b.qualified(relName(m.Rel))
+	b.sql(" AS _pgway_l")
 	b.where(sub, m.Where)
 	for i, o := range m.Order {
 		if i == 0 {
-			b.str(" ORDER BY ")
+			b.sql(" ORDER BY ")
 		} else {
-			b.str(", ")
+			b.sql(", ")
 		}
 		b.expr(sub, o.Expr)
 		if o.Desc {
-			b.str(" DESC")
+			b.sql(" DESC")
 		} else {
-			b.str(" ASC")
+			b.sql(" ASC")
 		}
-		switch o.Nulls {
-		case "first":
-			b.str(" NULLS FIRST")
-		case "last":
-			b.str(" NULLS LAST")
-		}
+		b.nulls(o.Nulls)
 	}
-	if m.Limit >= 0 {
-		b.str(" LIMIT ")
-		b.arg(m.Limit)
-	}
-	if m.Offset > 0 {
-		b.str(" OFFSET ")
-		b.arg(m.Offset)
-	}
-	b.str(")")
+	b.window(m.Limit, m.Offset)
+	b.sql(")")
 }
 
-func (b *builder) returning(m *plan.Mutate, alias string) {
+func (b *builder) returning(m *plan.Mutate, a alias) {
 	switch {
 	case m.Read != nil:
-		b.str(" RETURNING ")
+		b.sql(" RETURNING ")
 		cols, all := returnedColumns(m)
 		if all {
-			b.ident(alias)
-			b.str(".*")
+			b.alias(a)
+			b.sql(".*")
 			return
 		}
 		if len(cols) == 0 {
-			b.str("1")
+			b.sql("1")
 			return
 		}
 		for i, c := range cols {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			b.ident(alias)
-			b.str(".")
-			b.ident(c)
+			b.alias(a)
+			b.sql(".")
+			b.name(colName(c))
 		}
 	case m.Action == request.ActionInsert && m.Return == "headers-only" && len(m.PrimaryKey) > 0:
-		b.str(" RETURNING ")
-		for i, k := range m.PrimaryKey {
+		b.sql(" RETURNING ")
+		for i, c := range m.PrimaryKey {
 			if i > 0 {
-				b.str(", ")
+				b.sql(", ")
 			}
-			b.ident(alias)
-			b.str(".")
-			b.ident(k)
+			b.alias(a)
+			b.sql(".")
+			b.name(colName(c))
 		}
 	default:
-		b.str(" RETURNING 1")
+		b.sql(" RETURNING 1")
 	}
 }
 
@@ -395,12 +390,12 @@ func (b *builder) returning(m *plan.Mutate, alias string) {
 // inferColsEmbedNeeds: the selected and ordered columns, the parent-side columns of embeds and the primary key.
 // Returning only those lets a role with column privileges write and read back what it may see; all is true
 // when the whole row is needed (every column selected, a computed field or a computed relationship).
-func returnedColumns(m *plan.Mutate) (cols []string, all bool) {
-	seen := make(map[string]bool, len(m.Rel.Columns))
-	add := func(name string) {
-		if !seen[name] {
-			seen[name] = true
-			cols = append(cols, name)
+func returnedColumns(m *plan.Mutate) (cols []*schemacache.Column, all bool) {
+	seen := make(map[*schemacache.Column]bool, len(m.Rel.Columns))
+	add := func(c *schemacache.Column) {
+		if !seen[c] {
+			seen[c] = true
+			cols = append(cols, c)
 		}
 	}
 	for _, o := range m.Read.Select {
@@ -408,7 +403,7 @@ func returnedColumns(m *plan.Mutate) (cols []string, all bool) {
 			if c.Function != nil {
 				return nil, true
 			}
-			add(c.Name)
+			add(c)
 		}
 	}
 	for _, o := range m.Read.Order {
@@ -416,19 +411,21 @@ func returnedColumns(m *plan.Mutate) (cols []string, all bool) {
 			if c.Function != nil {
 				return nil, true
 			}
-			add(c.Name)
+			add(c)
 		}
 	}
 	for _, e := range m.Read.Embeds {
 		if e.Rel.Computed != nil {
 			return nil, true
 		}
-		for _, c := range e.Rel.SourceColumns {
-			add(c)
+		for _, name := range e.Rel.SourceColumns {
+			if c, ok := m.Rel.Column(name); ok {
+				add(c)
+			}
 		}
 	}
-	for _, k := range m.PrimaryKey {
-		add(k)
+	for _, c := range m.PrimaryKey {
+		add(c)
 	}
 	if len(cols) == len(m.Rel.Columns) {
 		return nil, true
@@ -442,36 +439,33 @@ func checkBlock(m *plan.Mutate) string {
 	return buildCheck(m.Action == request.ActionUpsert, m.Singular, m.MaxAffected, m.Rollback)
 }
 
-// buildCheck writes the DO block for the given rules.
+// buildCheck writes the DO block for the given rules. A DO block takes no parameters: its only variable part
+// is maxAffected, an integer.
 func buildCheck(put, singular bool, maxAffected int64, rollback bool) string {
-	var body strings.Builder
-	raise := func(cond, code, msg, details string, status int) {
-		body.WriteString("IF ")
-		body.WriteString(cond)
-		body.WriteString(" THEN RAISE SQLSTATE 'PGRST' USING MESSAGE = json_build_object('code', ")
-		body.WriteString(QuoteLiteral(code))
-		body.WriteString(", 'message', ")
-		body.WriteString(QuoteLiteral(msg))
-		body.WriteString(", 'details', ")
-		body.WriteString(details)
-		body.WriteString(")::text, DETAIL = '{\"status\":")
-		body.WriteString(strconv.Itoa(status))
-		body.WriteString("}'; END IF; ")
-	}
+	body := newBuilder()
+	const raise = " THEN RAISE SQLSTATE 'PGRST' USING MESSAGE = json_build_object("
 	if put {
-		raise("n <> 1", "PGRST115", "Payload values do not match URL in primary key column(s)", "NULL", 400)
+		body.sql("IF n <> 1" + raise + "'code', 'PGRST115', 'message', 'Payload values do not match URL in primary key column(s)', " +
+			`'details', NULL)::text, DETAIL = '{"status":400}'; END IF; `)
 	} else if singular {
-		raise("n <> 1", "PGRST116", "Cannot coerce the result to a single JSON object", "'The result contains ' || n || ' rows'", 406)
+		body.sql("IF n <> 1" + raise + "'code', 'PGRST116', 'message', 'Cannot coerce the result to a single JSON object', " +
+			`'details', 'The result contains ' || n || ' rows')::text, DETAIL = '{"status":406}'; END IF; `)
 	}
 	if maxAffected >= 0 {
-		raise("n > "+strconv.FormatInt(maxAffected, 10), "PGRST124", "Query result exceeds max-affected preference constraint",
-			"'The query affects ' || n || ' rows'", 400)
+		body.sql("IF n > ")
+		body.int64(maxAffected)
+		body.sql(raise + "'code', 'PGRST124', 'message', 'Query result exceeds max-affected preference constraint', " +
+			`'details', 'The query affects ' || n || ' rows')::text, DETAIL = '{"status":400}'; END IF; `)
 	}
 	if rollback {
-		body.WriteString("SET CONSTRAINTS ALL IMMEDIATE; RAISE SQLSTATE '" + RollbackCode + "'; ")
+		body.sql("SET CONSTRAINTS ALL IMMEDIATE; RAISE SQLSTATE '" + RollbackCode + "'; ")
 	}
-	if body.Len() == 0 {
+	if body.empty() {
 		return ""
 	}
-	return "DO $pgway$ DECLARE n bigint := current_setting('pgway.affected')::bigint; BEGIN " + body.String() + "END $pgway$"
+	b := newBuilder()
+	b.sql("DO $pgway$ DECLARE n bigint := current_setting('pgway.affected')::bigint; BEGIN ")
+	b.add(body)
+	b.sql("END $pgway$")
+	return b.statement().SQL
 }

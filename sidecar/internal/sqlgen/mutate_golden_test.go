@@ -21,7 +21,8 @@ func TestMutateGolden(t *testing.T) {
 	if len(dirs) == 0 {
 		t.Fatal("no golden cases")
 	}
-	rel := testRelation()
+	f := fixture(t)
+	rel, _ := f.cache.Relation("api", "items")
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(dir, "request"))
@@ -49,7 +50,7 @@ func TestMutateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			m, err := plan.ForMutate(req, nil, rel, false)
+			m, err := plan.ForMutate(req, f.cache, rel, false, plan.Limits{})
 			if err != nil {
 				t.Fatalf("plan: %v", err)
 			}
@@ -58,6 +59,10 @@ func TestMutateGolden(t *testing.T) {
 			if st.Check != "" {
 				got += "-- check: " + st.Check + "\n"
 			}
+			if m.StreamBody {
+				t.Fatal("streamed bodies are not golden-tested")
+			}
+			f.explain(t, st.Main)
 			golden := filepath.Join(dir, "sql")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

@@ -1,9 +1,6 @@
 package sqlgen
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
@@ -28,256 +25,288 @@ type Read struct {
 
 // ForRead builds the statements answering r.
 func ForRead(r *plan.Read) Read {
-	var b builder
-	alias := r.Alias
-	from := qualified(r.Rel) + " AS " + QuoteIdent(alias)
+	b := newBuilder()
+	from := b.sub()
+	from.fromRelation(r)
 
 	// The WHERE clause is shared by the page query and the count queries; its placeholders are numbered once.
-	var wb builder
-	wb.where(alias, r.Where)
-	where := wb.sb.String()
-	b.args = wb.args
+	where := b.sub()
+	where.where(readAlias(r), r.Where)
 
 	inner := b.innerSelect(r, from, where)
 	countFrom := from
 	if needsJoins(r) && (r.Count == request.CountExact || r.Count == request.CountEstimated) {
 		// The filter tests embeds: count over the same joins (their arguments are bound again).
-		countFrom = from + b.joins(r)
+		countFrom = b.sub()
+		countFrom.add(from)
+		countFrom.add(b.joins(r))
 	}
 
-	var total string
+	total := b.sub()
 	switch {
 	case r.Count == request.CountExact || r.Count == request.CountEstimated && r.MaxRows == 0:
-		total = "(SELECT pg_catalog.count(*) FROM " + countFrom + where + ")"
 		if r.GroupBy {
-			total = "(SELECT pg_catalog.count(*) FROM (" + b.groupedSource(r, from, where) + ") _pgway_c)"
+			total.sql("(SELECT pg_catalog.count(*) FROM (")
+			total.add(b.groupedSource(r, from, where))
+			total.sql(") _pgway_c)")
+		} else {
+			total.sql("(SELECT pg_catalog.count(*) FROM ")
+			total.add(countFrom)
+			total.add(where)
+			total.sql(")")
 		}
 	case r.Count == request.CountEstimated:
 		// Exact up to max-rows (+1 to detect "more"); the caller falls back to the planner's estimate above that.
-		total = "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM " + countFrom + where + " LIMIT " +
-			strconv.FormatInt(r.MaxRows+1, 10) + ") _pgway_c)"
+		total.sql("(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ")
+		total.add(countFrom)
+		total.add(where)
+		total.sql(" LIMIT ")
+		total.arg(r.MaxRows + 1)
+		total.sql(") _pgway_c)")
 	default:
-		total = "NULL::bigint"
+		total.sql("NULL::bigint")
 	}
 
-	var sb strings.Builder
-	sb.Grow(len(inner) + len(total) + 160)
 	explain := r.Media == request.MediaPlan
 	if explain {
-		sb.WriteString(explainPrefix(r.Explain))
+		b.explainPrefix(r.Explain)
 	}
-	sb.WriteString("SELECT ")
-	sb.WriteString(total)
-	sb.WriteString(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
-	sb.WriteString(b.body(r))
-	sb.WriteString(" AS body FROM (")
-	sb.WriteString(inner)
-	sb.WriteString(") _pgway_t")
+	b.sql("SELECT ")
+	b.add(total)
+	b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
+	b.body(r)
+	b.sql(" AS body FROM (")
+	b.add(inner)
+	b.sql(") _pgway_t")
 
-	out := Read{Main: Statement{SQL: sb.String(), Args: b.args}, Explain: explain, BinaryBody: r.Handler != nil && !explain}
+	out := Read{Main: b.statement(), Explain: explain, BinaryBody: r.Handler != nil && !explain}
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated {
+		// Its own statement and arguments: only the filter's and the joins'.
+		eb := newBuilder()
+		eb.sql("EXPLAIN (FORMAT JSON) SELECT 1 FROM ")
+		eb.fromRelation(r)
 		if needsJoins(r) {
-			// Its own arguments: only the filter's and the joins'.
-			var eb builder
-			eb.where(alias, r.Where)
-			ewhere := eb.sb.String()
-			ejoins := eb.joins(r)
-			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + from + ejoins + ewhere, Args: eb.args}
-		} else {
-			out.Estimate = &Statement{SQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + from + where, Args: wb.args}
+			eb.add(eb.joins(r))
 		}
+		eb.where(readAlias(r), r.Where)
+		st := eb.statement()
+		out.Estimate = &st
 	}
 	return out
 }
 
 // innerSelect is the page query: projection, filter, grouping, order, window.
-func (b *builder) innerSelect(r *plan.Read, from, where string) string {
-	var sb strings.Builder
-	sb.Grow(64*len(r.Select) + len(from) + len(where) + 64)
-	sb.WriteString("SELECT ")
-	b.writeSelectList(&sb, r)
-	sb.WriteString(" FROM ")
-	sb.WriteString(from)
+func (b *builder) innerSelect(r *plan.Read, from, where *builder) *builder {
+	s := b.sub()
+	s.sql("SELECT ")
+	s.writeSelectList(r)
+	s.sql(" FROM ")
+	s.add(from)
 	if len(r.Embeds) > 0 {
-		sb.WriteString(b.joins(r))
+		s.add(s.joins(r))
 	}
-	sb.WriteString(where)
-	b.writeGroupBy(&sb, r)
+	s.add(where)
+	s.writeGroupBy(r)
 	for i, o := range r.Order {
 		if i == 0 {
-			sb.WriteString(" ORDER BY ")
+			s.sql(" ORDER BY ")
 		} else {
-			sb.WriteString(", ")
+			s.sql(", ")
 		}
-		sb.WriteString(b.orderTerm(r, i))
+		s.orderTerm(r, i)
 		if o.Desc {
-			sb.WriteString(" DESC")
+			s.sql(" DESC")
 		} else {
-			sb.WriteString(" ASC")
+			s.sql(" ASC")
 		}
-		switch o.Nulls {
-		case "first":
-			sb.WriteString(" NULLS FIRST")
-		case "last":
-			sb.WriteString(" NULLS LAST")
-		}
+		s.nulls(o.Nulls)
 	}
-	if r.Limit >= 0 {
-		sb.WriteString(" LIMIT ")
-		sb.WriteString(b.placeholder(r.Limit))
+	s.window(r.Limit, r.Offset)
+	return s
+}
+
+// window writes LIMIT and OFFSET (limit -1: none).
+func (b *builder) window(limit, offset int64) {
+	if limit >= 0 {
+		b.sql(" LIMIT ")
+		b.arg(limit)
 	}
-	if r.Offset > 0 {
-		sb.WriteString(" OFFSET ")
-		sb.WriteString(b.placeholder(r.Offset))
+	if offset > 0 {
+		b.sql(" OFFSET ")
+		b.arg(offset)
 	}
-	return sb.String()
+}
+
+func (b *builder) nulls(n plan.Nulls) {
+	switch n {
+	case plan.NullsFirst:
+		b.sql(" NULLS FIRST")
+	case plan.NullsLast:
+		b.sql(" NULLS LAST")
+	}
 }
 
 // groupedSource is the unwindowed grouped query, for counting groups.
-func (b *builder) groupedSource(r *plan.Read, from, where string) string {
-	var sb strings.Builder
-	sb.WriteString("SELECT ")
-	b.writeOutputs(&sb, r)
-	sb.WriteString(" FROM ")
-	sb.WriteString(from)
-	sb.WriteString(where)
-	b.writeGroupBy(&sb, r)
-	return sb.String()
+func (b *builder) groupedSource(r *plan.Read, from, where *builder) *builder {
+	s := b.sub()
+	s.sql("SELECT ")
+	s.writeOutputs(r)
+	s.sql(" FROM ")
+	s.add(from)
+	s.add(where)
+	s.writeGroupBy(r)
+	return s
 }
 
-func (b *builder) writeGroupBy(sb *strings.Builder, r *plan.Read) {
+func (b *builder) writeGroupBy(r *plan.Read) {
 	if !r.GroupBy {
 		return
 	}
 	// Every output that is not an aggregate, embedded objects and arrays (jsonb, so groupable) included.
 	n := 0
-	for i, agg := range outputAggs(r) {
-		if agg {
-			continue
-		}
+	sep := func() {
 		if n == 0 {
-			sb.WriteString(" GROUP BY ")
+			b.sql(" GROUP BY ")
 		} else {
-			sb.WriteString(", ")
+			b.sql(", ")
 		}
-		sb.WriteString(strconv.Itoa(i + 1))
 		n++
+	}
+	for i, agg := range outputAggs(r) {
+		if !agg {
+			sep()
+			b.num(i + 1)
+		}
 	}
 	// Related orders sort by a to-one embed's column, which is one value per row: group by it too.
 	for i, o := range r.Order {
-		if o.Embed == nil {
-			continue
+		if o.Embed != nil {
+			sep()
+			b.orderTerm(r, i)
 		}
-		if n == 0 {
-			sb.WriteString(" GROUP BY ")
-		} else {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(b.orderTerm(r, i))
-		n++
 	}
 }
 
-func (b *builder) placeholder(v any) string {
-	b.args = append(b.args, v)
-	return "$" + strconv.Itoa(len(b.args))
+// aggregates are the SQL aggregate functions.
+var aggregates = map[plan.Agg]fixed{
+	plan.AggCount: "pg_catalog.count", plan.AggSum: "pg_catalog.sum", plan.AggAvg: "pg_catalog.avg",
+	plan.AggMin: "pg_catalog.min", plan.AggMax: "pg_catalog.max",
 }
 
-func (b *builder) writeOutputs(sb *strings.Builder, r *plan.Read) {
+func (b *builder) writeOutputs(r *plan.Read) {
 	if len(r.Select) == 0 {
 		// No columns (select= empty): rows are still counted; each is an empty object.
-		sb.WriteString("NULL AS \"\"")
+		b.sql(`NULL AS ""`)
 		return
 	}
-	var eb builder
-	eb.sb.Grow(48 * len(r.Select))
 	for i, o := range r.Select {
 		if i > 0 {
-			eb.str(", ")
+			b.sql(", ")
 		}
 		switch {
-		case r.Hoisted && o.Aggregate == "count" && o.Expr.Column == nil:
-			eb.str("1") // counted by the parent
-		case r.Hoisted && o.Aggregate != "":
-			eb.expr(r.Alias, o.Expr) // aggregated by the parent
-			eb.str(" AS ")
-			eb.ident(o.Name)
+		case r.Hoisted && o.Agg == plan.AggCount && o.Expr.Column == nil:
+			b.sql("1") // counted by the parent
+		case r.Hoisted && o.Agg != plan.AggNone:
+			b.readExpr(r, o.Expr) // aggregated by the parent
+			b.sql(" AS ")
+			b.key(o.Key)
 			continue
-		case o.Aggregate == "count" && o.Expr.Column == nil:
-			eb.str("pg_catalog.count(*)")
-		case o.Aggregate != "":
-			eb.str(o.Aggregate)
-			eb.str("(")
-			eb.expr(r.Alias, o.Expr)
-			eb.str(")")
+		case o.Agg == plan.AggCount && o.Expr.Column == nil:
+			b.sql("pg_catalog.count(*)")
+		case o.Agg != plan.AggNone:
+			b.sql(aggregates[o.Agg])
+			b.sql("(")
+			b.readExpr(r, o.Expr)
+			b.sql(")")
 		default:
-			eb.outputExpr(r.Alias, o.Expr)
+			b.outputExpr(r, o.Expr)
 		}
-		if o.AggregateCast != "" {
-			eb.str("::")
-			eb.str(o.AggregateCast)
+		if o.AggCast != nil {
+			b.sql("::")
+			b.catalog(castType(o.AggCast))
 		}
-		eb.str(" AS ")
-		eb.ident(o.Name)
+		b.sql(" AS ")
+		b.key(o.Key)
 	}
-	sb.WriteString(eb.sb.String())
 }
 
-// body is the aggregate that renders the page in the negotiated media type.
-func (b *builder) body(r *plan.Read) string {
+// body writes the aggregate that renders the page in the negotiated media type.
+func (b *builder) body(r *plan.Read) {
 	if h := r.Handler; h != nil {
 		// An aggregate media type handler over the page's rows, typed as the relation it takes.
-		agg := QuoteIdent(h.Aggregate.Schema) + "." + QuoteIdent(h.Aggregate.Name)
+		b.qualified(handlerAggregate(h))
 		if h.Target == (schemacache.QName{}) {
-			return agg + "(_pgway_t)" // anyelement: the selected columns as they are
+			b.sql("(_pgway_t)") // anyelement: the selected columns as they are
+			return
 		}
-		return agg + "(_pgway_t::" + QuoteIdent(h.Target.Schema) + "." + QuoteIdent(h.Target.Name) + ")"
+		b.sql("(_pgway_t::")
+		b.qualified(handlerTarget(h))
+		b.sql(")")
+		return
 	}
 	switch r.Media {
 	case request.MediaCSV:
-		names := outputNames(r)
-		header := make([]string, len(names))
-		for i, n := range names {
-			header[i] = csvField(n)
+		keys := outputKeys(r)
+		header := make([]byte, 0, 16*len(keys))
+		for i, k := range keys {
+			if i > 0 {
+				header = append(header, ',')
+			}
+			header = appendCSVField(header, k.String())
 		}
-		return b.placeholder(strings.Join(header, ",")) + "::text || chr(10) || coalesce(string_agg(" +
-			"substring(_pgway_t::text, 2, length(_pgway_t::text) - 2), chr(10)), '')"
+		b.arg(string(header))
+		b.sql("::text || chr(10) || coalesce(string_agg(substring(_pgway_t::text, 2, length(_pgway_t::text) - 2), chr(10)), '')")
 	case request.MediaObject:
-		return "coalesce((json_agg(_pgway_t)->0)::text, 'null')"
+		b.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
 	case request.MediaObjectStripped:
-		return "coalesce(json_strip_nulls(json_agg(_pgway_t)->0)::text, 'null')"
+		b.sql("coalesce(json_strip_nulls(json_agg(_pgway_t)->0)::text, 'null')")
 	case request.MediaArrayStripped:
-		return "coalesce(json_strip_nulls(json_agg(_pgway_t))::text, '[]')"
+		b.sql("coalesce(json_strip_nulls(json_agg(_pgway_t))::text, '[]')")
 	default:
-		return "coalesce(json_agg(_pgway_t)::text, '[]')"
+		b.sql("coalesce(json_agg(_pgway_t)::text, '[]')")
 	}
 }
 
-// csvField quotes a header name the way PostgreSQL's record output quotes values.
-func csvField(s string) string {
-	if s != "" && !strings.ContainsAny(s, "\",\\()\n\r\t ") {
-		return s
+// appendCSVField quotes a header name the way PostgreSQL's record output quotes values (a bound value).
+func appendCSVField(buf []byte, s string) []byte {
+	plain := s != ""
+	for i := 0; plain && i < len(s); i++ {
+		switch s[i] {
+		case '"', ',', '\\', '(', ')', '\n', '\r', '\t', ' ':
+			plain = false
+		}
 	}
-	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `""`) + `"`
+	if plain {
+		return append(buf, s...)
+	}
+	buf = append(buf, '"')
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			buf = append(buf, '"', '"')
+		case '\\':
+			buf = append(buf, '\\', '\\')
+		default:
+			buf = append(buf, s[i])
+		}
+	}
+	return append(buf, '"')
 }
 
-func explainPrefix(o request.PlanOptions) string {
-	var sb strings.Builder
-	sb.WriteString("EXPLAIN (FORMAT ")
+// explainPrefix writes EXPLAIN with the requested options.
+func (b *builder) explainPrefix(o request.PlanOptions) {
 	if o.Format == "json" {
-		sb.WriteString("JSON")
+		b.sql("EXPLAIN (FORMAT JSON")
 	} else {
-		sb.WriteString("TEXT")
+		b.sql("EXPLAIN (FORMAT TEXT")
 	}
 	for _, opt := range []struct {
 		on   bool
-		name string
-	}{{o.Analyze, "ANALYZE"}, {o.Verbose, "VERBOSE"}, {o.Settings, "SETTINGS"}, {o.Buffers, "BUFFERS"}, {o.WAL, "WAL"}} {
+		name fixed
+	}{{o.Analyze, ", ANALYZE"}, {o.Verbose, ", VERBOSE"}, {o.Settings, ", SETTINGS"}, {o.Buffers, ", BUFFERS"}, {o.WAL, ", WAL"}} {
 		if opt.on {
-			sb.WriteString(", ")
-			sb.WriteString(opt.name)
+			b.sql(opt.name)
 		}
 	}
-	sb.WriteString(") ")
-	return sb.String()
+	b.sql(") ")
 }

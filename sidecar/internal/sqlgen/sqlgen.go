@@ -1,160 +1,138 @@
-// Package sqlgen turns a plan into the single SQL statement that answers it: quoted identifiers, values only as
-// bind arguments.
+// Package sqlgen turns a plan into the single SQL statement that answers it: names from the schema cache,
+// quoted; values only as bind arguments (see builder.go for what SQL text may be made of).
 package sqlgen
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/plan"
-	"github.com/pgway/pgway/sidecar/internal/request"
 )
 
-// Statement is SQL text with its positional arguments (every argument is a string or an int64).
+// Statement is SQL text with its positional arguments (every argument is a string, []byte or int64).
 type Statement struct {
 	SQL  string
 	Args []any
 }
 
-// builder accumulates SQL text and arguments.
-type builder struct {
-	sb   strings.Builder
-	args []any
+// alias names a relation within a statement: a relation by its own name, the n-th embed's table, or one of
+// pgway's fixed names (pgrst_body, _pgway_l).
+type alias struct {
+	rel  *schemacache.Relation
+	n    int
+	name fixed
 }
 
-func (b *builder) str(s string) { b.sb.WriteString(s) }
+// readAlias is the alias of a read's relation.
+func readAlias(r *plan.Read) alias { return alias{rel: r.Rel, n: r.Alias} }
 
-func (b *builder) ident(s string) {
-	b.sb.WriteByte('"')
-	if strings.ContainsAny(s, "\"\x00") {
-		b.sb.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`))
-	} else {
-		b.sb.WriteString(s)
+// alias writes a.
+func (b *builder) alias(a alias) {
+	switch {
+	case a.name != "":
+		b.sql(a.name)
+	case a.n > 0:
+		b.sql(`"pgrst_`)
+		b.num(a.n)
+		b.sql(`_t"`)
+	default:
+		_, n := relName(a.rel)
+		b.name(n)
 	}
-	b.sb.WriteByte('"')
 }
 
-// arg appends a bind placeholder for v.
-func (b *builder) arg(v any) {
-	b.args = append(b.args, v)
-	b.sb.WriteByte('$')
-	b.sb.WriteString(strconv.Itoa(len(b.args)))
+// readAlias writes the alias of a read's relation.
+func (b *builder) readAlias(r *plan.Read) { b.alias(readAlias(r)) }
+
+// junctionAlias names the junction table of the n-th embed (many-to-many).
+func (b *builder) junctionAlias(n int) {
+	b.sql(`"pgrst_`)
+	b.num(n)
+	b.sql(`_t_j"`)
 }
 
-// literal appends s as a SQL string literal (standard_conforming_strings is forced on per transaction).
-func (b *builder) literal(s string) { b.sb.WriteString(QuoteLiteral(s)) }
+// lateral names the n-th embed's LATERAL subquery.
+func (b *builder) lateral(n int) {
+	b.sql(`"pgrst_`)
+	b.num(n)
+	b.sql(`"`)
+}
 
-func (b *builder) statement() Statement { return Statement{SQL: b.sb.String(), Args: b.args} }
+// from writes "schema"."name" AS alias for a read's relation.
+func (b *builder) fromRelation(r *plan.Read) {
+	b.qualified(relName(r.Rel))
+	b.sql(" AS ")
+	b.readAlias(r)
+}
 
-// QuoteIdent quotes an identifier for PostgreSQL.
-func QuoteIdent(s string) string {
-	if !strings.ContainsAny(s, "\"\x00") {
-		return `"` + s + `"`
+// column writes a."column", or a computed field's call with the row.
+func (b *builder) column(a alias, e plan.Expr) {
+	c := e.Column
+	if c.Function != nil {
+		// A computed field: the function applied to the row.
+		b.qualified(computedFn(c))
+		b.sql("(")
+		b.alias(a)
+		if c.RowOf != nil {
+			// The row typed as the relation: a mutation's result (a CTE row) is an anonymous record, which
+			// would make an overloaded function ambiguous.
+			b.sql("::")
+			b.qualified(rowOf(c))
+		}
+		b.sql(")")
+		return
 	}
-	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), `"`, `""`) + `"`
-}
-
-// QuoteLiteral quotes a string literal for PostgreSQL with standard_conforming_strings on.
-func QuoteLiteral(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), "'", "''") + "'"
-}
-
-// qualified is "schema"."name".
-func qualified(rel *schemacache.Relation) string {
-	return QuoteIdent(rel.Schema) + "." + QuoteIdent(rel.Name)
+	b.alias(a)
+	b.sql(".")
+	b.name(colName(c))
 }
 
 // expr writes a column reference with its JSON path and cast.
-func (b *builder) expr(alias string, e plan.Expr) {
-	wrap := e.Cast != "" && len(e.JSONPath) > 0 // (col->>'k')::int, not col->>('k'::int)
+func (b *builder) expr(a alias, e plan.Expr) {
+	wrap := e.Cast != nil && len(e.Path) > 0 // (col->>'k')::int, not col->>('k'::int)
 	if wrap {
-		b.str("(")
+		b.sql("(")
 	}
 	// Arrows on arrays and composites go through to_jsonb, as PostgREST does.
-	toJSON := len(e.JSONPath) > 0 && e.Column.BaseType != "json" && e.Column.BaseType != "jsonb"
+	toJSON := len(e.Path) > 0 && e.Column.BaseType != "json" && e.Column.BaseType != "jsonb"
 	if toJSON {
-		b.str("to_jsonb(")
+		b.sql("to_jsonb(")
 	}
-	if fn := e.Column.Function; fn != nil {
-		// A computed field: the function applied to the row.
-		b.ident(fn.Schema)
-		b.str(".")
-		b.ident(fn.Name)
-		b.str("(")
-		b.ident(alias)
-		if r := e.Column.RowOf; r != nil {
-			// The row typed as the relation: a mutation's result (a CTE row) is an anonymous record, which
-			// would make an overloaded function ambiguous.
-			b.str("::")
-			b.ident(r.Schema)
-			b.str(".")
-			b.ident(r.Name)
+	b.column(a, e)
+	if toJSON {
+		b.sql(")")
+	}
+	for _, s := range e.Path {
+		if s.Text {
+			b.sql("->>")
+		} else {
+			b.sql("->")
 		}
-		b.str(")")
-	} else {
-		b.ident(alias)
-		b.str(".")
-		b.ident(e.Column.Name)
+		b.pathStep(s)
 	}
-	if toJSON {
-		b.str(")")
-	}
-	b.jsonPath(e.JSONPath)
 	if wrap {
-		b.str(")")
+		b.sql(")")
 	}
-	if e.Cast != "" {
-		b.str("::")
-		b.str(e.Cast)
+	if e.Cast != nil {
+		b.sql("::")
+		b.catalog(castType(e.Cast))
 	}
 }
+
+// readExpr is expr for an expression over a read's relation.
+func (b *builder) readExpr(r *plan.Read, e plan.Expr) { b.expr(readAlias(r), e) }
 
 // outputExpr is expr for a selected value: a column with a domain representation (a domain → json cast) is
 // rendered through its function, before any cast, as PostgREST does.
-func (b *builder) outputExpr(alias string, e plan.Expr) {
-	fn := e.Column.Rep.ToJSON
-	if fn == "" || len(e.JSONPath) > 0 || e.Column.Function != nil {
-		b.expr(alias, e)
+func (b *builder) outputExpr(r *plan.Read, e plan.Expr) {
+	if e.Column.Rep.ToJSON == "" || len(e.Path) > 0 || e.Column.Function != nil {
+		b.readExpr(r, e)
 		return
 	}
-	b.str(fn + "(")
-	b.ident(alias)
-	b.str(".")
-	b.ident(e.Column.Name)
-	b.str(")")
-	if e.Cast != "" {
-		b.str("::")
-		b.str(e.Cast)
+	b.catalog(repToJSON(e.Column))
+	b.sql("(")
+	b.column(readAlias(r), plan.Expr{Column: e.Column})
+	b.sql(")")
+	if e.Cast != nil {
+		b.sql("::")
+		b.catalog(castType(e.Cast))
 	}
-}
-
-func (b *builder) jsonPath(path []request.JSONOp) {
-	for _, op := range path {
-		if op.Text {
-			b.str("->>")
-		} else {
-			b.str("->")
-		}
-		if op.Index && isInt(op.Key) {
-			b.str(op.Key)
-		} else {
-			b.literal(op.Key)
-		}
-	}
-}
-
-func isInt(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
-	if s == "" || len(s) > 9 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -6,171 +6,170 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/plan"
 )
 
-// simpleOps maps PostgREST operators with one scalar operand to SQL.
-var simpleOps = map[string]string{
-	"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
-	"like": "LIKE", "ilike": "ILIKE", "match": "~", "imatch": "~*",
-	"cs": "@>", "cd": "<@", "ov": "&&", "sl": "<<", "sr": ">>", "nxr": "&<", "nxl": "&>", "adj": "-|-",
-	"isdistinct": "IS DISTINCT FROM",
+// operators maps PostgREST's operators with one scalar operand to SQL.
+var operators = map[plan.Op]fixed{
+	plan.OpEq: "=", plan.OpNeq: "<>", plan.OpGt: ">", plan.OpGte: ">=", plan.OpLt: "<", plan.OpLte: "<=",
+	plan.OpLike: "LIKE", plan.OpIlike: "ILIKE", plan.OpMatch: "~", plan.OpImatch: "~*",
+	plan.OpCs: "@>", plan.OpCd: "<@", plan.OpOv: "&&", plan.OpSl: "<<", plan.OpSr: ">>", plan.OpNxr: "&<",
+	plan.OpNxl: "&>", plan.OpAdj: "-|-", plan.OpIsDistinct: "IS DISTINCT FROM",
 }
 
-var ftsFuncs = map[string]string{
-	"fts": "to_tsquery", "plfts": "plainto_tsquery", "phfts": "phraseto_tsquery", "wfts": "websearch_to_tsquery",
+// tsQueries are the fts operators' tsquery functions.
+var tsQueries = map[plan.Op]fixed{
+	plan.OpFts: "to_tsquery", plan.OpPlFts: "plainto_tsquery", plan.OpPhFts: "phraseto_tsquery",
+	plan.OpWFts: "websearch_to_tsquery",
+}
+
+// isTests are the SQL of is.null, is.true, ….
+var isTests = map[plan.IsValue]fixed{
+	plan.IsNull: " IS NULL", plan.IsNotNull: " IS NOT NULL", plan.IsTrue: " IS TRUE", plan.IsFalse: " IS FALSE",
+	plan.IsUnknown: " IS UNKNOWN",
 }
 
 // where writes the AND of conds (nothing when empty).
-func (b *builder) where(alias string, conds []plan.Cond) {
+func (b *builder) where(a alias, conds []plan.Cond) {
 	for i := range conds {
 		if i == 0 {
-			b.str(" WHERE ")
+			b.sql(" WHERE ")
 		} else {
-			b.str(" AND ")
+			b.sql(" AND ")
 		}
-		b.cond(alias, &conds[i])
+		b.cond(a, &conds[i])
 	}
 }
 
-func (b *builder) cond(alias string, c *plan.Cond) {
+func (b *builder) cond(a alias, c *plan.Cond) {
 	if c.Leaf != nil {
-		b.leaf(alias, c.Leaf)
+		b.leaf(a, c.Leaf)
 		return
 	}
 	if c.Negate {
-		b.str("NOT ")
+		b.sql("NOT ")
 	}
-	b.str("(")
+	b.sql("(")
 	if len(c.Children) == 0 {
 		if c.Or {
-			b.str("false")
+			b.sql("false")
 		} else {
-			b.str("true")
+			b.sql("true")
 		}
 	}
 	for i := range c.Children {
 		if i > 0 {
 			if c.Or {
-				b.str(" OR ")
+				b.sql(" OR ")
 			} else {
-				b.str(" AND ")
+				b.sql(" AND ")
 			}
 		}
-		b.cond(alias, &c.Children[i])
+		b.cond(a, &c.Children[i])
 	}
-	b.str(")")
+	b.sql(")")
 }
 
-func (b *builder) leaf(alias string, l *plan.Leaf) {
-	op := l.Op
+func (b *builder) leaf(a alias, l *plan.Leaf) {
+	if l.Negate {
+		b.sql("NOT ")
+	}
+	b.sql("(")
+	defer b.sql(")")
 	if l.Embed != nil {
-		if op.Negate {
-			b.str("NOT ")
+		b.lateral(l.Embed.Lateral)
+		b.sql("." + foundColumn)
+		if l.Is == plan.IsNull {
+			b.sql(" IS NULL")
+		} else {
+			b.sql(" IS NOT NULL")
 		}
-		b.str("(")
-		b.embedPresence(l)
-		b.str(")")
 		return
 	}
-	if op.Negate {
-		b.str("NOT ")
-	}
-	b.str("(")
-	defer b.str(")")
-	switch op.Op {
-	case "is":
-		b.expr(alias, l.Expr)
-		switch strings.ToLower(op.Value) {
-		case "null":
-			b.str(" IS NULL")
-		case "not_null":
-			b.str(" IS NOT NULL")
-		case "true":
-			b.str(" IS TRUE")
-		case "false":
-			b.str(" IS FALSE")
-		default:
-			b.str(" IS UNKNOWN")
-		}
-	case "in":
-		b.expr(alias, l.Expr)
-		if fn := fromText(l.Expr); fn != "" {
-			b.str(" = ANY(ARRAY(SELECT " + fn + "(_pgway_v) FROM unnest(")
-			b.arg(arrayLiteral(op.List, op.ListNull))
-			b.str("::text[]) _pgway_v))")
+	switch l.Op {
+	case plan.OpIs:
+		b.expr(a, l.Expr)
+		b.sql(isTests[l.Is])
+	case plan.OpIn:
+		b.expr(a, l.Expr)
+		if fromText(l.Expr) {
+			b.sql(" = ANY(ARRAY(SELECT ")
+			b.catalog(repFromText(l.Expr.Column))
+			b.sql("(_pgway_v) FROM unnest(")
+			b.arg(arrayLiteral(l.List, l.ListNull))
+			b.sql("::text[]) _pgway_v))")
 			return
 		}
-		b.str(" = ANY(")
-		b.arg(arrayLiteral(op.List, op.ListNull))
-		b.str(")")
-	case "fts", "plfts", "phfts", "wfts":
-		if l.Expr.Column.BaseType == "tsvector" && len(l.Expr.JSONPath) == 0 {
-			b.expr(alias, l.Expr)
+		b.sql(" = ANY(")
+		b.arg(arrayLiteral(l.List, l.ListNull))
+		b.sql(")")
+	case plan.OpFts, plan.OpPlFts, plan.OpPhFts, plan.OpWFts:
+		if l.Expr.Column.BaseType == "tsvector" && len(l.Expr.Path) == 0 {
+			b.expr(a, l.Expr)
 		} else {
-			b.str("to_tsvector(")
-			if op.Lang != "" {
-				b.arg(op.Lang)
-				b.str("::regconfig, ")
+			b.sql("to_tsvector(")
+			if l.Lang != "" {
+				b.arg(l.Lang)
+				b.sql("::regconfig, ")
 			}
-			b.expr(alias, l.Expr)
-			b.str(")")
+			b.expr(a, l.Expr)
+			b.sql(")")
 		}
-		b.str(" @@ ")
-		b.str(ftsFuncs[op.Op])
-		b.str("(")
-		if op.Lang != "" {
-			b.arg(op.Lang)
-			b.str("::regconfig, ")
+		b.sql(" @@ ")
+		b.sql(tsQueries[l.Op])
+		b.sql("(")
+		if l.Lang != "" {
+			b.arg(l.Lang)
+			b.sql("::regconfig, ")
 		}
-		b.arg(op.Value)
-		b.str(")")
+		b.arg(l.Value)
+		b.sql(")")
 	default:
-		sqlOp := simpleOps[op.Op]
-		b.expr(alias, l.Expr)
-		b.str(" ")
-		b.str(sqlOp)
-		b.str(" ")
-		like := op.Op == "like" || op.Op == "ilike"
-		if op.Quant != "" {
-			items := op.List
+		b.expr(a, l.Expr)
+		b.sql(" ")
+		b.sql(operators[l.Op])
+		b.sql(" ")
+		like := l.Op == plan.OpLike || l.Op == plan.OpIlike
+		if l.Quant != plan.QuantNone {
+			items := l.List
 			if like {
-				items = make([]string, len(op.List))
-				for i, v := range op.List {
+				items = make([]string, len(l.List))
+				for i, v := range l.List {
 					items[i] = likePattern(v)
 				}
 			}
-			b.str(strings.ToUpper(op.Quant))
-			b.str("(")
+			if l.Quant == plan.QuantAny {
+				b.sql("ANY(")
+			} else {
+				b.sql("ALL(")
+			}
 			b.arg(arrayLiteral(items, nil))
-			b.str(")")
+			b.sql(")")
 			return
 		}
-		v := op.Value
+		v := l.Value
 		if like {
 			v = likePattern(v)
 		}
-		if fn := fromText(l.Expr); fn != "" && !like {
-			b.str(fn + "(")
+		if fromText(l.Expr) && !like {
+			b.catalog(repFromText(l.Expr.Column))
+			b.sql("(")
 			b.arg(v)
-			b.str("::text)")
+			b.sql("::text)")
 			return
 		}
 		b.arg(v)
 	}
 }
 
-// fromText is the text → domain cast function of a filtered column with a domain representation ("" if none,
-// or when a JSON path or cast makes the value something else).
-func fromText(e plan.Expr) string {
-	if len(e.JSONPath) > 0 || e.Cast != "" || e.Column.Function != nil {
-		return ""
-	}
-	return e.Column.Rep.FromText
+// fromText reports whether a filtered column's values are read through its domain representation's text →
+// domain cast (not when a JSON path or cast makes the value something else).
+func fromText(e plan.Expr) bool {
+	return len(e.Path) == 0 && e.Cast == nil && e.Column.Function == nil && e.Column.Rep.FromText != ""
 }
 
 // likePattern turns PostgREST's '*' wildcard into SQL's '%'.
 func likePattern(v string) string { return strings.ReplaceAll(v, "*", "%") }
 
 // arrayLiteral renders items as a PostgreSQL array literal ({"a","b"}), every element quoted and escaped;
-// items marked in nulls become NULL.
+// items marked in nulls become NULL. The literal is a bound value, never SQL text.
 func arrayLiteral(items []string, nulls []bool) string {
 	var sb strings.Builder
 	sb.WriteByte('{')
