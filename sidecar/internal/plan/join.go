@@ -16,7 +16,7 @@ import (
 type Embed struct {
 	// Key is the JSON key (the alias, else the relation name).
 	Key Key
-	Rel  *schemacache.Relationship
+	Rel *schemacache.Relationship
 	// Read is the child read: its Alias names the child table in the subquery.
 	Read   *Read
 	ToOne  bool

@@ -80,4 +80,3 @@ func TestReadGolden(t *testing.T) {
 		})
 	}
 }
-

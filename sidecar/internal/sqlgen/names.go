@@ -28,7 +28,9 @@ func repFromText(c *schemacache.Column) catalogSQL { return catalogSQL(c.Rep.Fro
 func computedFn(c *schemacache.Column) (schema, name ident) {
 	return ident(c.Function.Schema), ident(c.Function.Name)
 }
-func rowOf(c *schemacache.Column) (schema, name ident) { return ident(c.RowOf.Schema), ident(c.RowOf.Name) }
+func rowOf(c *schemacache.Column) (schema, name ident) {
+	return ident(c.RowOf.Schema), ident(c.RowOf.Name)
+}
 
 // castType is a resolved cast target as format_type names it.
 func castType(t *schemacache.Type) catalogSQL { return catalogSQL(t.SQL) }
@@ -58,7 +60,9 @@ func handlerTarget(h *schemacache.MediaHandler) (schema, name ident) {
 	return ident(h.Target.Schema), ident(h.Target.Name)
 }
 
-func routineName(fn *schemacache.Routine) (schema, name ident) { return ident(fn.Schema), ident(fn.Name) }
+func routineName(fn *schemacache.Routine) (schema, name ident) {
+	return ident(fn.Schema), ident(fn.Name)
+}
 
 func paramName(p *schemacache.RoutineParam) ident { return ident(p.Name) }
 
