@@ -251,6 +251,9 @@ func TestOddTokens(t *testing.T) {
 		{"huge payload", `{"role":"web_user","pad":"` + strings.Repeat("x", 1<<20) + `"}`, "web_user", ""},
 		{"trailing data", `{"role":"web_user"} {"role":"postgres"}`, "", "PGRST303"},
 		{"invalid UTF-8 is replaced", "{\"role\":\"web\xffuser\"}", "web\uFFFDuser", ""},
+		{"role none would reset to the authenticator", `{"role":"none"}`, "", "22023"},
+		{"role with a NUL byte", `{"role":"web_user\u0000"}`, "", "22023"},
+		{"role None is just a name", `{"role":"None"}`, "None", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
