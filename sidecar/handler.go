@@ -343,8 +343,15 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 	resp.SetStatusCode(e.Status)
 	resp.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp.Header.Set("Proxy-Status", "PostgREST; error="+e.Code) // as PostgREST names itself: proxies and clients parse it
+	challenged := false
 	for _, h := range e.Headers {
 		resp.Header.Set(h[0], h[1])
+		challenged = challenged || strings.EqualFold(h[0], "WWW-Authenticate")
+	}
+	if e.Status == http.StatusUnauthorized && !challenged {
+		// Every 401 carries a challenge (RFC 9110 §15.5.2), whichever stage produced it: a role the JWT names
+		// that does not exist, RAISE SQLSTATE 'PT401', a permission error of the anonymous role.
+		resp.Header.Set("WWW-Authenticate", "Bearer")
 	}
 	if ctx.IsHead() {
 		resp.SkipBody = true
