@@ -245,7 +245,8 @@ func cookiesJSON(h *fasthttp.RequestHeader) string {
 // read answers GET/HEAD on a relation.
 func (s *Server) read(c *call) error {
 	req := c.req
-	rel, err := plan.Relation(c.cache, c.schema, req.Relation)
+	cache := s.roleView(c)
+	rel, err := plan.Relation(cache, c.schema, req.Relation)
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func (s *Server) read(c *call) error {
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	p, err := plan.ForRead(req, c.cache, rel, c.set.limits())
+	p, err := plan.ForRead(req, cache, rel, c.set.limits())
 	if err != nil {
 		return err
 	}

@@ -213,3 +213,43 @@ func TestJWTNeverRunsAsSomeRole(t *testing.T) {
 		})
 	}
 }
+
+// TestHintsNameOnlyVisible: "Perhaps you meant" hints (PGRST205 tables, PGRST202 functions and their
+// parameters, PGRST200 relationships) name only what the caller's role may use, and only typos (≤ 3 edits).
+func TestHintsNameOnlyVisible(t *testing.T) {
+	ts := start(t, nil, fixture(t), securityFixture)
+	user := []string{"Authorization: Bearer " + token(t, jwt.MapClaims{"role": "web_user"})}
+	runSecCases(t, ts, []secCase{
+		{name: "hidden table: no hint for anon", path: "/vaul", status: 404, code: "PGRST205", hint: "null", absent: []string{"vault"}},
+		{name: "hidden table: hint for a role that may read it", path: "/vaul", headers: user, status: 404, code: "PGRST205",
+			hint: "Perhaps you meant the table 'api.vault'"},
+		{name: "visible table: hint for anon", path: "/item_note", status: 404, code: "PGRST205",
+			hint: "Perhaps you meant the table 'api.item_notes'"},
+		{name: "a hidden neighbour is skipped for the visible one", path: "/vault_item", status: 404, code: "PGRST205",
+			hint: "null", absent: []string{"vault_items"}},
+		{name: "long name, three edits", path: "/ledger_entries_for_the_audit_txx", headers: user, status: 404,
+			code: "PGRST205", hint: "Perhaps you meant the table 'api.ledger_entries_for_the_audit_team'"},
+		{name: "long name, eight edits: no hint even when visible", path: "/ledger_entries_for_the_auxxxxxxxx", headers: user,
+			status: 404, code: "PGRST205", hint: "null"},
+		{name: "long hidden name: no hint for anon", path: "/ledger_entries_for_the_audit_tea", status: 404, code: "PGRST205",
+			hint: "null", absent: []string{"team"}},
+		{name: "hidden function: no hint for anon", method: "POST", path: "/rpc/vault_totl", status: 404, code: "PGRST202",
+			hint: "null", absent: []string{"vault_total"}},
+		{name: "hidden function: hint for a role that may execute it", method: "POST", path: "/rpc/vault_totl", headers: user,
+			status: 404, code: "PGRST202", hint: "Perhaps you meant to call the function api.vault_total"},
+		{name: "visible function: hint for anon", method: "POST", path: "/rpc/item_cont", status: 404, code: "PGRST202",
+			hint: "Perhaps you meant to call the function api.item_count"},
+		{name: "hidden function's parameters: no hint for anon", path: "/rpc/vault_total?x=1", status: 404, code: "PGRST202",
+			hint: "null", absent: []string{"(a, b)"}},
+		{name: "hidden function's parameters: hint for a role that may execute it", path: "/rpc/vault_total?x=1", headers: user,
+			status: 404, code: "PGRST202", hint: "Perhaps you meant to call the function api.vault_total(a, b)"},
+		{name: "hidden embed: no hint for anon", path: "/items?select=id,vault_item(*)", status: 400, code: "PGRST200",
+			hint: "null", absent: []string{"vault_items"}},
+		{name: "hidden embed: hint for a role that may read it", path: "/items?select=id,vault_item(*)", headers: user,
+			status: 400, code: "PGRST200", hint: "Perhaps you meant 'vault_items' instead of 'vault_item'."},
+		{name: "visible embed: hint for anon", path: "/items?select=id,item_note(*)", status: 400, code: "PGRST200",
+			hint: "Perhaps you meant 'item_notes' instead of 'item_note'."},
+		{name: "hint for an unknown role: none", path: "/vaul", status: 404, code: "PGRST205", hint: "null",
+			headers: []string{"Authorization: Bearer " + token(t, jwt.MapClaims{"role": "no_such_role"})}},
+	})
+}
