@@ -253,3 +253,37 @@ func TestHintsNameOnlyVisible(t *testing.T) {
 			headers: []string{"Authorization: Bearer " + token(t, jwt.MapClaims{"role": "no_such_role"})}},
 	})
 }
+
+// TestValidationSaysNothingHidden: request validation does not describe a relation or function the role may
+// not use; it answers as PostgreSQL's privilege check would (42501: 401 anonymous, 403 authenticated).
+func TestValidationSaysNothingHidden(t *testing.T) {
+	ts := start(t, nil, fixture(t), securityFixture)
+	user := "Authorization: Bearer " + token(t, jwt.MapClaims{"role": "web_user"})
+	ct := "Content-Type: application/json"
+	runSecCases(t, ts, []secCase{
+		{name: "insert of an empty object as anon", method: "POST", path: "/vault", headers: []string{ct}, body: `{}`,
+			status: 401, code: "42501", message: "permission denied for table vault", www: "Bearer",
+			absent: []string{"owner", "code\\\"", "not-null"}},
+		{name: "insert of an empty object by a role that may only read", method: "POST", path: "/vault",
+			headers: []string{ct, user}, body: `{}`, status: 403, code: "42501", message: "permission denied for table vault",
+			absent: []string{"owner"}},
+		{name: "wrong body type as anon", method: "POST", path: "/vault", headers: []string{ct}, body: `{"id":"x"}`,
+			status: 401, code: "42501", absent: []string{"integer"}},
+		{name: "filter of the wrong type as anon", path: "/vault?id=eq.abc", status: 401, code: "42501",
+			message: "permission denied for table vault", absent: []string{"integer"}},
+		{name: "filter of the wrong type on a visible table", path: "/items?id=eq.abc", status: 400, code: "22P02"},
+		{name: "filter of the wrong type by a role that may read", path: "/vault?id=eq.abc", headers: []string{user},
+			status: 400, code: "22P02"},
+		{name: "delete with a bad filter as anon", method: "DELETE", path: "/vault?id=eq.abc", status: 401, code: "42501"},
+		{name: "update with a bad body as web_user (no UPDATE)", method: "PATCH", path: "/vault?id=eq.1",
+			headers: []string{ct, user}, body: `{"id":"x"}`, status: 403, code: "42501"},
+		{name: "a valid insert as anon: PostgreSQL's own answer", method: "POST", path: "/vault", headers: []string{ct},
+			body: `{"id":1,"code":"c","owner":"o"}`, status: 401, code: "42501", message: "permission denied for table vault"},
+		{name: "function argument of the wrong type as anon", method: "POST", path: "/rpc/vault_total", headers: []string{ct},
+			body: `{"a":1,"b":"two"}`, status: 401, code: "42501", message: "permission denied for function vault_total",
+			absent: []string{"integer"}},
+		{name: "function argument of the wrong type by a role that may execute", method: "POST", path: "/rpc/vault_total",
+			headers: []string{ct, user}, body: `{"a":1,"b":"two"}`, status: 400, code: "22P02"},
+		{name: "query argument of the wrong type as anon", path: "/rpc/vault_total?a=1&b=two", status: 401, code: "42501"},
+	})
+}
