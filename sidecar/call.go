@@ -24,7 +24,7 @@ func (s *Server) call(c *call) error {
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	p, err := plan.ForCall(req, c.cache, c.schema, c.set.limits())
+	p, err := plan.ForCall(req, s.roleView(c), c.schema, c.set.limits())
 	if err != nil {
 		return err
 	}

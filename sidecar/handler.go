@@ -245,7 +245,8 @@ func cookiesJSON(h *fasthttp.RequestHeader) string {
 // read answers GET/HEAD on a relation.
 func (s *Server) read(c *call) error {
 	req := c.req
-	rel, err := plan.Relation(c.cache, c.schema, req.Relation)
+	cache := s.roleView(c)
+	rel, err := plan.Relation(cache, c.schema, req.Relation)
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func (s *Server) read(c *call) error {
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	p, err := plan.ForRead(req, c.cache, rel, c.set.limits())
+	p, err := plan.ForRead(req, cache, rel, c.set.limits())
 	if err != nil {
 		return err
 	}
@@ -343,8 +344,15 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 	resp.SetStatusCode(e.Status)
 	resp.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp.Header.Set("Proxy-Status", "PostgREST; error="+e.Code) // as PostgREST names itself: proxies and clients parse it
+	challenged := false
 	for _, h := range e.Headers {
 		resp.Header.Set(h[0], h[1])
+		challenged = challenged || strings.EqualFold(h[0], "WWW-Authenticate")
+	}
+	if e.Status == http.StatusUnauthorized && !challenged {
+		// Every 401 carries a challenge (RFC 9110 §15.5.2), whichever stage produced it: a role the JWT names
+		// that does not exist, RAISE SQLSTATE 'PT401', a permission error of the anonymous role.
+		resp.Header.Set("WWW-Authenticate", "Bearer")
 	}
 	if ctx.IsHead() {
 		resp.SkipBody = true

@@ -2,8 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"github.com/pgway/pgway/sidecar/internal/plan"
-	"github.com/pgway/pgway/sidecar/internal/request"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +10,8 @@ import (
 	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/openapi"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
 )
 
 // docKey identifies one rendered OpenAPI document. Documents are built once per schema-cache snapshot.
@@ -19,14 +19,28 @@ type docKey struct {
 	schema, role, version, format string
 }
 
-// docCache holds the documents rendered from one schema-cache snapshot.
+// docCache holds the documents rendered from one schema-cache snapshot, and the privileges of the roles that
+// needed them (for documents, hints and validation; see rolePrivileges).
 type docCache struct {
 	snapshot *schemacache.Cache
 	settings *settings
 	mu       sync.Mutex
 	docs     map[docKey][]byte
-	privs    map[string]schemacache.Privileges
+
+	privMu sync.Mutex
+	privs  map[string]*privEntry
 }
+
+// privEntry is one role's privileges; done is closed once p or err is set.
+type privEntry struct {
+	done chan struct{}
+	p    schemacache.Privileges
+	err  error
+}
+
+// maxPrivRoles bounds how many roles' privileges one snapshot keeps (roles come from signed tokens, but a
+// deployment may have many).
+const maxPrivRoles = 256
 
 // openAPIDoc returns the rendered document for the request's schema, role and version, building it at most once
 // per snapshot.
@@ -47,13 +61,9 @@ func (s *Server) openAPIDoc(c *call, version, format string) ([]byte, error) {
 	}
 	opts := openapi.Options{Schema: c.schema, Version: version, ServerURL: c.set.cfg.OpenAPIServerProxyURI}
 	if role != "" {
-		p, ok := dc.privs[role]
-		if !ok {
-			var err error
-			if p, err = s.loadPrivileges(role, c.set.cfg.DBSchemas); err != nil {
-				return nil, err
-			}
-			dc.privs[strings.Clone(role)] = p
+		p, err := s.rolePrivileges(dc, role)
+		if err != nil {
+			return nil, err
 		}
 		opts.Allowed = p.Allows
 	}
@@ -75,10 +85,76 @@ func (s *Server) docsFor(snapshot *schemacache.Cache, set *settings) *docCache {
 	s.docsMu.Lock()
 	defer s.docsMu.Unlock()
 	if s.docs == nil || s.docs.snapshot != snapshot || s.docs.settings != set {
-		s.docs = &docCache{snapshot: snapshot, settings: set, docs: map[docKey][]byte{}, privs: map[string]schemacache.Privileges{}}
+		s.docs = &docCache{snapshot: snapshot, settings: set, docs: map[docKey][]byte{}, privs: map[string]*privEntry{}}
 	}
 	return s.docs
 }
+
+// rolePrivileges returns what role may do in the exposed schemas of dc's snapshot, loading it once (one query;
+// concurrent callers wait for the same load). A failed load is not kept.
+func (s *Server) rolePrivileges(dc *docCache, role string) (schemacache.Privileges, error) {
+	dc.privMu.Lock()
+	e, ok := dc.privs[role]
+	if !ok {
+		if len(dc.privs) >= maxPrivRoles {
+			for k := range dc.privs { // map order is random: drop an arbitrary role
+				delete(dc.privs, k)
+				break
+			}
+		}
+		e = &privEntry{done: make(chan struct{})}
+		dc.privs[strings.Clone(role)] = e // role may point into a request buffer
+	}
+	dc.privMu.Unlock()
+	if ok {
+		<-e.done
+		return e.p, e.err
+	}
+	e.p, e.err = s.loadPrivileges(role, dc.settings.cfg.DBSchemas)
+	if e.err != nil {
+		dc.privMu.Lock()
+		if dc.privs[role] == e {
+			delete(dc.privs, role)
+		}
+		dc.privMu.Unlock()
+	}
+	close(e.done)
+	return e.p, e.err
+}
+
+// roleView is the request's schema cache as its role sees it in hints: "Perhaps you meant …" names only
+// relations and functions the role may use. The role's privileges are loaded only when a hint is wanted.
+func (s *Server) roleView(c *call) *schemacache.Cache {
+	return c.cache.WithVisibility(&lazyVisibility{s: s, snapshot: c.cache, set: c.set, role: c.who.Role})
+}
+
+// lazyVisibility loads a role's privileges on first use; when they cannot be loaded, nothing is visible.
+type lazyVisibility struct {
+	s        *Server
+	snapshot *schemacache.Cache
+	set      *settings
+	role     string
+	once     sync.Once
+	privs    schemacache.Privileges
+}
+
+func (v *lazyVisibility) load() schemacache.Privileges {
+	v.once.Do(func() {
+		p, err := v.s.rolePrivileges(v.s.docsFor(v.snapshot, v.set), v.role)
+		if err != nil {
+			v.s.log.Debug("loading privileges for hints", "role", v.role, "err", err)
+			return
+		}
+		v.privs = p
+	})
+	return v.privs
+}
+
+func (v *lazyVisibility) RelationVisible(q schemacache.QName) bool {
+	return v.load().RelationVisible(q)
+}
+
+func (v *lazyVisibility) RoutineVisible(q schemacache.QName) bool { return v.load().RoutineVisible(q) }
 
 func (s *Server) loadPrivileges(role string, schemas []string) (schemacache.Privileges, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -173,7 +249,7 @@ func (s *Server) options(c *call) error {
 		}
 		resp.Header.Set("Allow", allow)
 	default:
-		rel, err := plan.Relation(c.cache, c.schema, c.req.Relation)
+		rel, err := plan.Relation(s.roleView(c), c.schema, c.req.Relation)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,9 @@
 package sidecar
 
 import (
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/request"
 	"github.com/pgway/pgway/sidecar/internal/validate"
 )
@@ -25,15 +28,21 @@ func (s *Server) validateRequest(c *call) error {
 		} else {
 			fn.Args(req.Params, &p)
 		}
-		return p.Err()
+		return s.unlessDenied(c, p.Err(), schemacache.QName{Schema: c.schema, Name: req.Relation}, "function",
+			schemacache.PrivExecute)
 	}
 	rel := s.validators.Load().Relation(c.schema, req.Relation)
 	if rel == nil {
 		return nil
 	}
+	var privs []string
 	switch req.Action {
 	case request.ActionRead, request.ActionDelete:
 		rel.Query(req, &p)
+		privs = []string{schemacache.PrivSelect}
+		if req.Action == request.ActionDelete {
+			privs = []string{schemacache.PrivDelete}
+		}
 	case request.ActionInsert, request.ActionUpdate, request.ActionUpsert:
 		rel.Query(req, &p)
 		if req.ContentType == "application/json" && req.Columns == nil && req.Payload != nil {
@@ -44,6 +53,55 @@ func (s *Server) validateRequest(c *call) error {
 				rel.Required(req.Payload.Keys, &p)
 			}
 		}
+		switch {
+		case req.Action == request.ActionUpdate:
+			privs = []string{schemacache.PrivUpdate}
+		case req.Action == request.ActionUpsert && req.Prefer.Resolution != "ignore-duplicates":
+			privs = []string{schemacache.PrivInsert, schemacache.PrivUpdate}
+		default:
+			privs = []string{schemacache.PrivInsert}
+		}
 	}
-	return p.Err()
+	q := schemacache.QName{Schema: c.schema, Name: req.Relation}
+	return s.unlessDenied(c, p.Err(), q, relationWord(c.cache, q), privs...)
+}
+
+// unlessDenied returns err, a validation error about obj, unless the request's role lacks one of privs on obj:
+// then it is PostgreSQL's own answer, 42501 "permission denied for <what> <name>" (401 for the anonymous role,
+// 403 otherwise), so validation never describes columns or arguments the role may not see. It runs only when
+// validation found a problem — a valid request goes on and PostgreSQL checks privileges itself — and the
+// role's privileges are loaded once per schema-cache snapshot. If they cannot be loaded, the request goes on
+// to PostgreSQL unvalidated, which answers for itself (e.g. a JWT role that does not exist).
+func (s *Server) unlessDenied(c *call, err error, obj schemacache.QName, what string, privs ...string) error {
+	if err == nil {
+		return nil
+	}
+	p, lerr := s.rolePrivileges(s.docsFor(c.cache, c.set), c.who.Role)
+	if lerr != nil {
+		s.log.Debug("loading privileges for validation", "role", c.who.Role, "err", lerr)
+		return nil
+	}
+	for _, priv := range privs {
+		if !p.Allows(obj, priv) {
+			return &pgconn.PgError{Severity: "ERROR", Code: "42501", Message: "permission denied for " + what + " " + obj.Name}
+		}
+	}
+	return err
+}
+
+// relationWord is how PostgreSQL names the kind of relation q in a permission error.
+func relationWord(c *schemacache.Cache, q schemacache.QName) string {
+	rel, ok := c.Relation(q.Schema, q.Name)
+	if !ok {
+		return "table"
+	}
+	switch rel.Kind {
+	case schemacache.KindView:
+		return "view"
+	case schemacache.KindMaterializedView:
+		return "materialized view"
+	case schemacache.KindForeignTable:
+		return "foreign table"
+	}
+	return "table"
 }

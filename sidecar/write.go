@@ -17,7 +17,8 @@ import (
 // one) in one transaction.
 func (s *Server) write(c *call) error {
 	req := c.req
-	rel, err := plan.Relation(c.cache, c.schema, req.Relation)
+	cache := s.roleView(c)
+	rel, err := plan.Relation(cache, c.schema, req.Relation)
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func (s *Server) write(c *call) error {
 	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
 		return err
 	}
-	m, err := plan.ForMutate(req, c.cache, rel, rollback, c.set.limits())
+	m, err := plan.ForMutate(req, cache, rel, rollback, c.set.limits())
 	if err != nil {
 		return err
 	}

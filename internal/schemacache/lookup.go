@@ -27,33 +27,55 @@ func (c *Cache) Routine(schema, name string) ([]*Routine, bool) {
 }
 
 // ClosestRelation suggests the relation of schema whose name is most like name (for "Perhaps you meant"
-// hints, PGRST205). It reports false when nothing is similar enough.
+// hints, PGRST205), among those the cache's Visibility shows. It reports false when nothing is close enough:
+// PostgREST's 0.75 similarity and at most 3 edits (PostgREST #4675, as PostgreSQL's own hints).
 func (c *Cache) ClosestRelation(schema, name string) (QName, bool) {
 	var cands []string
 	for q := range c.Relations {
-		if q.Schema == schema {
+		if q.Schema == schema && c.RelationVisible(q) {
 			cands = append(cands, q.Name)
 		}
 	}
-	best, ok := closest(name, cands, 0.75)
+	best, ok := closest(name, cands, 0.75, maxHintEdits)
 	return QName{schema, best}, ok
 }
 
 // ClosestRoutine suggests the function of schema whose name is most like name (PGRST202 hints), other than
-// name itself.
+// name itself, among those the cache's Visibility shows; as close as ClosestRelation demands.
 func (c *Cache) ClosestRoutine(schema, name string) (QName, bool) {
 	var cands []string
 	for q := range c.Routines {
-		if q.Schema == schema && q.Name != name {
+		if q.Schema == schema && q.Name != name && c.RoutineVisible(q) {
 			cands = append(cands, q.Name)
 		}
 	}
-	best, ok := closest(name, cands, 0.75)
+	best, ok := closest(name, cands, 0.75, maxHintEdits)
 	return QName{schema, best}, ok
+}
+
+// ClosestTarget suggests the relation related to from whose name is most like name (PGRST200 hints), among
+// those the cache's Visibility shows: similarity 0.33 as PostgREST, at most 3 edits. It reports false when
+// name is itself the name of a related relation (the relationship exists; the hint was what did not match).
+func (c *Cache) ClosestTarget(from QName, name string) (string, bool) {
+	seen := map[string]bool{}
+	var cands []string
+	for _, r := range c.Relationships[from] {
+		if r.Target.Name == name {
+			return "", false
+		}
+		if !seen[r.Target.Name] {
+			seen[r.Target.Name] = true
+			if c.RelationVisible(r.Target) {
+				cands = append(cands, r.Target.Name)
+			}
+		}
+	}
+	return closest(name, cands, 0.33, maxHintEdits)
 }
 
 // ClosestParams suggests the overload of fns whose parameter list is most like the given argument names, as
 // PostgREST compares them: each list sorted and written "(a, b, c)", fuzzy-matched with similarity 0.33.
+// Callers check that the function is visible first: the list names its parameters.
 func ClosestParams(fns []*Routine, args []string) (string, bool) {
 	list := func(names []string) string {
 		sorted := append([]string(nil), names...)
@@ -68,7 +90,7 @@ func ClosestParams(fns []*Routine, args []string) (string, bool) {
 		}
 		cands = append(cands, list(names))
 	}
-	return closest(list(args), cands, 0.33)
+	return closest(list(args), cands, 0.33, -1)
 }
 
 // ClosestColumn suggests the column of r whose name is most like name (PGRST204 hints).
@@ -77,14 +99,18 @@ func (r *Relation) ClosestColumn(name string) (string, bool) {
 	for i, c := range r.Columns {
 		cands[i] = c.Name
 	}
-	return closest(name, cands, 0.33)
+	return closest(name, cands, 0.33, -1)
 }
+
+// maxHintEdits caps how far a hint naming a relation or function may be from what was asked (PostgREST #4675):
+// a hint is for typos, not for listing a schema.
+const maxHintEdits = 3
 
 // closest picks a suggestion the way PostgREST's fuzzy set does: among candidates sharing at least one
 // bigram with name (padded, case-insensitive), the one with the highest similarity 1 - edit distance /
-// longer length, if it reaches minSimilarity (PostgREST: 0.75 for table and function names, 0.33 otherwise);
-// ties go to the alphabetically first.
-func closest(name string, cands []string, minSimilarity float64) (string, bool) {
+// longer length, if it reaches minSimilarity (PostgREST: 0.75 for table and function names, 0.33 otherwise)
+// and, when maxEdits ≥ 0, is at most maxEdits edits away; ties go to the alphabetically first.
+func closest(name string, cands []string, minSimilarity float64, maxEdits int) (string, bool) {
 	lname := strings.ToLower(name)
 	grams := bigrams(lname)
 	best, bestScore := "", -1.0
@@ -94,9 +120,13 @@ func closest(name string, cands []string, minSimilarity float64) (string, bool) 
 			continue
 		}
 		n := max(utf8.RuneCountInString(lname), utf8.RuneCountInString(lc))
+		d := levenshtein(lname, lc)
+		if maxEdits >= 0 && d > maxEdits {
+			continue
+		}
 		score := 1.0
 		if n > 0 {
-			score = 1 - float64(levenshtein(lname, lc))/float64(n)
+			score = 1 - float64(d)/float64(n)
 		}
 		if score > bestScore || score == bestScore && cand < best {
 			best, bestScore = cand, score

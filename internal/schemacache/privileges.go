@@ -28,6 +28,42 @@ type PrivKey struct {
 // Allows reports whether the role holds priv on obj.
 func (p Privileges) Allows(obj QName, priv string) bool { return p[PrivKey{obj, priv}] }
 
+// RelationVisible reports whether the role may use the relation q at all (SELECT, INSERT, UPDATE or DELETE).
+func (p Privileges) RelationVisible(q QName) bool {
+	return p.Allows(q, PrivSelect) || p.Allows(q, PrivInsert) || p.Allows(q, PrivUpdate) || p.Allows(q, PrivDelete)
+}
+
+// RoutineVisible reports whether the role may execute a function named q.
+func (p Privileges) RoutineVisible(q QName) bool { return p.Allows(q, PrivExecute) }
+
+// Visibility tells which relations and functions a caller may use. Hints ("Perhaps you meant …") name only
+// what it shows, so an error never reveals an object the caller has no privilege on. Privileges is one.
+type Visibility interface {
+	// RelationVisible reports whether the caller may use the relation q.
+	RelationVisible(q QName) bool
+	// RoutineVisible reports whether the caller may execute a function named q.
+	RoutineVisible(q QName) bool
+}
+
+// WithVisibility returns a view of c for one caller: it shares c's data and lookups, and its hints and its
+// RelationVisible and RoutineVisible answer by v (nil shows everything). c itself is unchanged.
+func (c *Cache) WithVisibility(v Visibility) *Cache {
+	view := *c
+	view.visibility = v
+	return &view
+}
+
+// RelationVisible reports whether the cache's caller may use the relation q (true without a Visibility).
+func (c *Cache) RelationVisible(q QName) bool {
+	return c.visibility == nil || c.visibility.RelationVisible(q)
+}
+
+// RoutineVisible reports whether the cache's caller may execute a function named q (true without a
+// Visibility).
+func (c *Cache) RoutineVisible(q QName) bool {
+	return c.visibility == nil || c.visibility.RoutineVisible(q)
+}
+
 // privilegesSQL lists the table and function privileges a role holds (directly, through membership or PUBLIC)
 // in the exposed schemas; a routine name is allowed when any overload is executable.
 const privilegesSQL = `

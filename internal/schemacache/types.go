@@ -39,6 +39,9 @@ type Cache struct {
 	MediaHandlers map[HandlerKey]*MediaHandler
 	// castTypes are the types a request may cast to (see CastType).
 	castTypes castTypes
+
+	// visibility limits hints to what one caller may use (see WithVisibility); nil in a loaded snapshot.
+	visibility Visibility
 }
 
 // HandlerKey finds an aggregate media type handler: the relation it aggregates (zero for anyelement) and the

@@ -118,7 +118,19 @@ func (a *Authenticator) Authenticate(authorization string, now time.Time) (Resul
 		}
 		return Result{Role: a.anonRole, Claims: t.claims}, nil
 	}
+	if impossibleRole(t.role) {
+		// PostgreSQL's answer for a role that does not exist, which this one cannot (401 as PostgREST maps it).
+		return Result{}, apierr.New(http.StatusUnauthorized, "22023", `role "`+t.role+`" does not exist`).
+			WithHeader("WWW-Authenticate", "Bearer")
+	}
 	return Result{Role: t.role, Claims: t.claims, Authenticated: t.role != a.anonRole}, nil
+}
+
+// impossibleRole tells a role claim no database role can have: "none", which set_config('role', …) takes as
+// RESET ROLE — the request would run as the authenticator — and names with a NUL byte, which PostgreSQL
+// rejects before looking the role up.
+func impossibleRole(role string) bool {
+	return role == "none" || strings.IndexByte(role, 0) >= 0
 }
 
 // bearer extracts the token of a "Bearer <token>" header (scheme case-insensitive), as wai's extractBearerAuth.

@@ -266,6 +266,9 @@ func TestSecrets(t *testing.T) {
 		{name: "JWKS", opts: auth.Options{Secret: []byte(`{"keys":[` + octJWK + `,` + rsaJWK + `]}`)}, header: rsTok},
 		{name: "HMAC secret rejects RS256", opts: auth.Options{Secret: []byte(secret)}, header: rsTok, wantCode: "PGRST301"},
 		{name: "bad role claim key", opts: auth.Options{Secret: []byte(secret), RoleClaimKey: "role"}, newErr: "jwt-role-claim-key"},
+		{name: "PEM public key is not an HMAC secret", opts: auth.Options{Secret: []byte("-----BEGIN PUBLIC KEY-----\n" +
+			"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----\n")},
+			newErr: "PEM key is not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

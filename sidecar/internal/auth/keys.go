@@ -50,7 +50,14 @@ func parseSecret(secret []byte, isBase64 bool) ([]key, error) {
 		}
 		return hmacKey(b)
 	}
-	if trimmed := strings.TrimSpace(string(secret)); strings.HasPrefix(trimmed, "{") {
+	trimmed := strings.TrimSpace(string(secret))
+	if strings.HasPrefix(trimmed, "-----BEGIN ") {
+		// PostgREST would take a PEM key as an HMAC secret: anyone holding the public key could then sign
+		// HS256 tokens. Asymmetric keys are given as a JWK or JWKS.
+		return nil, errors.New("a PEM key is not supported: give a public key as a JWK or JWKS " +
+			"(as text it would be an HMAC secret, and anyone with the public key could sign tokens)")
+	}
+	if strings.HasPrefix(trimmed, "{") {
 		var set struct {
 			Keys []json.RawMessage `json:"keys"`
 		}

@@ -89,25 +89,27 @@ func (a *Authenticator) decode(tok string) (*token, *apierr.Error) {
 	if err != nil {
 		return nil, cryptoErr()
 	}
-	var hdr struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	if err := json.Unmarshal(hdrRaw, &hdr); err != nil {
+	hdr, ok := parseHeader(hdrRaw)
+	if !ok {
 		return nil, cryptoErr()
 	}
 	sig, err := decodeSegment(tok[j+1:])
 	if err != nil {
 		return nil, cryptoErr()
 	}
-	if hdr.Alg == "none" {
+	if hdr.crit {
+		// RFC 7515 §4.1.11: a recipient must reject a JWS whose crit names an extension it does not understand,
+		// and pgway understands none.
+		return nil, decodeErr("Unsupported token type", "The JWT header's 'crit' parameter names extensions pgway does not support")
+	}
+	if hdr.alg == "none" {
 		return nil, decodeErr("Wrong or unsupported encoding algorithm", "JWT is unsecured but expected 'alg' was not 'none'")
 	}
-	method := jwt.GetSigningMethod(hdr.Alg)
-	if method == nil {
-		return nil, decodeErr("Wrong or unsupported encoding algorithm", "Unsupported algorithm: "+hdr.Alg)
+	method := jwt.GetSigningMethod(hdr.alg)
+	if method == nil || method == jwt.SigningMethodNone {
+		return nil, decodeErr("Wrong or unsupported encoding algorithm", "Unsupported algorithm: "+hdr.alg)
 	}
-	if !a.verify(method, hdr.Kid, tok[:j], sig) {
+	if !a.verify(method, hdr.kid, tok[:j], sig) {
 		return nil, decodeErr("No suitable key or wrong key type", "None of the keys was able to decode the JWT")
 	}
 	payload, err := decodeSegment(tok[i+1 : j])
@@ -118,6 +120,30 @@ func (a *Authenticator) decode(tok string) (*token, *apierr.Error) {
 }
 
 func cryptoErr() *apierr.Error { return decodeErr("JWT cryptographic operation failed", "") }
+
+// header is the part of a JOSE header pgway reads.
+type header struct {
+	alg, kid string
+	crit     bool // a crit parameter is present
+}
+
+// parseHeader reads the JOSE header. Parameter names are matched exactly (encoding/json's struct decoding would
+// also take "ALG" or "Crit"); alg and kid must be strings when present; the last of duplicate names counts.
+func parseHeader(b []byte) (header, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return header{}, false
+	}
+	var h header
+	if raw, ok := m["alg"]; ok && !isNull(raw) && json.Unmarshal(raw, &h.alg) != nil {
+		return header{}, false
+	}
+	if raw, ok := m["kid"]; ok && !isNull(raw) && json.Unmarshal(raw, &h.kid) != nil {
+		return header{}, false
+	}
+	_, h.crit = m["crit"]
+	return h, true
+}
 
 // verify tries every key usable with the token's algorithm (and kid, when both name one).
 func (a *Authenticator) verify(m jwt.SigningMethod, kid, signing string, sig []byte) bool {
@@ -157,6 +183,10 @@ func isNull(raw json.RawMessage) bool { return raw == nil || string(raw) == "nul
 func numeric(raw json.RawMessage) numClaim {
 	if isNull(raw) {
 		return numClaim{}
+	}
+	// Only a JSON number: json.Number would also take a string holding one ("exp": "9999999999").
+	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+		return numClaim{present: true, bad: true}
 	}
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err != nil {

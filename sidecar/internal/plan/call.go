@@ -329,7 +329,11 @@ func noRoutine(err error, c *schemacache.Cache, schema string, req *request.Requ
 			}
 		}
 		if len(named) > 0 {
-			// The function exists with other parameters: suggest the closest parameter list, as PostgREST.
+			// The function exists with other parameters: suggest the closest parameter list, as PostgREST; only
+			// to a caller who may execute it (the cache's Visibility), since the list names its parameters.
+			if !c.RoutineVisible(schemacache.QName{Schema: schema, Name: req.Relation}) {
+				return e
+			}
 			if params, ok := schemacache.ClosestParams(named, keys); ok {
 				e.Hint = "Perhaps you meant to call the function " + schema + "." + req.Relation + params
 			}

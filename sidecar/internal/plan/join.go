@@ -164,30 +164,12 @@ func noRelBetween(parent *schemacache.Relation, child, hint string, c *schemacac
 		WithDetails(fmt.Sprintf("Searched for a foreign key relationship between '%s' and '%s%s' in the schema '%s', but no matches were found.",
 			parent.Name, child, using, parent.Schema))
 	if c != nil {
-		seen := map[string]bool{}
-		var cands []string
-		for _, r := range c.RelationshipsFrom(schemacache.QName{Schema: parent.Schema, Name: parent.Name}) {
-			if !seen[r.Target.Name] {
-				seen[r.Target.Name] = true
-				cands = append(cands, r.Target.Name)
-			}
-		}
-		if !seen[child] {
-			if best, ok := closestName(child, cands); ok {
-				e.Hint = "Perhaps you meant '" + best + "' instead of '" + child + "'."
-			}
+		// Only relations the caller may use are suggested (the cache's Visibility).
+		if best, ok := c.ClosestTarget(schemacache.QName{Schema: parent.Schema, Name: parent.Name}, child); ok {
+			e.Hint = "Perhaps you meant '" + best + "' instead of '" + child + "'."
 		}
 	}
 	return e
-}
-
-// closestName borrows the schema cache's fuzzy match through a throwaway relation.
-func closestName(name string, cands []string) (string, bool) {
-	r := &schemacache.Relation{}
-	for _, c := range cands {
-		r.Columns = append(r.Columns, &schemacache.Column{Name: c})
-	}
-	return r.ClosestColumn(name)
 }
 
 // ambiguous is PGRST201 (300) with the candidates in details, as PostgREST.
