@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,3 +108,55 @@ func waitForStatus(t *testing.T, ts *testServer, path string, status int) {
 }
 
 func sleepBriefly() { time.Sleep(50 * time.Millisecond) }
+
+// TestBundledVersionsTogether runs embedding, the OpenAPI documents and validation over the bundled versioned
+// schemas, as `make run` serves them: api_v1 and api_v2 both expose views of the same library tables, and each
+// version's relationships, documents and checks stay inside its own schema.
+func TestBundledVersionsTogether(t *testing.T) {
+	db := migrated(t)
+	ts := startOn(t, db, func(c *config.Config) { c.DBSchemas = []string{"api_v2", "api_v1"} })
+	user := "Authorization: Bearer " + token(t, map[string]any{"role": "web_user"})
+	runCases(t, ts, []readCase{
+		{name: "v2 many-to-one embed", path: "/v2/books?select=title,authors(name)&id=eq.1", status: 200,
+			body: `[{"title":"A Wizard of Earthsea","authors":{"name":"Ursula K. Le Guin"}}]`},
+		{name: "v1 many-to-one embed", path: "/v1/books?select=title,authors(name)&id=eq.1", status: 200,
+			body: `[{"title":"A Wizard of Earthsea","authors":{"name":"Ursula K. Le Guin"}}]`},
+		{name: "bare path embed", path: "/books?select=title,authors(name)&id=eq.1", status: 200,
+			body: `[{"title":"A Wizard of Earthsea","authors":{"name":"Ursula K. Le Guin"}}]`},
+		{name: "v2 one-to-many embed", path: "/v2/authors?select=name,books(title)&id=eq.1&books.order=id&books.limit=1", status: 200,
+			body: `[{"name":"Ursula K. Le Guin","books":[{"title":"A Wizard of Earthsea"}]}]`},
+		{name: "v2 two levels", path: "/v2/reviews?select=stars,books(title,authors(name))&order=id&limit=1", status: 200,
+			body: `[{"stars":5,"books":{"title":"A Wizard of Earthsea","authors":{"name":"Ursula K. Le Guin"}}}]`},
+		{name: "v1 cannot embed v2's reviews", path: "/v1/books?select=title,reviews(stars)", status: 400,
+			contains: []string{`"code":"PGRST200"`, `in the schema 'api_v1'`}},
+		{name: "hint names only the requested schema's relations", path: "/v2/books?select=title,author(name)", status: 400,
+			contains: []string{`"code":"PGRST200"`, `Perhaps you meant 'authors'`}},
+		{name: "v2 document lists v2's embeds", path: "/v2/openapi.json", status: 200,
+			contains: []string{`"/reviews"`, `"published_year"`}},
+		{name: "v1 document has no v2 paths", path: "/v1/openapi.json", status: 200},
+	})
+	for _, v := range []string{"/v1/openapi.json", "/v2/openapi.json"} {
+		res := ts.get(v)
+		if strings.Contains(v, "v1") && (strings.Contains(res.Body, `"/reviews"`) || strings.Contains(res.Body, "api_v2")) {
+			t.Errorf("%s mentions v2: %.200s", v, res.Body)
+		}
+		if strings.Contains(v, "v2") && strings.Contains(res.Body, "api_v1") {
+			t.Errorf("%s mentions v1", v)
+		}
+	}
+	runWrites(t, ts, []writeCase{
+		{name: "v2 validation names the missing field", method: "POST", path: "/v2/books",
+			headers: []string{jsonCT, user}, reqBody: `{"author_id":1}`, status: 400,
+			contains: []string{`title`}},
+		{name: "v2 has no pages (a v1 column)", method: "POST", path: "/v2/books",
+			headers: []string{jsonCT, user}, reqBody: `{"title":"x","author_id":1,"pages":3}`, status: 400,
+			contains: []string{`pages`}},
+		{name: "v1 has no published_year (its v2 name)", method: "POST", path: "/v1/books",
+			headers: []string{jsonCT, user}, reqBody: `{"title":"x","author_id":1,"published_year":2000}`, status: 400,
+			contains: []string{`published_year`}},
+		{name: "v2 insert with an embedded representation", method: "POST", path: "/v2/books?select=title,authors(name)",
+			headers: []string{jsonCT, user, "Prefer: return=representation"},
+			reqBody: `{"title":"The Left Hand of Darkness","author_id":1,"published_year":1969}`, status: 201,
+			body: `[{"title":"The Left Hand of Darkness","authors":{"name":"Ursula K. Le Guin"}}]`},
+	})
+}

@@ -60,6 +60,9 @@ func (c *Cache) ClosestTarget(from QName, name string) (string, bool) {
 	seen := map[string]bool{}
 	var cands []string
 	for _, r := range c.Relationships[from] {
+		if r.Target.Schema != from.Schema {
+			continue // only relations of the requested schema are embedded
+		}
 		if r.Target.Name == name {
 			return "", false
 		}

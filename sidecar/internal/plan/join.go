@@ -111,6 +111,11 @@ func (rv *resolver) findRel(parent *schemacache.Relation, name, hint string) []*
 			}
 			continue
 		}
+		if r.Target.Schema != rv.schema {
+			// PostgREST only embeds relations of the schema being requested: versioned schemas of views over
+			// the same tables would otherwise each offer the relationship.
+			continue
+		}
 		self := r.Source == r.Target
 		targetIsView := false
 		if t, ok := rv.cache.Relation(r.Target.Schema, r.Target.Name); ok {
