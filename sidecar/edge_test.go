@@ -1,7 +1,17 @@
 package sidecar_test
 
 import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 // TestHugeRanges: row numbers beyond int64 in Range, limit=, offset=, rel.limit and Prefer: max-affected are
@@ -37,5 +47,102 @@ func TestHugeRanges(t *testing.T) {
 		"Content-Type: application/json"}, `{"name":"Microsoft"}`)
 	if r.Status >= 300 || r.Header.Get("Preference-Applied") != "handling=strict, max-affected=9223372036854775807" {
 		t.Errorf("max-affected beyond int64: %d %q %s", r.Status, r.Header.Get("Preference-Applied"), r.Body)
+	}
+}
+
+// rawResponse is one HTTP response read off a raw connection.
+type rawResponse struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// rawExchange writes req (raw bytes, as an attacker would send them) on a new connection and reads one
+// response; ok is false when the server closed the connection without answering.
+func rawExchange(t *testing.T, ts *testServer, req string) (res rawResponse, ok bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return res, false
+		}
+		t.Fatalf("reading the response to %q: %v", req, err)
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawResponse{Status: r.StatusCode, Header: r.Header, Body: string(b)}, true
+}
+
+// checkErrorBody fails unless body is PostgREST's error object as valid UTF-8 JSON.
+func checkErrorBody(t *testing.T, body string) {
+	t.Helper()
+	if !utf8.ValidString(body) {
+		t.Errorf("error body is not valid UTF-8: %q", body)
+	}
+	var e struct {
+		Code    *string `json:"code"`
+		Message *string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Code == nil || e.Message == nil {
+		t.Errorf("not a PostgREST error object: %q (%v)", body, err)
+	}
+}
+
+// TestInvalidUTF8Echoed: request text that is not UTF-8 (raw or percent-encoded bytes in the path, header
+// values) is echoed in error messages as U+FFFD, so every error body is valid UTF-8 JSON; a header with such
+// bytes no longer breaks the request.headers setting.
+func TestInvalidUTF8Echoed(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	tests := []struct {
+		name    string
+		req     string
+		status  int
+		message string // exact message when set
+	}{
+		{"percent-encoded path", "GET /%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+			"Could not find the table 'api.\uFFFD\uFFFD' in the schema cache"},
+		{"raw path bytes", "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+			"Could not find the table 'api.\uFFFD\uFFFD' in the schema cache"},
+		{"truncated sequence in path", "GET /items%e2%98 HTTP/1.1\r\nHost: x\r\n\r\n", 404, ""},
+		{"profile header", "GET /items HTTP/1.1\r\nHost: x\r\nAccept-Profile: \xff\r\n\r\n", 406, "Invalid schema: \uFFFD"},
+		{"accept header", "GET /items HTTP/1.1\r\nHost: x\r\nAccept: \xfe\r\n\r\n", 406,
+			"None of these media types are available: \uFFFD"},
+		{"select parameter", "GET /items?select=id,%ff( HTTP/1.1\r\nHost: x\r\n\r\n", 400, ""},
+		{"filter column", "GET /items?%ff=eq.1 HTTP/1.1\r\nHost: x\r\n\r\n", 400, ""},
+		{"order", "GET /items?order=%ff.%fe HTTP/1.1\r\nHost: x\r\n\r\n", 400, ""},
+		{"rpc name", "GET /rpc/%ff HTTP/1.1\r\nHost: x\r\n\r\n", 404, ""},
+		{"overlong encoding in path", "GET /%c0%af HTTP/1.1\r\nHost: x\r\n\r\n", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, ok := rawExchange(t, ts, tt.req)
+			if !ok {
+				t.Fatal("connection closed without a response")
+			}
+			if res.Status != tt.status {
+				t.Errorf("status %d, want %d: %s", res.Status, tt.status, res.Body)
+			}
+			checkErrorBody(t, res.Body)
+			if tt.message != "" && !strings.Contains(res.Body, `"message":`+strconv.Quote(tt.message)) {
+				t.Errorf("body %s, want message %q", res.Body, tt.message)
+			}
+		})
+	}
+	// A header value with obs-text bytes is passed to request.headers as U+FFFD instead of failing in PostgreSQL.
+	res, _ := rawExchange(t, ts, "GET /items?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\nX-Note: caf\xe9\r\n\r\n")
+	if res.Status != 200 || res.Body != `[{"id":1}]` {
+		t.Errorf("obs-text header: %d %s", res.Status, res.Body)
 	}
 }
