@@ -9,9 +9,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pgway/pgway/internal/config"
+	"github.com/pgway/pgway/sidecar"
 )
 
 // TestHugeRanges: row numbers beyond int64 in Range, limit=, offset=, rel.limit and Prefer: max-affected are
@@ -144,5 +148,142 @@ func TestInvalidUTF8Echoed(t *testing.T) {
 	res, _ := rawExchange(t, ts, "GET /items?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\nX-Note: caf\xe9\r\n\r\n")
 	if res.Status != 200 || res.Body != `[{"id":1}]` {
 		t.Errorf("obs-text header: %d %s", res.Status, res.Body)
+	}
+}
+
+// TestLargeRequestHeaders: server-max-header-size sizes fasthttp's read buffer, so long in.(…) URLs and big
+// headers work up to it (fasthttp's default 4 KiB refused them), and beyond it the answer is a JSON 431.
+func TestLargeRequestHeaders(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	ids := make([]string, 0, 5000)
+	for i := 1; len(strings.Join(ids, ",")) < 30<<10; i++ {
+		ids = append(ids, strconv.Itoa(i))
+	}
+	long := "/items?select=id&id=in.(" + strings.Join(ids, ",") + ")"
+	if len(long) < 30<<10 {
+		t.Fatalf("URL only %d bytes", len(long))
+	}
+	r := ts.get(long)
+	if r.Status != 200 {
+		t.Fatalf("30 KB in.() URL: %d %.200s", r.Status, r.Body)
+	}
+	assertBody(t, r.Body, `[{"id":1},{"id":2},{"id":3},{"id":4},{"id":5}]`)
+	if r := ts.get("/items?select=id&id=eq.1", "X-Big: "+strings.Repeat("a", 40<<10)); r.Status != 200 {
+		t.Fatalf("40 KB header: %d %.200s", r.Status, r.Body)
+	}
+	for _, tc := range []struct {
+		name string
+		req  string
+	}{
+		{"header beyond the default 64 KiB", "GET /items HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\n\r\n"},
+		{"many headers beyond 64 KiB", "GET /items HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: "+strings.Repeat("b", 1000)+"\r\n", 70) + "\r\n"},
+		{"URL beyond 64 KiB", "GET /items?id=in.(" + strings.Repeat("1,", 35<<10) + "1) HTTP/1.1\r\nHost: x\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, ok := rawExchange(t, ts, tc.req)
+			if !ok {
+				t.Fatal("connection closed without a response")
+			}
+			if res.Status != 431 || errorCode(res.Body) != "PGRST431" {
+				t.Fatalf("got %d %s, want 431 PGRST431", res.Status, res.Body)
+			}
+			checkErrorBody(t, res.Body)
+			if !strings.Contains(res.Body, "65536 bytes") {
+				t.Errorf("details do not name the limit: %s", res.Body)
+			}
+		})
+	}
+	small := start(t, func(c *config.Config) { c.MaxHeaderBytes = 8 << 10 }, fixture(t))
+	if r := small.get("/items?select=id&id=eq.1", "X-Big: "+strings.Repeat("a", 6<<10)); r.Status != 200 {
+		t.Fatalf("6 KB header under an 8 KiB limit: %d %.200s", r.Status, r.Body)
+	}
+	res, ok := rawExchange(t, small, "GET /items HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 10<<10)+"\r\n\r\n")
+	if !ok || res.Status != 431 || !strings.Contains(res.Body, "8192 bytes") {
+		t.Fatalf("10 KB header over an 8 KiB limit: %v %d %s", ok, res.Status, res.Body)
+	}
+}
+
+// TestStalledAndCutRequests: a client that sends part of a request and stalls past the read timeout, or closes
+// mid-request, is disconnected without an answer (warp does the same) instead of getting "400 Malformed HTTP
+// request"; the server keeps serving.
+func TestStalledAndCutRequests(t *testing.T) {
+	defer sidecar.SetReadTimeout(time.Second)()
+	ts := start(t, nil, fixture(t))
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	for _, tc := range []struct {
+		name    string
+		partial string
+		cut     bool // close the write side instead of stalling
+	}{
+		{"nothing sent", "", false},
+		{"half a request line", "GET /ite", false},
+		{"request line, no headers", "GET /items HTTP/1.1\r\n", false},
+		{"headers unfinished", "GET /items HTTP/1.1\r\nHost: x\r\nPrefer: count=ex", false},
+		{"body shorter than Content-Length", "POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}", false},
+		{"chunked body unfinished", "POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n[{}", false},
+		{"cut in the request line", "GET /ite", true},
+		{"cut in the headers", "GET /items HTTP/1.1\r\nHost: x\r\n", true},
+		{"cut in the body", "POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tc.partial); err != nil {
+				t.Fatal(err)
+			}
+			if tc.cut {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			start := time.Now()
+			_ = c.SetReadDeadline(start.Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("after %v: %v (read %q)", time.Since(start), err, got)
+			}
+			if len(got) != 0 {
+				t.Fatalf("got an answer: %q", got)
+			}
+		})
+	}
+	if r := ts.get("/items?select=id&id=eq.1"); r.Status != 200 {
+		t.Fatalf("afterwards: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestMalformedHTTP: requests fasthttp cannot parse get PostgREST's JSON error object with a 4xx, and the body
+// does not quote the request's bytes back (they may carry credentials).
+func TestMalformedHTTP(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	const secret = "Authorization: Bearer s3cr3t-t0ken\r\n"
+	for _, tc := range []struct {
+		name, req string
+		status    int
+	}{
+		{"not HTTP", "GARBAGE " + secret + "\r\n\r\n", 400},
+		{"NUL in a header value", "GET /items HTTP/1.1\r\nHost: x\r\n" + secret + "X-A: a\x00b\r\n\r\n", 400},
+		{"CR in a header value", "GET /items HTTP/1.1\r\nHost: x\r\n" + secret + "X-A: a\rSet-Cookie: b\r\n\r\n", 400},
+		{"control byte in the URI", "GET /items?a=\x01 HTTP/1.1\r\nHost: x\r\n" + secret + "\r\n", 400},
+		{"raw NUL in the URI", "GET /items\x00 HTTP/1.1\r\nHost: x\r\n" + secret + "\r\n", 400},
+		{"two Content-Lengths", "POST /items HTTP/1.1\r\nHost: x\r\n" + secret + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
+		{"bad Content-Length", "POST /items HTTP/1.1\r\nHost: x\r\n" + secret + "Content-Length: -5\r\n\r\n{}", 400},
+		{"bad chunk size", "POST /items HTTP/1.1\r\nHost: x\r\n" + secret + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400},
+		{"header without colon", "GET /items HTTP/1.1\r\nHost: x\r\n" + secret + "NoColon\r\n\r\n", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, ok := rawExchange(t, ts, tc.req)
+			if !ok {
+				t.Fatal("connection closed without a response")
+			}
+			if res.Status != tc.status {
+				t.Errorf("status %d, want %d: %s", res.Status, tc.status, res.Body)
+			}
+			checkErrorBody(t, res.Body)
+			if strings.Contains(res.Body, "s3cr3t") {
+				t.Errorf("the body quotes the request: %s", res.Body)
+			}
+		})
 	}
 }

@@ -2,8 +2,12 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -359,18 +363,52 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 	resp.SetBody(e.JSON())
 }
 
-// transportError answers errors fasthttp finds before the handler (body too large, malformed HTTP).
+// readTimeout bounds reading one request (request line, headers and body); a client that has not sent it
+// whole by then is disconnected without an answer. A variable so that tests can shorten it.
+var readTimeout = 30 * time.Second
+
+// transportError answers errors fasthttp finds before the handler (headers too large, body too large,
+// malformed HTTP). A connection that timed out or was closed by the client mid-request is closed without an
+// answer, as warp (PostgREST's server) does: the client is gone or stalling, and a "400 Malformed" would only
+// misreport a slow client.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	if isTimeout(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// fasthttp writes whatever the error handler leaves in ctx.Response; with the connection closed
+		// that write fails quietly and nothing reaches the client.
+		_ = ctx.Conn().Close()
+		return
+	}
 	var e *apierr.Error
-	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
-		e = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "PGRST000", "Request headers too large")
-	} else if err == fasthttp.ErrBodyTooLarge {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &small):
+		e = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "PGRST431", "Request headers too large").
+			WithDetails(fmt.Sprintf("The request line and headers exceed the limit of %d bytes.", s.maxHeaderBytes()))
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = apierr.New(http.StatusRequestEntityTooLarge, "PGRST413", "Request body too large").
 			WithDetails(fmt.Sprintf("The request body exceeds the limit of %d bytes.", s.cfg.MaxBodyBytes))
-	} else {
-		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request").WithDetails(err.Error())
+	default:
+		// fasthttp's message quotes parts of the request (a header value, the request line), which may
+		// carry credentials: it goes to the log only.
+		s.log.Debug("malformed HTTP request", "remote", ctx.RemoteAddr().String(), "err", err)
+		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request")
 	}
 	s.writeError(ctx, e, false)
+}
+
+// isTimeout tells whether err is a read deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// maxHeaderBytes is server-max-header-size: fasthttp's per-connection read buffer, which must hold the request
+// line and every header (0: the default, 64 KiB).
+func (s *Server) maxHeaderBytes() int {
+	if s.cfg.MaxHeaderBytes > 0 {
+		return s.cfg.MaxHeaderBytes
+	}
+	return 64 << 10
 }
 
 // peekJoined joins every value of a repeated header with ", ".
