@@ -2,19 +2,24 @@ package sidecar_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/pgway/pgway/internal/config"
+	"github.com/pgway/pgway/internal/pgtest"
 	"github.com/pgway/pgway/sidecar"
 )
 
@@ -285,5 +290,157 @@ func TestMalformedHTTP(t *testing.T) {
 				t.Errorf("the body quotes the request: %s", res.Body)
 			}
 		})
+	}
+}
+
+// tcpProxy forwards loopback connections to a target address until cut, after which its port refuses
+// connections: a database that goes away under a running server.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			if !p.track(c, up) {
+				return
+			}
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		for _, c := range cs {
+			c.Close()
+		}
+		return false
+	}
+	p.conns = append(p.conns, cs...)
+	return true
+}
+
+// cut stops listening and drops every forwarded connection.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestDatabaseDownDetails: while the database is unreachable every answer is a JSON 503 with Retry-After, and
+// PGRST001's details say what failed without the database's host, port, role or name (PostgREST shows libpq's
+// message, which names them); the full error goes to the server's log.
+func TestDatabaseDownDetails(t *testing.T) {
+	db := pgtest.NewDatabase(t, fixture(t))
+	u, err := url.Parse(db.URLAs("authenticator", ""))
+	if err != nil || u.Port() == "" {
+		t.Skipf("the test database is not reached over TCP (%s)", u)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	ts := startOn(t, db, func(c *config.Config) { c.DBURI = u.String() })
+	if r := ts.get("/items?select=id&id=eq.1"); r.Status != 200 {
+		t.Fatalf("before: %d %s", r.Status, r.Body)
+	}
+	proxy.cut()
+	secrets := []string{u.Hostname(), u.Port(), db.Name, "authenticator", "127.0.0.1", "localhost"}
+	var last response
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		last = ts.get("/items?select=id&id=eq.1")
+		if last.Status != 503 {
+			t.Fatalf("database down: %d %s, want 503", last.Status, last.Body)
+		}
+		checkErrorBody(t, last.Body)
+		if got := last.Header.Get("Retry-After"); got != "1" {
+			t.Errorf("Retry-After %q on %s", got, last.Body)
+		}
+		for _, s := range secrets {
+			if strings.Contains(last.Body, s) {
+				t.Errorf("503 body names %q: %s", s, last.Body)
+			}
+		}
+		if errorCode(last.Body) == "PGRST001" && strings.Contains(last.Body, "Connection refused") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	assertBody(t, last.Body, `{"code":"PGRST001","details":"Connection refused: is the database server running and accepting connections?",`+
+		`"hint":null,"message":"Database client error. Retrying the connection."}`)
+	// HEAD and writes get the same.
+	if r := ts.do("HEAD", "/items", nil, ""); r.Status != 503 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("HEAD: %d %v", r.Status, r.Header)
+	}
+	if r := ts.do("POST", "/items", []string{"Content-Type: application/json"}, `{"id":9,"name":"x"}`); r.Status != 503 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("POST: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestNoSchemaCacheRetryAfter: the 503 PGRST002 served while the schema cache cannot be loaded carries
+// Retry-After too.
+func TestNoSchemaCacheRetryAfter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	cfg := config.Default()
+	cfg.DBURI = "postgres://authenticator@" + dead + "/nope?connect_timeout=2"
+	cfg.DBSchemas = []string{"api"}
+	cfg.DBAnonRole = "web_anon"
+	srv, err := sidecar.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeListener(ctx, ln) }()
+	defer func() { cancel(); <-done; srv.Close() }()
+	ts := &testServer{t: t, URL: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 10 * time.Second}}
+	var r response
+	for i := 0; i < 50; i++ {
+		if r = ts.get("/items"); r.Status != 0 {
+			break
+		}
+	}
+	if r.Status != 503 || errorCode(r.Body) != "PGRST002" || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("got %d %v %s, want 503 PGRST002 with Retry-After", r.Status, r.Header, r.Body)
 	}
 }

@@ -41,15 +41,17 @@ type call struct {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	authenticated := false
+	set := s.set()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "panic", r, "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			s.writeError(ctx, apierr.Internal(fmt.Errorf("panic: %v", r)), false)
 		}
+		finishHeaders(&ctx.Response)
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
-	c := call{ctx: ctx, set: s.set()}
+	c := call{ctx: ctx, set: set}
 	if th := c.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
 		if v := ctx.Request.Header.Peek(th); len(v) > 0 {
@@ -79,6 +81,20 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	// For caches and CDNs, as PostgREST (a response.headers override wins).
 	if len(ctx.Response.Header.Peek("Vary")) == 0 {
 		ctx.Response.Header.Set("Vary", "Accept, Prefer, Range")
+	}
+}
+
+// retryAfter is the Retry-After of every 503, in seconds. PostgREST sends the delay until its next reconnection
+// attempt (docs/references/connection_pool.rst; since v12.2 the value it reads is never updated and stays 0);
+// pgway's pool dials again on the next request, so a client may retry as soon as it likes, and one second
+// keeps clients that honour the header (postgrest-js) from retrying in a tight loop.
+const retryAfter = "1"
+
+// finishHeaders adds what every response carries whatever produced it: Retry-After on a 503, as PostgREST's
+// addRetryHint does for errors, response.status = 503 and all (a value already set is kept).
+func finishHeaders(resp *fasthttp.Response) {
+	if resp.StatusCode() == http.StatusServiceUnavailable && len(resp.Header.Peek("Retry-After")) == 0 {
+		resp.Header.Set("Retry-After", retryAfter)
 	}
 }
 
@@ -339,7 +355,8 @@ func setWarning(resp *fasthttp.Response, text string) {
 // writeError renders err as PostgREST's JSON error object.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated bool) {
 	e := apierr.As(err, authenticated)
-	if e.Status >= 500 && e.Code != "PGRST001" && e.Code != "PGRST002" {
+	if e.Status >= 500 && e.Code != "PGRST002" {
+		// PGRST001's cause (host, port, role, database) is kept out of its details: it is logged here.
 		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
 	resp := &ctx.Response
