@@ -444,3 +444,60 @@ func TestNoSchemaCacheRetryAfter(t *testing.T) {
 		t.Fatalf("got %d %v %s, want 503 PGRST002 with Retry-After", r.Status, r.Header, r.Body)
 	}
 }
+
+// TestCORSAllowList: with server-cors-allowed-origins, an origin not in the list never gets
+// Access-Control-Allow-Origin (let alone "*"): its requests and preflights are answered as if they had no
+// Origin, as PostgREST's wai-cors policy (corsIgnoreFailures) does. Every response then varies by Origin.
+func TestCORSAllowList(t *testing.T) {
+	const good, evil = "Origin: http://good.example", "Origin: http://evil.example"
+	noCORS := []string{"Access-Control-Allow-Origin:", "Access-Control-Allow-Credentials:", "Access-Control-Allow-Methods:",
+		"Access-Control-Allow-Headers:", "Access-Control-Expose-Headers:", "Access-Control-Max-Age:"}
+	ts := start(t, func(c *config.Config) { c.ServerCorsAllowedOrigins = []string{"http://good.example", "http://also.example"} }, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "allowed origin", path: "/items?select=id&id=eq.1", headers: []string{good}, status: 200,
+			header: []string{"Access-Control-Allow-Origin: http://good.example", "Access-Control-Allow-Credentials: true",
+				"Access-Control-Expose-Headers: " + corsExposedHeaders, "Vary: Accept, Prefer, Range, Origin"}},
+		{name: "other origin", path: "/items?select=id&id=eq.1", headers: []string{evil}, status: 200, body: `[{"id":1}]`,
+			header: append([]string{"Vary: Accept, Prefer, Range, Origin"}, noCORS...)},
+		{name: "no origin", path: "/items?select=id&id=eq.1", status: 200,
+			header: append([]string{"Vary: Accept, Prefer, Range, Origin"}, noCORS...)},
+		{name: "error for an allowed origin", path: "/nope", headers: []string{good}, status: 404,
+			header: []string{"Access-Control-Allow-Origin: http://good.example", "Vary: Origin"}},
+		{name: "error for another origin", path: "/nope", headers: []string{evil}, status: 404,
+			header: append([]string{"Vary: Origin"}, noCORS...)},
+		{name: "preflight, allowed origin", method: "OPTIONS", path: "/items",
+			headers: []string{good, "Access-Control-Request-Method: PATCH", "Access-Control-Request-Headers: content-type, prefer, accept"},
+			status: 200, body: "", header: []string{"Access-Control-Allow-Origin: http://good.example",
+				"Access-Control-Allow-Credentials: true", "Access-Control-Allow-Methods: GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD",
+				"Access-Control-Allow-Headers: Authorization, content-type, prefer, accept, Accept-Language, Content-Language",
+				"Access-Control-Max-Age: 86400", "Vary: Origin"}},
+		{name: "preflight, other origin", method: "OPTIONS", path: "/items",
+			headers: []string{evil, "Access-Control-Request-Method: DELETE", "Access-Control-Request-Headers: authorization"},
+			status: 200, header: append([]string{"Vary: Accept, Prefer, Range, Origin"}, noCORS...)},
+		{name: "preflight, other origin, unknown resource", method: "OPTIONS", path: "/nope",
+			headers: []string{evil, "Access-Control-Request-Method: GET"}, status: 404, header: noCORS},
+		{name: "preflight, origin differing in case", method: "OPTIONS", path: "/items",
+			headers: []string{"Origin: http://GOOD.example", "Access-Control-Request-Method: GET"}, status: 200, header: noCORS},
+		{name: "preflight for an unsupported method", method: "OPTIONS", path: "/items",
+			headers: []string{good, "Access-Control-Request-Method: TRACE"}, status: 200, header: noCORS},
+		{name: "OPTIONS with an origin but no requested method", method: "OPTIONS", path: "/items",
+			headers: []string{good}, status: 200, header: noCORS},
+	})
+	for _, origin := range []string{"null", "*", "http://good.example.evil.example", "http://good.example, http://evil.example"} {
+		r := ts.do("OPTIONS", "/items", []string{"Origin: " + origin, "Access-Control-Request-Method: GET"}, "")
+		if v := r.Header.Get("Access-Control-Allow-Origin"); v != "" {
+			t.Errorf("origin %q got Access-Control-Allow-Origin %q", origin, v)
+		}
+	}
+
+	// Without an allow-list every origin is allowed with "*", and nothing varies by Origin.
+	open := start(t, nil, fixture(t))
+	runCases(t, open, []readCase{
+		{name: "any origin", path: "/items?select=id&id=eq.1", headers: []string{evil}, status: 200,
+			header: []string{"Access-Control-Allow-Origin: *", "Access-Control-Allow-Credentials:", "Vary: Accept, Prefer, Range"}},
+		{name: "preflight, any origin", method: "OPTIONS", path: "/items", headers: []string{evil, "Access-Control-Request-Method: POST"},
+			status: 200, header: []string{"Access-Control-Allow-Origin: *", "Vary:"}},
+	})
+}
+
+const corsExposedHeaders = "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit"

@@ -48,7 +48,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Reset()
 			s.writeError(ctx, apierr.Internal(fmt.Errorf("panic: %v", r)), false)
 		}
-		finishHeaders(&ctx.Response)
+		finishHeaders(&ctx.Response, set)
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
 	c := call{ctx: ctx, set: set}
@@ -91,10 +91,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 const retryAfter = "1"
 
 // finishHeaders adds what every response carries whatever produced it: Retry-After on a 503, as PostgREST's
-// addRetryHint does for errors, response.status = 503 and all (a value already set is kept).
-func finishHeaders(resp *fasthttp.Response) {
+// addRetryHint does for errors, response.status = 503 and all (a value already set is kept); and Origin in
+// Vary when CORS is restricted to server-cors-allowed-origins, since Access-Control-Allow-Origin then depends
+// on the request's Origin and a cache must not serve one origin's answer to another. (PostgREST sets wai-cors'
+// corsVaryOrigin = False and sends no Vary: Origin.) With an allow-list, "*" is never the answer: PostgREST's
+// OPTIONS response adds Access-Control-Allow-Origin: * itself, so a preflight from an origin that is not
+// allowed, which the CORS policy passes on, came back allowed for every origin.
+func finishHeaders(resp *fasthttp.Response, set *settings) {
 	if resp.StatusCode() == http.StatusServiceUnavailable && len(resp.Header.Peek("Retry-After")) == 0 {
 		resp.Header.Set("Retry-After", retryAfter)
+	}
+	if len(set.cfg.ServerCorsAllowedOrigins) > 0 {
+		if string(resp.Header.Peek("Access-Control-Allow-Origin")) == "*" {
+			resp.Header.Del("Access-Control-Allow-Origin")
+		}
+		addVary(&resp.Header, "Origin")
 	}
 }
 
