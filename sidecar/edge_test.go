@@ -452,7 +452,9 @@ func TestCORSAllowList(t *testing.T) {
 	const good, evil = "Origin: http://good.example", "Origin: http://evil.example"
 	noCORS := []string{"Access-Control-Allow-Origin:", "Access-Control-Allow-Credentials:", "Access-Control-Allow-Methods:",
 		"Access-Control-Allow-Headers:", "Access-Control-Expose-Headers:", "Access-Control-Max-Age:"}
-	ts := start(t, func(c *config.Config) { c.ServerCorsAllowedOrigins = []string{"http://good.example", "http://also.example"} }, fixture(t))
+	ts := start(t, func(c *config.Config) {
+		c.ServerCorsAllowedOrigins = []string{"http://good.example", "http://also.example"}
+	}, fixture(t))
 	runCases(t, ts, []readCase{
 		{name: "allowed origin", path: "/items?select=id&id=eq.1", headers: []string{good}, status: 200,
 			header: []string{"Access-Control-Allow-Origin: http://good.example", "Access-Control-Allow-Credentials: true",
@@ -467,13 +469,13 @@ func TestCORSAllowList(t *testing.T) {
 			header: append([]string{"Vary: Origin"}, noCORS...)},
 		{name: "preflight, allowed origin", method: "OPTIONS", path: "/items",
 			headers: []string{good, "Access-Control-Request-Method: PATCH", "Access-Control-Request-Headers: content-type, prefer, accept"},
-			status: 200, body: "", header: []string{"Access-Control-Allow-Origin: http://good.example",
+			status:  200, body: "", header: []string{"Access-Control-Allow-Origin: http://good.example",
 				"Access-Control-Allow-Credentials: true", "Access-Control-Allow-Methods: GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD",
 				"Access-Control-Allow-Headers: Authorization, content-type, prefer, accept, Accept-Language, Content-Language",
 				"Access-Control-Max-Age: 86400", "Vary: Origin"}},
 		{name: "preflight, other origin", method: "OPTIONS", path: "/items",
 			headers: []string{evil, "Access-Control-Request-Method: DELETE", "Access-Control-Request-Headers: authorization"},
-			status: 200, header: append([]string{"Vary: Accept, Prefer, Range, Origin"}, noCORS...)},
+			status:  200, header: append([]string{"Vary: Accept, Prefer, Range, Origin"}, noCORS...)},
 		{name: "preflight, other origin, unknown resource", method: "OPTIONS", path: "/nope",
 			headers: []string{evil, "Access-Control-Request-Method: GET"}, status: 404, header: noCORS},
 		{name: "preflight, origin differing in case", method: "OPTIONS", path: "/items",
@@ -501,3 +503,58 @@ func TestCORSAllowList(t *testing.T) {
 }
 
 const corsExposedHeaders = "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit"
+
+// TestHeaderInjection: request text echoed into response headers (Content-Location, Location, the trace
+// header, error codes) cannot add headers or split the response, whatever it decodes to.
+func TestHeaderInjection(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.ServerTraceHeader = "X-Request-Id" }, fixture(t), writeFixture(t))
+	injected := func(t *testing.T, h http.Header) {
+		t.Helper()
+		for _, k := range []string{"Set-Cookie", "X-Injected"} {
+			if v := h.Values(k); len(v) > 0 {
+				t.Errorf("injected header %s: %q", k, v)
+			}
+		}
+		for k, vs := range h {
+			for _, v := range vs {
+				if strings.ContainsAny(v, "\r\n\x00") {
+					t.Errorf("header %s carries a control byte: %q", k, v)
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name, req string
+		status    int
+	}{
+		{"CRLF in the path", "GET /items%0d%0aX-Injected:%20yes HTTP/1.1\r\nHost: x\r\n\r\n", 404},
+		{"CRLF in a filter value (Content-Location)", "GET /items?select=id&name=eq.a%0d%0aSet-Cookie:%20a=b HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+		{"CRLF in a profile", "GET /items HTTP/1.1\r\nHost: x\r\nAccept-Profile: api%0d%0aX-Injected: yes\r\n\r\n", 406},
+		{"obs-fold in the trace header", "GET /items?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\r\n X-Injected: yes\r\n\r\n", 200},
+		{"NUL in the path", "GET /items%00%0d%0aX-Injected:%20yes HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, ok := rawExchange(t, ts, tc.req)
+			if !ok {
+				t.Fatal("connection closed without a response")
+			}
+			if tc.status != 0 && res.Status != tc.status {
+				t.Errorf("status %d, want %d: %s", res.Status, tc.status, res.Body)
+			}
+			if res.Status >= 500 {
+				t.Errorf("status %d: %s", res.Status, res.Body)
+			}
+			injected(t, res.Header)
+		})
+	}
+	// A key value with CR/LF, written by the client and echoed in Location.
+	r := ts.do("POST", "/compound", []string{"Content-Type: application/json", "Prefer: return=headers-only"},
+		`{"k1":7,"k2":"x\r\nSet-Cookie: pwn=1","extra":"e"}`)
+	if r.Status != 201 {
+		t.Fatalf("insert: %d %s", r.Status, r.Body)
+	}
+	injected(t, r.Header)
+	if loc := r.Header.Get("Location"); !strings.Contains(loc, "k1=eq.7") {
+		t.Errorf("Location %q", loc)
+	}
+}
