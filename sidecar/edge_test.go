@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -507,7 +508,7 @@ const corsExposedHeaders = "Content-Encoding, Content-Location, Content-Range, C
 // TestHeaderInjection: request text echoed into response headers (Content-Location, Location, the trace
 // header, error codes) cannot add headers or split the response, whatever it decodes to.
 func TestHeaderInjection(t *testing.T) {
-	ts := start(t, func(c *config.Config) { c.ServerTraceHeader = "X-Request-Id" }, fixture(t), writeFixture(t))
+	ts := start(t, func(c *config.Config) { c.ServerTraceHeader = "X-Request-Id" }, fixture(t), writeFixture(t), embedFixture(t))
 	injected := func(t *testing.T, h http.Header) {
 		t.Helper()
 		for _, k := range []string{"Set-Cookie", "X-Injected"} {
@@ -546,6 +547,18 @@ func TestHeaderInjection(t *testing.T) {
 			}
 			injected(t, res.Header)
 		})
+	}
+	// The deprecation Warning names the request's alias: it stays one well-formed quoted-string.
+	warning := regexp.MustCompile(`^299 pgway "([^"\\\x00-\x1f\x7f]|\\["\\])*"$`)
+	for _, alias := range []string{"writer", "%22wr%0d%0ai%5C%22ter%22", "%22wr%ffi%22"} {
+		r := ts.get("/books?select=id," + alias + ":authors!author_id(name)&authors.name=eq.Ursula")
+		if r.Status != 200 {
+			t.Fatalf("alias %s: %d %s", alias, r.Status, r.Body)
+		}
+		injected(t, r.Header)
+		if w := r.Header.Get("Warning"); !warning.MatchString(w) || !utf8.ValidString(w) {
+			t.Errorf("alias %s: Warning %q is not one quoted-string", alias, w)
+		}
 	}
 	// A key value with CR/LF, written by the client and echoed in Location.
 	r := ts.do("POST", "/compound", []string{"Content-Type: application/json", "Prefer: return=headers-only"},

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -356,11 +357,31 @@ func (s *Server) read(c *call) error {
 	return applyGUCResponse(resp, tx.Response)
 }
 
-// setWarning adds PostgREST's deprecation Warning header (RFC 7234 code 299) when the plan has one.
+// setWarning adds PostgREST's deprecation Warning header (RFC 7234 code 299) when the plan has one. The text
+// names an alias from the request's select, which may hold any character: it is written as a well-formed
+// quoted-string.
 func setWarning(resp *fasthttp.Response, text string) {
 	if text != "" {
-		resp.Header.Set("Warning", `299 pgway "`+text+`"`)
+		resp.Header.Set("Warning", "299 pgway "+quotedString(text))
 	}
+}
+
+// quotedString renders s as an HTTP quoted-string (RFC 9110 5.6.4): '"' and '\' are escaped, control
+// characters become spaces and invalid UTF-8 becomes U+FFFD.
+func quotedString(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 || r == 0x7f:
+			b = append(b, ' ')
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return string(append(b, '"'))
 }
 
 // writeError renders err as PostgREST's JSON error object.
