@@ -71,6 +71,17 @@ type rawResponse struct {
 // response; ok is false when the server closed the connection without answering.
 func rawExchange(t *testing.T, ts *testServer, req string) (res rawResponse, ok bool) {
 	t.Helper()
+	all := rawExchangeN(t, ts, req, 1)
+	if len(all) == 0 {
+		return res, false
+	}
+	return all[0], true
+}
+
+// rawExchangeN writes req on a new connection and reads up to n responses (fewer when the server closes the
+// connection first).
+func rawExchangeN(t *testing.T, ts *testServer, req string, n int) []rawResponse {
+	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -80,19 +91,27 @@ func rawExchange(t *testing.T, ts *testServer, req string) (res rawResponse, ok 
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
-	r, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return res, false
+	br := bufio.NewReader(c)
+	var out []rawResponse
+	for len(out) < n {
+		r, err := http.ReadResponse(br, nil)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+				break
+			}
+			t.Fatalf("reading response %d to %q: %v", len(out)+1, req, err)
 		}
-		t.Fatalf("reading the response to %q: %v", req, err)
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.StatusCode < 200 {
+			continue // an interim response (100 Continue)
+		}
+		out = append(out, rawResponse{Status: r.StatusCode, Header: r.Header, Body: string(b)})
 	}
-	defer r.Body.Close()
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rawResponse{Status: r.StatusCode, Header: r.Header, Body: string(b)}, true
+	return out
 }
 
 // checkErrorBody fails unless body is PostgREST's error object as valid UTF-8 JSON.
@@ -569,5 +588,76 @@ func TestHeaderInjection(t *testing.T) {
 	injected(t, r.Header)
 	if loc := r.Header.Get("Location"); !strings.Contains(loc, "k1=eq.7") {
 		t.Errorf("Location %q", loc)
+	}
+}
+
+// TestHostileRequests: odd but parseable requests (HTTP/1.0, pipelining, repeated headers, Content-Length
+// mismatches, invalid percent-encoding, NUL bytes, long paths) are answered with a 2xx or a 4xx JSON error,
+// never a 5xx or a non-JSON error body, and the server keeps serving.
+func TestHostileRequests(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	get := func(target string, headers ...string) string {
+		return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + strings.Join(headers, "") + "\r\n"
+	}
+	for _, tc := range []struct {
+		name     string
+		req      string
+		statuses []int  // of each response, in order
+		last     string // body of the last response, compared as JSON when set
+	}{
+		{"HTTP/1.0", "GET /items?select=id&id=eq.1 HTTP/1.0\r\n\r\n", []int{200}, `[{"id":1}]`},
+		{"HTTP/1.0 keep-alive, two requests", "GET /items?select=id&id=eq.1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+			"GET /items?select=id&id=eq.2 HTTP/1.0\r\n\r\n", []int{200, 200}, `[{"id":2}]`},
+		{"pipelined", get("/items?select=id&id=eq.1") + get("/nope") + get("/items?select=id&id=eq.3"), []int{200, 404, 200}, `[{"id":3}]`},
+		{"pipelined after an error", get("/items?id=eq.x") + get("/items?select=id&id=eq.2"), []int{400, 200}, `[{"id":2}]`},
+		{"two Prefer headers", get("/items?select=id", "Prefer: count=exact\r\n", "Prefer: count=planned\r\n", "Range: 0-0\r\n"),
+			[]int{206}, `[{"id":1}]`},
+		{"two Range headers: the first wins", get("/items?select=id", "Range: 1-1\r\n", "Range: 0-0\r\n"), []int{200}, `[{"id":2}]`},
+		{"malformed Range: ignored", get("/items?select=id&id=eq.1", "Range: bytes=0-1\r\n"), []int{200}, `[{"id":1}]`},
+		{"Range with a huge lower bound only", get("/items?select=id", "Range: 99999999999999999999999999-1\r\n"), []int{416}, ""},
+		{"body longer than Content-Length", "POST /rpc/nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" +
+			"GET /items?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\n\r\n", []int{404, 200}, `[{"id":1}]`},
+		{"GET with a body", "GET /items?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", []int{200}, `[{"id":1}]`},
+		{"invalid percent-encoding in the path", get("/it%zzems"), []int{404}, ""},
+		{"invalid percent-encoding in a key", get("/items?%zz=eq.1"), []int{400}, ""},
+		{"invalid percent-encoding in a value", get("/items?select=id&name=eq.%zz"), []int{200}, `[]`},
+		{"trailing percent", get("/items?select=id&name=eq.%"), []int{200}, `[]`},
+		{"NUL in the path", get("/items%00"), []int{400}, ""},
+		{"NUL in a filter value", get("/items?select=id&name=eq.a%00b"), []int{400}, ""},
+		{"NUL in a select", get("/items?select=id%00name"), []int{400}, ""},
+		{"NUL in a Prefer header value", get("/items?select=id", "Prefer: count=exact%00\r\n"), []int{200}, ""},
+		{"long path", get("/" + strings.Repeat("a", 50<<10)), []int{404}, ""},
+		{"path traversal", get("/../../etc/passwd"), []int{404}, ""}, // normalised to /etc/passwd: PGRST125
+		{"absolute-form target", "GET http://evil.example/items?select=id&id=eq.1 HTTP/1.1\r\nHost: x\r\n\r\n", []int{200}, `[{"id":1}]`},
+		{"asterisk-form target", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", []int{404}, ""},
+		{"unknown method", "BREW /items HTTP/1.1\r\nHost: x\r\n\r\n", []int{405}, ""},
+		{"lower-case method", "get /items HTTP/1.1\r\nHost: x\r\n\r\n", []int{405}, ""},
+		{"Expect: 100-continue", "POST /rpc/nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}",
+			[]int{404}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := max(len(tc.statuses), 1)
+			got := rawExchangeN(t, ts, tc.req, n)
+			if tc.statuses != nil && len(got) != len(tc.statuses) {
+				t.Fatalf("got %d responses, want %d", len(got), len(tc.statuses))
+			}
+			for i, r := range got {
+				if tc.statuses != nil && r.Status != tc.statuses[i] {
+					t.Errorf("response %d: status %d, want %d: %.300s", i+1, r.Status, tc.statuses[i], r.Body)
+				}
+				if r.Status >= 500 {
+					t.Errorf("response %d: %d %.300s", i+1, r.Status, r.Body)
+				}
+				if r.Status >= 400 {
+					checkErrorBody(t, r.Body)
+				}
+			}
+			if tc.last != "" && len(got) > 0 {
+				assertBody(t, got[len(got)-1].Body, tc.last)
+			}
+		})
+	}
+	if r := ts.get("/items?select=id&id=eq.1"); r.Status != 200 {
+		t.Fatalf("afterwards: %d %s", r.Status, r.Body)
 	}
 }
