@@ -232,7 +232,7 @@ func TestLargeRequestHeaders(t *testing.T) {
 // mid-request, is disconnected without an answer (warp does the same) instead of getting "400 Malformed HTTP
 // request"; the server keeps serving.
 func TestStalledAndCutRequests(t *testing.T) {
-	defer sidecar.SetReadTimeout(time.Second)()
+	defer sidecar.SetReadTimeout(500 * time.Millisecond)()
 	ts := start(t, nil, fixture(t))
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	for _, tc := range []struct {
