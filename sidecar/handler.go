@@ -2,12 +2,17 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -37,15 +42,17 @@ type call struct {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	authenticated := false
+	set := s.set()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "panic", r, "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			s.writeError(ctx, apierr.Internal(fmt.Errorf("panic: %v", r)), false)
 		}
+		finishHeaders(&ctx.Response, set)
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
-	c := call{ctx: ctx, set: s.set()}
+	c := call{ctx: ctx, set: set}
 	if th := c.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
 		if v := ctx.Request.Header.Peek(th); len(v) > 0 {
@@ -75,6 +82,31 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	// For caches and CDNs, as PostgREST (a response.headers override wins).
 	if len(ctx.Response.Header.Peek("Vary")) == 0 {
 		ctx.Response.Header.Set("Vary", "Accept, Prefer, Range")
+	}
+}
+
+// retryAfter is the Retry-After of every 503, in seconds. PostgREST sends the delay until its next reconnection
+// attempt (docs/references/connection_pool.rst; since v12.2 the value it reads is never updated and stays 0);
+// pgway's pool dials again on the next request, so a client may retry as soon as it likes, and one second
+// keeps clients that honour the header (postgrest-js) from retrying in a tight loop.
+const retryAfter = "1"
+
+// finishHeaders adds what every response carries whatever produced it: Retry-After on a 503, as PostgREST's
+// addRetryHint does for errors, response.status = 503 and all (a value already set is kept); and Origin in
+// Vary when CORS is restricted to server-cors-allowed-origins, since Access-Control-Allow-Origin then depends
+// on the request's Origin and a cache must not serve one origin's answer to another. (PostgREST sets wai-cors'
+// corsVaryOrigin = False and sends no Vary: Origin.) With an allow-list, "*" is never the answer: PostgREST's
+// OPTIONS response adds Access-Control-Allow-Origin: * itself, so a preflight from an origin that is not
+// allowed, which the CORS policy passes on, came back allowed for every origin.
+func finishHeaders(resp *fasthttp.Response, set *settings) {
+	if resp.StatusCode() == http.StatusServiceUnavailable && len(resp.Header.Peek("Retry-After")) == 0 {
+		resp.Header.Set("Retry-After", retryAfter)
+	}
+	if len(set.cfg.ServerCorsAllowedOrigins) > 0 {
+		if string(resp.Header.Peek("Access-Control-Allow-Origin")) == "*" {
+			resp.Header.Del("Access-Control-Allow-Origin")
+		}
+		addVary(&resp.Header, "Origin")
 	}
 }
 
@@ -326,17 +358,38 @@ func (s *Server) read(c *call) error {
 	return applyGUCResponse(resp, tx.Response)
 }
 
-// setWarning adds PostgREST's deprecation Warning header (RFC 7234 code 299) when the plan has one.
+// setWarning adds PostgREST's deprecation Warning header (RFC 7234 code 299) when the plan has one. The text
+// names an alias from the request's select, which may hold any character: it is written as a well-formed
+// quoted-string.
 func setWarning(resp *fasthttp.Response, text string) {
 	if text != "" {
-		resp.Header.Set("Warning", `299 pgway "`+text+`"`)
+		resp.Header.Set("Warning", "299 pgway "+quotedString(text))
 	}
+}
+
+// quotedString renders s as an HTTP quoted-string (RFC 9110 5.6.4): '"' and '\' are escaped, control
+// characters become spaces and invalid UTF-8 becomes U+FFFD.
+func quotedString(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 || r == 0x7f:
+			b = append(b, ' ')
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return string(append(b, '"'))
 }
 
 // writeError renders err as PostgREST's JSON error object.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated bool) {
 	e := apierr.As(err, authenticated)
-	if e.Status >= 500 && e.Code != "PGRST001" && e.Code != "PGRST002" {
+	if e.Status >= 500 && e.Code != "PGRST002" {
+		// PGRST001's cause (host, port, role, database) is kept out of its details: it is logged here.
 		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
 	resp := &ctx.Response
@@ -367,18 +420,52 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 	resp.SetBody(e.JSON())
 }
 
-// transportError answers errors fasthttp finds before the handler (body too large, malformed HTTP).
+// readTimeout bounds reading one request (request line, headers and body); a client that has not sent it
+// whole by then is disconnected without an answer. A variable so that tests can shorten it.
+var readTimeout = 30 * time.Second
+
+// transportError answers errors fasthttp finds before the handler (headers too large, body too large,
+// malformed HTTP). A connection that timed out or was closed by the client mid-request is closed without an
+// answer, as warp (PostgREST's server) does: the client is gone or stalling, and a "400 Malformed" would only
+// misreport a slow client.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	if isTimeout(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// fasthttp writes whatever the error handler leaves in ctx.Response; with the connection closed
+		// that write fails quietly and nothing reaches the client.
+		_ = ctx.Conn().Close()
+		return
+	}
 	var e *apierr.Error
-	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
-		e = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "PGRST000", "Request headers too large")
-	} else if err == fasthttp.ErrBodyTooLarge {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &small):
+		e = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "PGRST431", "Request headers too large").
+			WithDetails(fmt.Sprintf("The request line and headers exceed the limit of %d bytes.", s.maxHeaderBytes()))
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = apierr.New(http.StatusRequestEntityTooLarge, "PGRST413", "Request body too large").
 			WithDetails(fmt.Sprintf("The request body exceeds the limit of %d bytes.", s.cfg.MaxBodyBytes))
-	} else {
-		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request").WithDetails(err.Error())
+	default:
+		// fasthttp's message quotes parts of the request (a header value, the request line), which may
+		// carry credentials: it goes to the log only.
+		s.log.Debug("malformed HTTP request", "remote", ctx.RemoteAddr().String(), "err", err)
+		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request")
 	}
 	s.writeError(ctx, e, false)
+}
+
+// isTimeout tells whether err is a read deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// maxHeaderBytes is server-max-header-size: fasthttp's per-connection read buffer, which must hold the request
+// line and every header (0: the default, 64 KiB).
+func (s *Server) maxHeaderBytes() int {
+	if s.cfg.MaxHeaderBytes > 0 {
+		return s.cfg.MaxHeaderBytes
+	}
+	return 64 << 10
 }
 
 // peekJoined joins every value of a repeated header with ", ".

@@ -295,13 +295,15 @@ func (s *Server) httpServer() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                       s.handle,
 		Name:                          "pgway",
-		ReadTimeout:                   30 * time.Second,
+		ReadBufferSize:                s.maxHeaderBytes(), // beyond it 431
+		ReadTimeout:                   readTimeout,
 		WriteTimeout:                  60 * time.Second,
 		IdleTimeout:                   120 * time.Second,
 		MaxRequestBodySize:            s.cfg.MaxBodyBytes,
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
 		ErrorHandler:                  s.transportError,
+		SecureErrorLogMessage:         true, // fasthttp's errors would quote the request bytes, credentials included
 		Logger:                        slogAdapter{s.log},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -80,12 +81,23 @@ func appendNullable(b []byte, s string) []byte {
 	return AppendJSONString(b, s)
 }
 
-// AppendJSONString appends s as a JSON string literal.
+// AppendJSONString appends s as a JSON string literal. Bytes that are not valid UTF-8 (a request may carry
+// any, e.g. a path of %ff%fe) become U+FFFD, so the output is always valid JSON text.
 func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, "\ufffd"...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
 		switch {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
@@ -100,6 +112,7 @@ func AppendJSONString(b []byte, s string) []byte {
 		default:
 			b = append(b, c)
 		}
+		i++
 	}
 	return append(b, '"')
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,12 +110,36 @@ func (e *Executor) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	return nil, ConnError(err)
 }
 
-// ConnError is PostgREST's 503 for a database that cannot be reached.
+// ConnError is PostgREST's 503 for a database that cannot be reached. PostgREST's details are libpq's
+// message, which names the host, port, user and database; these details say only what kind of failure it
+// was, and the full error stays in Err for the server's log.
 func ConnError(err error) *apierr.Error {
 	e := apierr.New(http.StatusServiceUnavailable, "PGRST001", "Database client error. Retrying the connection.")
-	e.Details = err.Error()
+	e.Details = connFailure(err)
 	e.Err = err
 	return e
+}
+
+// connFailure describes a connection failure without naming the server, its address or the role.
+func connFailure(err error) string {
+	var pe *pgconn.PgError
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		// The server refused the session: 28P01 (authentication), 3D000 (no such database), 53300 (too many
+		// connections), 57P03 (starting up)…; its message names the role or database.
+		return "The database server refused the connection (SQLSTATE " + pe.Code + ")."
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "Connection refused: is the database server running and accepting connections?"
+	case errors.As(err, &dns):
+		return "The database server's host name could not be resolved."
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return "Timed out connecting to the database server."
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "The database server closed the connection."
+	}
+	return "Could not connect to the database server."
 }
 
 // Read runs a read in one round trip: settings, optional estimate, main statement. fn sees the main row.

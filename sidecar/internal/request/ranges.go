@@ -1,6 +1,8 @@
 package request
 
 import (
+	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,13 +39,35 @@ func intersect(a, b rng) rng {
 }
 
 // readInteger is Haskell's readMaybe for an Integer: optional surrounding spaces and a leading '-'.
+// PostgREST's Integer is unbounded; a number beyond int64 saturates at math.MaxInt64 (math.MinInt64), which
+// is past any row count or offset a table can have, so the rows answered are the same.
 func readInteger(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" || s[0] == '+' {
 		return 0, false
 	}
+	return parseSaturating(s)
+}
+
+// parseSaturating parses a decimal integer, clamping one too large for int64 to its bounds (strconv.ParseInt
+// returns the bound with ErrRange).
+func parseSaturating(s string) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false
+	}
+	return n, true
+}
+
+// addSat is a + b clamped to int64's bounds instead of wrapping around.
+func addSat(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
 }
 
 // limitRange is restrictRange (readMaybe v) allRange.
@@ -55,7 +79,7 @@ func (r rawRange) limitRange() rng {
 	if !ok {
 		return allRange
 	}
-	return rng{lo: 0, hi: l - 1}
+	return rng{lo: 0, hi: addSat(l, -1)}
 }
 
 // offsetRange is maybe allRange rangeGeq (readMaybe v).
@@ -77,9 +101,9 @@ func (r rawRange) merged() rng {
 		lr, or := r.limitRange(), r.offsetRange()
 		l := int64(0)
 		if !lr.inf {
-			l = lr.hi - lr.lo + 1
+			l = addSat(lr.hi-lr.lo, 1) // lr.lo is 0
 		}
-		return rng{lo: or.lo, hi: or.lo + l - 1}
+		return rng{lo: or.lo, hi: addSat(or.lo, addSat(l, -1))}
 	case r.hasL:
 		return r.limitRange()
 	default:
@@ -93,15 +117,15 @@ func parseRangeHeader(h string) rng {
 	if i <= 0 || !allDigits(h[:i]) || !allDigits(h[i+1:]) {
 		return allRange
 	}
-	lo, err := strconv.ParseInt(h[:i], 10, 64)
-	if err != nil {
+	lo, ok := parseSaturating(h[:i])
+	if !ok {
 		return allRange
 	}
 	if h[i+1:] == "" {
 		return rng{lo: lo, inf: true}
 	}
-	hi, err := strconv.ParseInt(h[i+1:], 10, 64)
-	if err != nil {
+	hi, ok := parseSaturating(h[i+1:])
+	if !ok {
 		return allRange
 	}
 	return rng{lo: lo, hi: hi}
@@ -122,7 +146,7 @@ func toSpec(path []string, r rng) (RangeSpec, error) {
 	}
 	s := RangeSpec{Path: path, Offset: r.lo, Limit: -1}
 	if !r.inf {
-		s.Limit = r.hi - r.lo + 1
+		s.Limit = addSat(r.hi-r.lo, 1) // r.lo >= 0: the difference cannot overflow
 		if s.Limit < 0 {
 			return RangeSpec{}, apierr.New(http.StatusBadRequest, "2201W", "LIMIT must not be negative")
 		}
