@@ -75,3 +75,17 @@ func TestEmbedDepthAndCount(t *testing.T) {
 		t.Errorf("40 embeds: %d %s", res.Status, res.Body)
 	}
 }
+
+// TestComplexityLimits: requests that would reach PostgreSQL's own limits (stack depth 54001, target list
+// 54011, array dimensions 54000 — 500s to PostgREST's clients) are refused with a 400 first.
+func TestComplexityLimits(t *testing.T) {
+	ts := start(t, nil, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "deep JSON path", path: "/items?select=meta" + strings.Repeat("->a", 200), status: 400, contains: []string{"too many keys"}},
+		{name: "long select list", path: "/items?select=" + strings.TrimSuffix(strings.Repeat("id,", 1700), ","), status: 400,
+			contains: []string{"too many items"}},
+		{name: "deep array literal", path: "/items?tags=cs.%7B%7B%7B%7B%7B%7B%7Ba%7D%7D%7D%7D%7D%7D%7D", status: 400,
+			contains: []string{`"code":"22P02"`}},
+		{name: "six dimensions are fine", path: "/items?select=id&tags=cs.%7B%7B%7B%7B%7B%7Ba%7D%7D%7D%7D%7D%7D", status: 200},
+	})
+}

@@ -300,6 +300,10 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem, depth int
 			}
 		}
 	}
+	if n := len(r.Select) + len(r.Embeds); n > maxOutputs {
+		return apierr.New(http.StatusBadRequest, "PGRST100", "\"failed to parse select parameter\" too many items").
+			WithDetails(fmt.Sprintf("A select list has %d items; the limit is %d.", n, maxOutputs))
+	}
 	r.GroupBy = hasAgg && (hasPlain || rendersAnything(r))
 	r.finishGrouping()
 	return nil
@@ -358,11 +362,23 @@ func resolveExpr(rel *schemacache.Relation, f request.Field) (Expr, error) {
 	return Expr{Column: col, Path: path}, nil
 }
 
+// Complexity bounds that keep a request from reaching PostgreSQL's own limits (54xxx errors, which are
+// server faults to PostgREST's clients): JSON path length, outputs per select list, array literal nesting.
+const (
+	maxJSONPath   = 64
+	maxOutputs    = 1000
+	maxArrayDepth = 6 // PostgreSQL's MAXDIM
+)
+
 // jsonPath turns the parsed arrows into path steps: integer indexes that fit an int4 stay indexes (col->0), any
 // other key is an object key. Empty keys are refused.
 func jsonPath(ops []request.JSONOp) ([]PathStep, error) {
 	if len(ops) == 0 {
 		return nil, nil
+	}
+	if len(ops) > maxJSONPath {
+		return nil, apierr.New(http.StatusBadRequest, "PGRST100", "\"failed to parse json path\" too many keys").
+			WithDetails(fmt.Sprintf("A JSON path has at most %d keys.", maxJSONPath))
 	}
 	out := make([]PathStep, len(ops))
 	for i, op := range ops {
@@ -411,6 +427,14 @@ func leafOf(e Expr, c *request.Condition) (*Leaf, error) {
 	if op == OpIs {
 		l.Is = isValues[strings.ToLower(c.Value)]
 	}
+	if e.Column != nil && (e.Column.TypeCategory == 'A' || op == OpCs || op == OpCd || op == OpOv) {
+		for _, v := range append([]string{c.Value}, c.List...) {
+			if arrayDepth(v) > maxArrayDepth {
+				return nil, apierr.New(http.StatusBadRequest, "22P02", "malformed array literal: \""+v+"\"").
+					WithDetails(fmt.Sprintf("An array has at most %d dimensions.", maxArrayDepth))
+			}
+		}
+	}
 	if c.Lang != "" {
 		if err := checkTSConfig(c.Lang); err != nil {
 			return nil, err
@@ -418,6 +442,25 @@ func leafOf(e Expr, c *request.Condition) (*Leaf, error) {
 		l.Lang = c.Lang
 	}
 	return l, nil
+}
+
+// arrayDepth is how deeply braces nest in an array literal (outside double quotes).
+func arrayDepth(v string) int {
+	depth, deepest, quoted := 0, 0, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '{' && !quoted:
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' && !quoted:
+			depth--
+		}
+	}
+	return deepest
 }
 
 // checkTSConfig refuses a text search configuration that regconfig's input would read as an OID (fts(0)
