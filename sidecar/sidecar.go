@@ -157,6 +157,9 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 	if set.exec.AcquireTimeout <= 0 {
 		set.exec.AcquireTimeout = 10 * time.Second
 	}
+	if ms := cfg.DBStatementTimeout.Milliseconds(); ms > 0 {
+		set.exec.StatementTimeout = strconv.FormatInt(ms, 10)
+	}
 	if cfg.DBPreRequest != "" {
 		parts := strings.Split(cfg.DBPreRequest, ".")
 		for i, p := range parts {

@@ -29,6 +29,10 @@ type Executor struct {
 	PreRequest string
 	// NoPrepare turns named prepared statements off (PostgREST's db-prepared-statements = false).
 	NoPrepare bool
+	// StatementTimeout is statement_timeout for every request's transaction, in PostgreSQL's text form
+	// ("30000" is 30 s; "" leaves the server's setting): pgway's db-statement-timeout. It is set before the
+	// impersonated role's and the function's hoisted settings, which override it.
+	StatementTimeout string
 }
 
 // Tx are the per-request transaction settings (PostgREST's role, claims and search_path handling).
@@ -50,6 +54,8 @@ type Tx struct {
 	responseInMain bool
 
 	appSettings [][2]string
+	// statementTimeout is Executor.StatementTimeout ("" = none).
+	statementTimeout string
 	// RoleSettings are the impersonated role's own settings (ALTER ROLE … SET), applied to the transaction
 	// before app.settings and Prefer: timezone, as PostgREST does.
 	RoleSettings [][2]string
@@ -77,13 +83,25 @@ func (g *GUCResponse) take(vals [][]byte) {
 
 const gucResponseSQL = "SELECT nullif(current_setting('response.headers', true), ''), nullif(current_setting('response.status', true), '')"
 
-// settingsSQL sets every per-request GUC in one statement (PostgREST does the same with set_config).
-const settingsSQL = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), " +
+// settingsList sets every per-request GUC in one target list (PostgREST does the same with set_config).
+const settingsList = "set_config('search_path', $1, true), set_config('role', $2, true), " +
 	"set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), " +
 	"set_config('request.path', $5, true), set_config('request.headers', $6, true), " +
 	"set_config('request.cookies', $7, true)"
 
-const readOnlySQL = settingsSQL + ", set_config('transaction_read_only', 'on', true)"
+const readOnlyList = settingsList + ", set_config('transaction_read_only', 'on', true)"
+
+// timeoutItem sets statement_timeout ($8); it goes first, so that the role's and the function's settings,
+// set after it, override it.
+const timeoutItem = "set_config('statement_timeout', $8, true), "
+
+// Without role settings, app.settings or a time zone the settings statement is one of these constants.
+const (
+	settingsSQL        = "SELECT " + settingsList
+	readOnlySQL        = "SELECT " + readOnlyList
+	settingsTimeoutSQL = "SELECT " + timeoutItem + settingsList
+	readOnlyTimeoutSQL = "SELECT " + timeoutItem + readOnlyList
+)
 
 // ReadResult is the main row of a read.
 type ReadResult struct {
@@ -93,6 +111,12 @@ type ReadResult struct {
 	Body []byte
 	// Estimate is the planner's row estimate when requested (-1 otherwise).
 	Estimate int64
+}
+
+// configure gives tx the settings every transaction of this executor carries.
+func (e *Executor) configure(tx *Tx) {
+	tx.appSettings = e.AppSettings
+	tx.statementTimeout = e.StatementTimeout
 }
 
 // acquire takes a connection under the configured deadline.

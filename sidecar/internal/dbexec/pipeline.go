@@ -107,9 +107,7 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 			return inner(i-1, rr)
 		}
 	}
-	if len(e.AppSettings) > 0 {
-		tx.appSettings = e.AppSettings
-	}
+	e.configure(&tx)
 	if g := tx.Response; g != nil && !tx.responseInMain {
 		// Read them after the statements and before a closing check, which may end the pipeline with the
 		// rollback sentinel (Prefer: tx=rollback keeps the headers a function set, as PostgREST).
@@ -257,7 +255,7 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 	return nil
 }
 
-// values are the settings statement's arguments.
+// values are the settings statement's arguments, with room for the statement timeout.
 func (t *Tx) values() [][]byte {
 	claims, headers, cookies := t.Claims, t.Headers, t.Cookies
 	if claims == "" {
@@ -269,7 +267,10 @@ func (t *Tx) values() [][]byte {
 	if cookies == "" {
 		cookies = "{}"
 	}
-	return [][]byte{s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method), s2b(t.Path), s2b(headers), s2b(cookies)}
+	vals := make([][]byte, 7, 8)
+	vals[0], vals[1], vals[2], vals[3] = s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method)
+	vals[4], vals[5], vals[6] = s2b(t.Path), s2b(headers), s2b(cookies)
+	return vals
 }
 
 // s2b views s as bytes without copying; pgconn only reads arguments while it encodes them.
@@ -305,40 +306,50 @@ func encodeArgs(args []any) ([][]byte, error) {
 	return vals, nil
 }
 
-// settings is the statement setting every per-request GUC, and its arguments.
+// settings is the statement setting every per-request GUC, and its arguments. The order is PostgREST's, with
+// pgway's statement timeout first: statement_timeout, the role's settings (before the role switch: a parameter
+// the authenticator was granted with GRANT SET ON PARAMETER may not be settable by the role itself), then
+// search_path, role, claims and request GUCs, then app.settings and the time zone. set_config calls in one
+// target list run in order, so a later setting of the same name wins.
 func (t *Tx) settings() (string, [][]byte) {
-	settings := settingsSQL
+	base := settingsList
 	if t.ReadOnly {
-		settings = readOnlySQL
+		base = readOnlyList
 	}
 	vals := t.values()
 	extra := t.appSettings
 	if t.Timezone != "" {
 		extra = append(extra[:len(extra):len(extra)], [2]string{"", t.Timezone})
 	}
-	if len(extra) > 0 || len(t.RoleSettings) > 0 {
-		var sb strings.Builder
-		if len(t.RoleSettings) > 0 {
-			// The role's settings go before the role switch, as PostgREST sets them: a parameter the
-			// authenticator was granted (GRANT SET ON PARAMETER) may not be settable by the role itself.
-			sb.WriteString("SELECT ")
-			for _, kv := range t.RoleSettings {
-				vals = append(vals, s2b(kv[0]), s2b(kv[1]))
-				sb.WriteString("set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true), ")
-			}
-			sb.WriteString(strings.TrimPrefix(settings, "SELECT "))
-		} else {
-			sb.WriteString(settings)
+	if len(extra) == 0 && len(t.RoleSettings) == 0 {
+		switch {
+		case t.statementTimeout == "" && t.ReadOnly:
+			return readOnlySQL, vals
+		case t.statementTimeout == "":
+			return settingsSQL, vals
+		case t.ReadOnly:
+			return readOnlyTimeoutSQL, append(vals, s2b(t.statementTimeout))
 		}
-		for _, kv := range extra {
-			name := "app.settings." + kv[0]
-			if kv[0] == "" {
-				name = "timezone"
-			}
-			vals = append(vals, []byte(name), []byte(kv[1]))
-			sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
-		}
-		settings = sb.String()
+		return settingsTimeoutSQL, append(vals, s2b(t.statementTimeout))
 	}
-	return settings, vals
+	var sb strings.Builder
+	sb.WriteString("SELECT ")
+	if t.statementTimeout != "" {
+		vals = append(vals, s2b(t.statementTimeout))
+		sb.WriteString(timeoutItem)
+	}
+	for _, kv := range t.RoleSettings {
+		vals = append(vals, s2b(kv[0]), s2b(kv[1]))
+		sb.WriteString("set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true), ")
+	}
+	sb.WriteString(base)
+	for _, kv := range extra {
+		name := "app.settings." + kv[0]
+		if kv[0] == "" {
+			name = "timezone"
+		}
+		vals = append(vals, []byte(name), []byte(kv[1]))
+		sb.WriteString(", set_config($" + strconv.Itoa(len(vals)-1) + ", $" + strconv.Itoa(len(vals)) + ", true)")
+	}
+	return sb.String(), vals
 }

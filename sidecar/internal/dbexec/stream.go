@@ -36,6 +36,7 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 	}
 	defer conn.Release()
 	pc := conn.Conn().PgConn()
+	e.configure(&tx)
 	res := WriteResult{Inserted: -1}
 	run := func() error {
 		if err := pc.Exec(ctx, "BEGIN; "+prepareStreamSQL).Close(); err != nil {
