@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"context"
 	"net/http"
 	"slices"
 
@@ -41,7 +40,7 @@ func (s *Server) call(c *call) error {
 	tx.Response = c.set.gucResponse(true)
 	if st.Explain {
 		first := true
-		err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+		err = c.set.exec.Read(c.db, tx, st, func(r dbexec.ReadResult) error {
 			c.timing.lap(stageTransaction)
 			if !first {
 				resp.AppendBodyString("\n")
@@ -55,7 +54,7 @@ func (s *Server) call(c *call) error {
 		}
 		return err
 	}
-	err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+	err = c.set.exec.Read(c.db, tx, st, func(r dbexec.ReadResult) error {
 		c.timing.lap(stageTransaction)
 		if p.Void {
 			resp.SetStatusCode(http.StatusNoContent)

@@ -36,6 +36,9 @@ type call struct {
 	who    auth.Result
 	timing timing
 	set    *settings // the configuration this request runs under
+	// db is the request's context for database work: cancelled when the client goes away, at
+	// server-request-timeout and at shutdown after the drain period.
+	db context.Context
 }
 
 // handle is the fasthttp handler: parse → authenticate → plan → SQL → execute → respond.
@@ -53,6 +56,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
 	c := call{ctx: ctx, set: set}
+	st := s.inflight.begin(ctx.Conn(), start, c.set.cfg.RequestTimeout)
+	defer s.inflight.end(st)
+	c.db = st.ctx
 	if th := c.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
 		if v := ctx.Request.Header.Peek(th); len(v) > 0 {
@@ -299,7 +305,7 @@ func (s *Server) read(c *call) error {
 	resp := &c.ctx.Response
 	if st.Explain {
 		first := true
-		err = c.set.exec.Read(context.Background(), s.tx(c, true), st, func(r dbexec.ReadResult) error {
+		err = c.set.exec.Read(c.db, s.tx(c, true), st, func(r dbexec.ReadResult) error {
 			c.timing.lap(stageTransaction)
 			if !first {
 				resp.AppendBodyString("\n")
@@ -319,7 +325,7 @@ func (s *Server) read(c *call) error {
 	}
 	tx := s.tx(c, true)
 	tx.Response = c.set.gucResponse(p.Handler != nil) // a handler's final function may set headers
-	err = c.set.exec.Read(context.Background(), tx, st, func(r dbexec.ReadResult) error {
+	err = c.set.exec.Read(c.db, tx, st, func(r dbexec.ReadResult) error {
 		c.timing.lap(stageTransaction)
 		total := r.Total
 		switch {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
 
@@ -55,7 +57,14 @@ type Server struct {
 
 	docsMu sync.Mutex
 	docs   *docCache
+
+	// inflight are the requests being handled, with their contexts.
+	inflight inflight
 }
+
+// cancelWait is how long a cancelled statement may take to stop once PostgreSQL was sent the cancel request;
+// past it pgconn closes the connection, which the pool then drops.
+const cancelWait = 5 * time.Second
 
 // Run serves the API described by cfg until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -89,6 +98,13 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	// Exec mode sends Parse/Bind/Execute with untyped text parameters in the same pipeline, as PostgREST's
 	// unknown-typed literals do, so PostgreSQL infers every parameter's type from its context.
 	pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	// A cancelled request context (client gone, server-request-timeout, shutdown) sends PostgreSQL a cancel
+	// request for the running statement: closing the socket alone leaves a backend busy in pg_sleep or a long
+	// scan. The statement ends with 57014, the exchange reads up to its Sync and the connection goes back to
+	// the pool idle; one that does not answer within cancelWait is closed and dropped.
+	pcfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating connection pool: %w", err)
@@ -211,6 +227,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.signalLoop(ctx) }()
+	// The request watcher outlives ctx: it keeps enforcing timeouts and disconnects while requests drain.
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); s.inflight.watch(stopWatch) }()
+	defer func() { close(stopWatch); <-watchDone }()
 
 	var admin *fasthttp.Server
 	if s.cfg.AdminServerPort > 0 {

@@ -51,7 +51,7 @@ func (s *Server) write(c *call) error {
 			return c.set.exec.WriteStreamed(ctx, tx, st, body, fn)
 		}
 	}
-	err = run(context.Background(), tx, st, func(r dbexec.WriteResult) error {
+	err = run(c.db, tx, st, func(r dbexec.WriteResult) error {
 		c.timing.lap(stageTransaction)
 		head, withBody := respond.Write(req, respond.WriteResult{
 			Relation:          rel.Name,

@@ -119,7 +119,8 @@ func (e *Executor) configure(tx *Tx) {
 	tx.statementTimeout = e.StatementTimeout
 }
 
-// acquire takes a connection under the configured deadline.
+// acquire takes a connection under the configured deadline. A request whose own context ended while it waited
+// gets PostgREST's 504 when the request timed out, and a 503 naming the cause otherwise (shutdown, client gone).
 func (e *Executor) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	actx, cancel := context.WithTimeout(ctx, e.AcquireTimeout)
 	defer cancel()
@@ -127,11 +128,41 @@ func (e *Executor) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	if err == nil {
 		return conn, nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	timedOut := errors.Is(err, context.DeadlineExceeded)
+	if ctx.Err() != nil {
+		cause := context.Cause(ctx)
+		if timedOut = errors.Is(cause, context.DeadlineExceeded); !timedOut {
+			ce := ConnError(cause)
+			ce.Details = cause.Error() // pgway's own words: shutting down, or the client went away
+			return nil, ce
+		}
+	}
+	if timedOut {
 		return nil, apierr.New(http.StatusGatewayTimeout, "PGRST003", "Timed out acquiring connection from connection pool.").
 			WithHint("").WithDetails("")
 	}
 	return nil, ConnError(err)
+}
+
+// canceled is the error of a request whose context ended while its statements ran but whose connection did
+// not report PostgreSQL's own 57014 (the context ended between two round trips, or the connection was cut
+// after the cancel request went unanswered): the error PostgreSQL sends for a cancel request.
+func canceled() error {
+	return &pgconn.PgError{Severity: "ERROR", Code: "57014", Message: "canceling statement due to user request"}
+}
+
+// settle maps the error of an exchange whose request context has ended to canceled, unless PostgreSQL
+// reported an error of its own.
+func settle(ctx context.Context, err error) error {
+	var pe *pgconn.PgError
+	if err == nil || ctx.Err() == nil || errors.As(err, &pe) {
+		return err
+	}
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Err == nil {
+		return err // pgway's own error (an acquire timeout, a client error)
+	}
+	return canceled()
 }
 
 // ConnError is PostgREST's 503 for a database that cannot be reached. PostgREST's details are libpq's

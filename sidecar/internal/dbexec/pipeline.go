@@ -133,7 +133,7 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 			return nil
 		}
 	}
-	return wrap(exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, handle))
+	return wrap(settle(ctx, exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, handle)))
 }
 
 // exchangeOn runs queries in one pipeline on conn; with prepare false no named statement is created (db-prepared-statements

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -19,6 +20,9 @@ const StreamTable = sqlgen.StreamTable
 
 const prepareStreamSQL = "CREATE TEMP TABLE IF NOT EXISTS pgway_body (body text) ON COMMIT DELETE ROWS; " +
 	"GRANT SELECT, INSERT ON pg_temp.pgway_body TO PUBLIC"
+
+// rollbackWait bounds the ROLLBACK that leaves a failed streamed write's connection clean.
+const rollbackWait = 5 * time.Second
 
 // copyHeader and copyTrailer frame one row of one field in COPY's binary format.
 var (
@@ -101,11 +105,14 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 		}
 		return pc.Exec(ctx, "COMMIT").Close()
 	}
-	err = run()
+	err = settle(ctx, run())
 	if err != nil {
-		// Leave the connection clean; a broken one is closed and dropped by the pool.
+		// Leave the connection clean (also when ctx has ended, within cancelWait); a broken one is closed and
+		// dropped by the pool.
 		if !pc.IsClosed() {
-			_ = pc.Exec(context.Background(), "ROLLBACK").Close()
+			rctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
+			_ = pc.Exec(rctx, "ROLLBACK").Close()
+			cancel()
 		}
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {

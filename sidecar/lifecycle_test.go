@@ -1,0 +1,138 @@
+package sidecar_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgway/pgway/internal/config"
+)
+
+// sleepFixture: a call that sleeps in PostgreSQL, and one that sleeps again when cancelled once.
+const sleepFixture = `
+CREATE FUNCTION api.sleep(s float8) RETURNS int LANGUAGE sql AS $$ SELECT 1 FROM pg_sleep(s) $$;
+CREATE FUNCTION api.stubborn(s float8) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM pg_sleep(s);
+  EXCEPTION WHEN query_canceled THEN
+    PERFORM pg_sleep(s);
+  END;
+  RETURN 1;
+END $$;
+GRANT EXECUTE ON FUNCTION api.sleep(float8), api.stubborn(float8) TO web_anon;`
+
+// superuser connects to the test database as superuser.
+func superuser(t *testing.T, ts *testServer) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), ts.DB.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// sleeping counts pgway's backends sleeping in pg_sleep.
+func sleeping(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'pgway' AND state = 'active'
+		  AND wait_event = 'PgSleep'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAbandonedCallsAreCancelled: clients that give up on slow calls get them cancelled in PostgreSQL, so they
+// do not hold the pool's connections: ten 20-second calls abandoned after a second free every backend within a
+// second, and the next client is served at once.
+func TestAbandonedCallsAreCancelled(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBPool = 10 }, fixture(t), sleepFixture)
+	su := superuser(t, ts)
+	impatient := &http.Client{Timeout: time.Second}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := impatient.Get(ts.URL + "/rpc/sleep?s=20")
+			if err == nil {
+				res.Body.Close()
+				t.Errorf("a 20 s call answered within a second: %d", res.StatusCode)
+			}
+		}()
+	}
+	time.Sleep(800 * time.Millisecond)
+	if n := sleeping(t, su); n != 10 {
+		t.Fatalf("%d backends sleeping before the clients gave up, want 10", n)
+	}
+	wg.Wait()
+	abandoned := time.Now()
+	for n := sleeping(t, su); n > 0; n = sleeping(t, su) {
+		if time.Since(abandoned) > time.Second {
+			t.Fatalf("%d backends still sleeping a second after their clients went away", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("backends idle %v after the clients went away", time.Since(abandoned).Round(time.Millisecond))
+	begin := time.Now()
+	res, err := impatient.Get(ts.URL + "/items?select=id&id=eq.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || time.Since(begin) > 500*time.Millisecond {
+		t.Fatalf("next client: %d after %v", res.StatusCode, time.Since(begin))
+	}
+}
+
+// TestRequestTimeout: server-request-timeout cancels a request's statement in PostgreSQL (57014, 500 as
+// PostgREST maps it); a request that never got a connection in time is 504 PGRST003.
+func TestRequestTimeout(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.RequestTimeout = time.Second }, fixture(t), sleepFixture)
+	su := superuser(t, ts)
+	begin := time.Now()
+	r := ts.get("/rpc/sleep?s=5")
+	if r.Status != 500 || errorCode(r.Body) != "57014" {
+		t.Fatalf("got %d %s, want 500 57014", r.Status, r.Body)
+	}
+	if d := time.Since(begin); d > 1800*time.Millisecond {
+		t.Fatalf("answered after %v", d)
+	}
+	if n := sleeping(t, su); n != 0 {
+		t.Fatalf("%d backends still sleeping", n)
+	}
+	if r := ts.get("/rpc/sleep?s=0.01"); r.Status != 200 {
+		t.Fatalf("the connection after a cancel: %d %s", r.Status, r.Body)
+	}
+
+	// One connection, held past the timeout by a call that ignores the first cancel: the next request waits
+	// for a connection until its own timeout.
+	one := startOn(t, ts.DB, func(c *config.Config) {
+		c.RequestTimeout = time.Second
+		c.DBPool = 1
+		c.DBPoolAcquisitionTimeout = 10 * time.Second
+	})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); one.get("/rpc/stubborn?s=2") }()
+	time.Sleep(300 * time.Millisecond)
+	begin = time.Now()
+	r = one.get("/items?select=id&id=eq.1")
+	if r.Status != 504 || errorCode(r.Body) != "PGRST003" {
+		t.Fatalf("waiting for a connection: %d %s, want 504 PGRST003", r.Status, r.Body)
+	}
+	if d := time.Since(begin); d > 1500*time.Millisecond {
+		t.Fatalf("504 after %v", d)
+	}
+	wg.Wait()
+	if r := one.get("/items?select=id&id=eq.1"); r.Status != 200 {
+		t.Fatalf("after: %d %s", r.Status, r.Body)
+	}
+}
