@@ -154,8 +154,11 @@ func canceled() error {
 // settle maps the error of an exchange whose request context has ended to canceled, unless PostgreSQL
 // reported an error of its own.
 func settle(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
 	var pe *pgconn.PgError
-	if err == nil || ctx.Err() == nil || errors.As(err, &pe) {
+	if errors.As(err, &pe) {
 		return err
 	}
 	var ae *apierr.Error
