@@ -72,8 +72,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	return s.Serve(ctx)
+	err = s.Serve(ctx)
+	// Every request was answered, or given up on: the pool's connections are back, or pgconn closes them
+	// within cancelWait. Closing waits for them, but not forever.
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(cancelWait + time.Second):
+		s.log.Error("database connections still in use; exiting without closing them")
+	}
+	return err
 }
 
 // New builds a server: pool (not yet connected), authenticator, per-schema settings.
@@ -201,6 +210,48 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 // Close releases the pool.
 func (s *Server) Close() { s.pool.Close() }
 
+// drain shuts the HTTP server down gracefully: it stops accepting, lets the requests in flight finish for
+// server-shutdown-timeout, then cancels those still running (PostgreSQL is sent a cancel request, so their
+// transactions roll back, and each client is answered with the error that produces) and waits for those answers,
+// at most cancelWait more. Requests that arrive on open connections after that start cancelled (503).
+func (s *Server) drain(srv *fasthttp.Server) {
+	s.log.Info("shutting down", "requests", s.inflight.count(), "drain", s.cfg.ShutdownTimeout)
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- srv.ShutdownWithContext(sctx) }()
+	grace := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		s.shutdownDone(err)
+		return
+	case <-grace.C:
+	}
+	if n := s.inflight.cancelAll(errShutdown); n > 0 {
+		s.log.Warn("server-shutdown-timeout passed; cancelling the requests still running", "requests", n)
+	}
+	late := time.NewTimer(cancelWait + time.Second)
+	defer late.Stop()
+	select {
+	case err := <-done:
+		s.shutdownDone(err)
+	case <-late.C:
+		stop()
+		<-done
+		s.log.Error("requests still running after their cancellation; stopping anyway", "requests", s.inflight.count())
+	}
+}
+
+// shutdownDone logs how the HTTP server's shutdown ended.
+func (s *Server) shutdownDone(err error) {
+	if err != nil {
+		s.log.Warn("closing the listener", "err", err)
+		return
+	}
+	s.log.Info("every request answered")
+}
+
 // Serve listens and serves until ctx is done.
 func (s *Server) Serve(ctx context.Context) error {
 	ln, _, err := s.listen()
@@ -210,7 +261,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.ServeListener(ctx, ln)
 }
 
-// ServeListener serves on ln until ctx is done.
+// ServeListener serves on ln until ctx is done, then drains: see drain. It returns nil after a graceful
+// shutdown, whatever the requests it cancelled answered.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	addr := ln.Addr().String()
 	srv := s.httpServer()
@@ -259,13 +311,12 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	case err = <-errc:
 		cancel()
 	case <-ctx.Done():
-		s.log.Info("shutting down")
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = srv.ShutdownWithContext(sctx)
-		scancel()
+		s.drain(srv)
 	}
 	if admin != nil {
-		_ = admin.Shutdown()
+		actx, acancel := context.WithTimeout(context.Background(), time.Second)
+		_ = admin.ShutdownWithContext(actx)
+		acancel()
 	}
 	cancel()
 	wg.Wait()
@@ -326,6 +377,7 @@ func (s *Server) httpServer() *fasthttp.Server {
 		MaxRequestBodySize:            s.cfg.MaxBodyBytes,
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
 		ErrorHandler:                  s.transportError,
 		SecureErrorLogMessage:         true, // fasthttp's errors would quote the request bytes, credentials included
 		Logger:                        slogAdapter{s.log},
