@@ -224,7 +224,8 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 	if st.Check != "" {
 		queries = append(queries, Query{SQL: st.Check, final: true})
 	}
-	err := e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
+	emitted := false // fn has been called: the response has begun
+	err := e.exchange(ctx, tx, queries, &emitted, func(i int, rr *pgconn.ResultReader) error {
 		if i > mainIdx {
 			return nil
 		}
@@ -238,6 +239,7 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 			vals := rr.Values()
 			if st.Explain {
 				res.Body = vals[0]
+				emitted = true
 				if err := fn(res); err != nil {
 					return err
 				}
@@ -259,6 +261,7 @@ func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(Read
 			if st.GUCColumns {
 				tx.Response.take(vals[3:])
 			}
+			emitted = true
 			if err := fn(res); err != nil {
 				return err
 			}

@@ -30,7 +30,7 @@ func (e *Executor) Write(ctx context.Context, tx Tx, st sqlgen.Mutate, fn func(W
 	}
 	res := WriteResult{Inserted: -1}
 	tx.responseInMain = !st.ReadGUCsAfter
-	err := e.exchange(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
+	err := e.exchange(ctx, tx, queries, nil, func(i int, rr *pgconn.ResultReader) error {
 		if i > 0 {
 			return nil
 		}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/pgway/pgway/internal/apierr"
 )
 
 // Query is one statement of a pipelined exchange.
@@ -41,59 +39,103 @@ type stmtCache struct {
 
 const stmtCacheKey = "pgway.stmts"
 
-func stmtsOf(pc *pgconn.PgConn) *stmtCache {
+// stmtsOf is pc's statement cache; reused reports whether pc ran an exchange before (false: a new connection).
+func stmtsOf(pc *pgconn.PgConn) (sc *stmtCache, reused bool) {
 	data := pc.CustomData()
 	if sc, ok := data[stmtCacheKey].(*stmtCache); ok {
-		return sc
+		return sc, true
 	}
-	sc := &stmtCache{names: map[string]string{}}
+	sc = &stmtCache{names: map[string]string{}}
 	data[stmtCacheKey] = sc
-	return sc
+	return sc, false
 }
 
 // exchange runs the request's settings and then queries in one round trip: a single pipeline closed by one Sync,
 // so PostgreSQL runs them as one implicit transaction (all or nothing) and parses every statement after the role
 // and search_path are set. handle sees each query's result in order.
-func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
-	for attempt := 0; ; attempt++ {
-		handled := false
-		err := e.exchangeOnce(ctx, tx, queries, func(i int, rr *pgconn.ResultReader) error {
-			handled = true
-			return handle(i, rr)
-		})
-		// A pooled connection the server has since closed (restart, pg_terminate_backend, idle timeout) fails
-		// before anything ran: try once more on another connection.
-		if err != nil && attempt == 0 && !handled && deadConnection(err, tx.ReadOnly) {
-			continue
+//
+// An attempt that fails because its connection died (a pooled connection the server has since closed, a
+// backend ended by pg_terminate_backend, a failover) runs again on another connection when that is safe (see
+// retryable), up to the pool's size + 1 times, so that a pool full of dead connections still reaches a fresh
+// one. emitted, when not nil, is set by the caller's handle once it has produced output: from then on nothing
+// runs again.
+func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, emitted *bool, handle func(i int, rr *pgconn.ResultReader) error) error {
+	attempts := 1
+	for attempt := 1; ; attempt++ {
+		var pr progress
+		err := e.exchangeOnce(ctx, tx, queries, &pr, handle)
+		if err == nil {
+			return nil
 		}
-		return err
+		pr.emitted = emitted != nil && *emitted
+		if tx.ReadOnly && pr.settled && (pr.lost || sessionEnded(err)) {
+			// Every result was read when the session ended, before the Sync: a read-only transaction has
+			// nothing to commit, so the read stands.
+			return nil
+		}
+		if !retryable(ctx, err, tx.ReadOnly, pr) {
+			return err
+		}
+		if attempt == 1 {
+			attempts = int(e.Pool.Stat().MaxConns()) + 1
+		}
+		if attempt >= attempts {
+			return err
+		}
+		if tx.Response != nil {
+			*tx.Response = GUCResponse{} // what the failed attempt read
+		}
 	}
 }
 
-// deadConnection reports whether err means the connection was gone before the request's statements could
-// take effect: nothing was sent, or the server had terminated the session (57P01/57P02/57P03). A connection
-// lost mid-exchange is only retried for read-only requests.
-func deadConnection(err error, readOnly bool) bool {
+// progress is how far one attempt of an exchange got, which decides whether it may run again.
+type progress struct {
+	// acquired: a connection was had; lost: it was closed under the exchange (EOF, reset, FATAL).
+	acquired, lost bool
+	// reused: the connection had served requests before (it may have died while idle in the pool).
+	reused bool
+	// settled: every statement's result was read, only the Sync (where the transaction commits) was not.
+	settled bool
+	// emitted: the caller has produced output.
+	emitted bool
+}
+
+// retryable reports whether an attempt that failed with err may run again on another connection. Never once
+// the caller produced output or the request's context ended; always when nothing was sent. When the server
+// ended the session (57P01 admin shutdown or pg_terminate_backend, 57P02 crash of another backend, 57P03), a
+// read-only transaction may run again, and a write only if the session ended before every statement had
+// completed (otherwise it may have committed at the Sync). A connection lost without a word from the server
+// (EOF, reset) is retried only for a read-only transaction on a connection that came from the pool, which may
+// have died while idle: one that was opened for this attempt and died under it may have been killed by the
+// statement itself (a backend crash), which must not be repeated.
+func retryable(ctx context.Context, err error, readOnly bool, pr progress) bool {
+	if pr.emitted || ctx.Err() != nil {
+		return false
+	}
 	if pgconn.SafeToRetry(err) {
 		return true
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+		return sessionEnded(err) && (readOnly || !pr.settled)
 	}
-	var ae *apierr.Error
-	if errors.As(err, &ae) && ae.Code != "PGRST001" {
-		return false // a client error, or no connection could be had at all
-	}
-	return readOnly
+	return readOnly && pr.acquired && pr.lost && pr.reused
 }
 
-func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, handle func(i int, rr *pgconn.ResultReader) error) error {
+// sessionEnded reports whether err is the server ending the session: 57P01 (admin shutdown,
+// pg_terminate_backend), 57P02 (crash of another backend), 57P03 (cannot connect now).
+func sessionEnded(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03")
+}
+
+func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
 	conn, err := e.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
+	pr.acquired = true
 	if e.PreRequest != "" {
 		// db-pre-request runs after the settings and before the request's statements, in the same transaction.
 		all := make([]Query, 0, len(queries)+1)
@@ -133,14 +175,17 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, han
 			return nil
 		}
 	}
-	return wrap(settle(ctx, exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, handle)))
+	err = exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, pr, handle)
+	pr.lost = err != nil && conn.Conn().PgConn().IsClosed()
+	return wrap(settle(ctx, err))
 }
 
 // exchangeOn runs queries in one pipeline on conn; with prepare false no named statement is created (db-prepared-statements
 // off, for transaction-pooling proxies such as PgBouncer).
-func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, handle func(i int, rr *pgconn.ResultReader) error) error {
+func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
 	pc := conn.Conn().PgConn()
-	sc := stmtsOf(pc)
+	sc, reused := stmtsOf(pc)
+	pr.reused = reused
 	p := pc.StartPipeline(ctx)
 
 	settings, vals := tx.settings()
@@ -188,7 +233,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		return err
 	}
 
-	err := readPipeline(p, sc, dealloc, queries, fresh, handle)
+	err := readPipeline(p, sc, dealloc, queries, fresh, pr, handle)
 	if cerr := p.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -197,7 +242,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 
 // readPipeline consumes the results in the order they were sent; the first error ends it (the server skipped
 // everything after it up to the Sync, and Close drains what is left).
-func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Query, fresh []string, handle func(int, *pgconn.ResultReader) error) error {
+func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Query, fresh []string, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
 	next := func() (*pgconn.ResultReader, error) {
 		res, err := p.GetResults()
 		if err != nil {
@@ -245,6 +290,7 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 			return herr
 		}
 	}
+	pr.settled = true
 	res, err := p.GetResults()
 	if err != nil {
 		return err
