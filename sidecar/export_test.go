@@ -9,3 +9,11 @@ func SetReadTimeout(d time.Duration) (restore func()) {
 	readTimeout = d
 	return func() { readTimeout = old }
 }
+
+// SetWriteIdleTimeout shortens the response write idle timeout for a test; the returned func restores it.
+// Servers read it when they start.
+func SetWriteIdleTimeout(d time.Duration) (restore func()) {
+	old := writeIdleTimeout
+	writeIdleTimeout = d
+	return func() { writeIdleTimeout = old }
+}

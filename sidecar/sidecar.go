@@ -306,7 +306,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 
 	s.log.Info("listening", "addr", addr)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(idleWriteListener{Listener: ln, idle: writeIdleTimeout}) }()
 	select {
 	case err = <-errc:
 		cancel()
@@ -366,13 +366,15 @@ func hostFor(h string) string {
 	return h
 }
 
+// httpServer is the API's fasthttp server. It has no WriteTimeout, which would bound a whole response: the
+// connections ServeListener hands it time out a write that makes no progress for writeIdleTimeout instead
+// (idleWriteListener).
 func (s *Server) httpServer() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                       s.handle,
 		Name:                          "pgway",
 		ReadBufferSize:                s.maxHeaderBytes(), // beyond it 431
 		ReadTimeout:                   readTimeout,
-		WriteTimeout:                  60 * time.Second,
 		IdleTimeout:                   120 * time.Second,
 		MaxRequestBodySize:            s.cfg.MaxBodyBytes,
 		DisableHeaderNamesNormalizing: false,
