@@ -113,6 +113,13 @@ func (in *inflight) cancelAll(cause error) int {
 	return n
 }
 
+// resume undoes cancelAll for a server that serves again.
+func (in *inflight) resume() {
+	in.mu.Lock()
+	in.stopped = nil
+	in.mu.Unlock()
+}
+
 // count is the number of requests in flight.
 func (in *inflight) count() int {
 	in.mu.Lock()

@@ -280,6 +280,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); s.signalLoop(ctx) }()
 	// The request watcher outlives ctx: it keeps enforcing timeouts and disconnects while requests drain.
+	s.inflight.resume()
 	stopWatch := make(chan struct{})
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); s.inflight.watch(stopWatch) }()
