@@ -360,9 +360,9 @@ func (req *Request) negotiate(accept string) error {
 	} else {
 		accepts = parseAccept(accept)
 	}
+	req.acceptHeader = accept
 	if req.Action == ActionCall || req.Action == ActionRead {
 		req.AcceptIndex = -1
-		req.acceptHeader = accept
 	}
 	for i, m := range accepts {
 		if req.Action == ActionSchema {
@@ -395,6 +395,9 @@ func (req *Request) negotiate(accept string) error {
 	}
 	return err
 }
+
+// AcceptHeader is the request's Accept header as sent.
+func (req *Request) AcceptHeader() string { return req.acceptHeader }
 
 // AcceptList is the Accept header's media types in preference order (reads and RPC only), for the plan to
 // look for media type handlers; computed on demand so requests without handlers never build it.
