@@ -33,7 +33,8 @@ Manages pgway's version catalog (pgway.api_versions, created by the bundled migr
   new        writes a tern migration into DIR (default: migrations) that recreates W's views and functions as
              the schema api_<V>, with W's grants, and registers V; edit it, then run pgway migrate --dir DIR
 deprecate and promote notify running pgway servers to reload (on db-channel, unless db-channel-enabled is off).
-The database is db-uri. ` + configHelp,
+The database is db-uri.
+` + configHelp,
 		run: runVersions,
 	}
 }
