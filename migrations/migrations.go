@@ -100,3 +100,20 @@ func (r *Runner) To(ctx context.Context, v int32) error {
 	}
 	return nil
 }
+
+// Applied is the version of the migrations applied to the database through conn: 0 when none ever were. Unlike
+// New it does not create tern's version table.
+func Applied(ctx context.Context, conn *pgx.Conn) (int32, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1::text) IS NOT NULL", VersionTable).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("migrations: looking for %s: %w", VersionTable, err)
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int32
+	if err := conn.QueryRow(ctx, "SELECT version FROM "+VersionTable).Scan(&v); err != nil {
+		return 0, fmt.Errorf("migrations: reading version: %w", err)
+	}
+	return v, nil
+}

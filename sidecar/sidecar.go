@@ -48,7 +48,7 @@ type Server struct {
 	// versions is pgway's API version catalog, reloaded with the schema cache.
 	versions atomic.Pointer[versioning.Catalog]
 	// roleSettings are the impersonated roles' settings (ALTER ROLE … SET), reloaded with the schema cache.
-	roleSettings atomic.Pointer[roleSettings]
+	roleSettings atomic.Pointer[schemacache.RoleSettings]
 	// validators are the request checkers compiled from the current schema cache.
 	validators atomic.Pointer[validate.Set]
 
@@ -428,11 +428,11 @@ func (s *Server) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading schema cache: %w", err)
 	}
-	vc, err := loadVersions(lctx, conn)
+	vc, err := versioning.Load(lctx, conn)
 	if err != nil {
 		return err
 	}
-	rs, err := loadRoleSettings(lctx, conn)
+	rs, err := schemacache.LoadRoleSettings(lctx, conn)
 	if err != nil {
 		return err
 	}
@@ -443,33 +443,6 @@ func (s *Server) Reload(ctx context.Context) error {
 	s.log.Info("schema cache loaded", "relations", len(c.Relations), "routines", len(c.Routines),
 		"duration", c.LoadDuration)
 	return nil
-}
-
-// dbSettingsSQL is PostgREST's in-database configuration query: the authenticator's pgrst.* role settings, those
-// for the current database winning over those for all databases, and those over what the db-pre-config
-// function sets (%s: its UNION, or nothing).
-const dbSettingsSQL = `WITH role_setting AS (
-  SELECT setdatabase AS database, unnest(setconfig) AS setting FROM pg_catalog.pg_db_role_setting
-  WHERE setrole = current_user::regrole::oid
-    AND setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_catalog))
-), kv AS (
-  SELECT database, substr(setting, 1, strpos(setting, '=') - 1) AS k, substr(setting, strpos(setting, '=') + 1) AS v
-  FROM role_setting WHERE setting LIKE 'pgrst.%%'%s
-)
-SELECT DISTINCT ON (key) replace(k, 'pgrst.', '') AS key, v AS value FROM kv WHERE v IS NOT NULL
-ORDER BY key, database DESC NULLS LAST`
-
-// dbSettingsQuery is dbSettingsSQL with the db-pre-config function (a quoted, qualified name, or "").
-func dbSettingsQuery(preConfig string) (string, []any) {
-	if preConfig == "" {
-		return fmt.Sprintf(dbSettingsSQL, ""), nil
-	}
-	names := make([]string, 0, len(config.Keys()))
-	for _, k := range config.Keys() {
-		names = append(names, "pgrst."+strings.ReplaceAll(k, "-", "_"))
-	}
-	union := "\n  UNION SELECT NULL::oid, x, current_setting(x, true) FROM unnest($1::text[]) x JOIN " + preConfig + "() _ ON TRUE"
-	return fmt.Sprintf(dbSettingsSQL, union), []any{names}
 }
 
 // ReloadConfig applies the database's pgrst.* settings of the authenticator role (db-config) over the file,
@@ -490,18 +463,10 @@ func (s *Server) ReloadConfig(ctx context.Context) error {
 		}
 		preConfig = strings.Join(parts, ".")
 	}
-	q, args := dbSettingsQuery(preConfig)
-	rows, err := conn.Query(lctx, q, args...)
-	var pairs [][2]string
-	if err == nil {
-		pairs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
-			var kv [2]string
-			return kv, r.Scan(&kv[0], &kv[1])
-		})
-	}
+	pairs, err := schemacache.LoadDBSettings(lctx, conn, preConfig, config.Keys())
 	conn.Release()
 	if err != nil {
-		return fmt.Errorf("reading in-database configuration: %w", err)
+		return err
 	}
 	cfg := s.cfg
 	if s.cfg.DBConfig {

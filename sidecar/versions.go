@@ -1,60 +1,14 @@
 package sidecar
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/sidecar/internal/request"
 	"github.com/pgway/pgway/versioning"
 )
-
-// versionsSQL reads pgway's version catalog when the bundled catalog migration created it.
-const versionsSQL = `SELECT name, schema_name, status, deprecated_at, sunset_at, coalesce(successor, '')
-FROM pgway.api_versions ORDER BY name`
-
-// loadVersions reads the version catalog (empty when the pgway schema does not exist or the authenticator may
-// not read it).
-func loadVersions(ctx context.Context, conn *pgxpool.Conn) (*versioning.Catalog, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = 'pgway' AND c.relname = 'api_versions'
-		  AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'))`).Scan(&exists); err != nil {
-		return nil, fmt.Errorf("looking for pgway.api_versions: %w", err)
-	}
-	if !exists {
-		return versioning.New(nil), nil
-	}
-	rows, err := conn.Query(ctx, versionsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("reading pgway.api_versions: %w", err)
-	}
-	defer rows.Close()
-	var vs []versioning.Version
-	for rows.Next() {
-		var v versioning.Version
-		var dep, sun *time.Time
-		if err := rows.Scan(&v.Name, &v.Schema, &v.Status, &dep, &sun, &v.Successor); err != nil {
-			return nil, fmt.Errorf("reading pgway.api_versions: %w", err)
-		}
-		if dep != nil {
-			v.DeprecatedAt = *dep
-		}
-		if sun != nil {
-			v.SunsetAt = *sun
-		}
-		vs = append(vs, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading pgway.api_versions: %w", err)
-	}
-	return versioning.New(vs), nil
-}
 
 // routeVersion rewrites a /vN/... request to the version's schema (as if the profile headers named it) and
 // reports the version name ("" for unversioned paths). An unknown or unexposed version is 404.

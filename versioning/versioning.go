@@ -1,5 +1,6 @@
-// Package versioning is pgway's API-version policy: the catalog of versions, /vN path routing, and the
-// deprecation, sunset and successor headers clients see.
+// Package versioning is pgway's API-version policy: the catalog of versions (read from and changed in
+// pgway.api_versions, and new versions scaffolded as migrations), /vN path routing, and the deprecation, sunset
+// and successor headers clients see.
 package versioning
 
 import (

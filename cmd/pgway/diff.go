@@ -10,36 +10,44 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/pgway/pgway/internal/config"
 	"github.com/pgway/pgway/openapi"
 )
 
-const diffUsage = `usage: pgway openapi diff OLD NEW [--db-uri URI]
+const diffUsage = `usage: pgway openapi diff [CONFIG_FILE] OLD NEW [--db-uri URI]
 
 Compares two API descriptions and lists what changed. OLD and NEW are schema names in the database (e.g.
 api_v1 api_v2) or OpenAPI document files (JSON or YAML). Removed paths, operations, parameters and properties,
 type changes, newly required fields and narrowed enums are breaking; additions are not. Exit status 1 when
-anything breaks, 0 otherwise. The database defaults to PGRST_DB_URI.`
+anything breaks, 0 otherwise. The database is db-uri (config file, PGRST_DB_URI or --db-uri).`
 
 // runDiff is pgway openapi diff.
 func runDiff(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("openapi diff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, diffUsage) }
-	dbURI := fs.String("db-uri", getenv("PGRST_DB_URI"), "PostgreSQL connection URI")
-	pos, err := parseInterspersed(fs, args)
+	pos, flags, err := parseArgs(flag.NewFlagSet("openapi diff", flag.ContinueOnError), nil, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, diffUsage)
 			return 0
 		}
+		fmt.Fprintf(stderr, "pgway openapi diff: %v\n", err)
 		return 2
+	}
+	file := ""
+	if len(pos) == 3 {
+		file, pos = pos[0], pos[1:]
 	}
 	if len(pos) != 2 {
 		fmt.Fprintln(stderr, diffUsage)
 		return 2
 	}
+	cfg, err := config.Load(file, getenv, flags)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgway openapi diff: %v\n", err)
+		return 1
+	}
 	var docs [2]*openapi3.T
 	for i, src := range pos {
-		if docs[i], err = loadDoc(ctx, src, *dbURI); err != nil {
+		if docs[i], err = loadDoc(ctx, src, cfg.DBURI); err != nil {
 			fmt.Fprintf(stderr, "pgway openapi diff: %s: %v\n", src, err)
 			return 1
 		}
@@ -71,7 +79,7 @@ func loadDoc(ctx context.Context, src, dbURI string) (*openapi3.T, error) {
 		return doc, nil
 	}
 	if dbURI == "" {
-		return nil, errors.New("not a file, and no database to find a schema in: pass --db-uri or set PGRST_DB_URI")
+		return nil, errors.New("not a file, and no database to find a schema in: set db-uri (config file, PGRST_DB_URI or --db-uri)")
 	}
-	return describeDB(ctx, dbURI, []string{src}, "", openapi.Options{Schema: src, Version: "3.0"})
+	return describe(ctx, dbURI, []string{src}, "", openapi.Options{Schema: src, Version: "3.0"})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,36 +11,36 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgway/pgway/internal/config"
 	"github.com/pgway/pgway/migrations"
 )
 
 func init() {
 	commands["migrate"] = command{
 		summary: "apply tern migrations (the bundled sample, or --dir DIR)",
-		usage: `usage: pgway migrate [up | down N | to N | status] [--dir DIR] [--db-uri URI]
+		usage: `usage: pgway migrate [CONFIG_FILE] [up | down N | to N | status] [--dir DIR] [--db-uri URI]
 
 Runs tern migrations (NNN_name.sql files, "---- create above / drop below ----" between up and down) against
 the database: every pending one (up, the default), the last N (down N), up or down to version N (to N), or
 prints the applied and latest versions (status). Without --dir the set bundled in pgway is used: pgway's
 version catalog, roles, a private "library" schema with data, and the api_v1 and api_v2 views over it.
 Each migration runs in its own transaction; on failure the database stays at the previous version and the
-exit status is 1. The database defaults to PGRST_DB_URI.`,
+exit status is 1. The database is db-uri, connected to as a role that may create what the migrations create.
+` + configHelp,
 		run: runMigrate,
 	}
 }
 
+var migrateActions = []string{"up", "down", "to", "status"}
+
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fsFlags := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fsFlags.SetOutput(stderr)
 	dir := fsFlags.String("dir", "", "directory of tern migrations (default: the bundled set)")
-	dbURI := fsFlags.String("db-uri", getenv("PGRST_DB_URI"), "PostgreSQL connection URI")
-	pos, err := parseInterspersed(fsFlags, args)
+	pos, flags, err := parseArgs(fsFlags, nil, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return argsError("migrate", err, stdout, stderr)
 	}
+	file, pos := configFile(pos, migrateActions...)
 	action, n := "up", int64(0)
 	if len(pos) > 0 {
 		action = pos[0]
@@ -62,11 +61,16 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			return 2
 		}
 	default:
-		fmt.Fprintf(stderr, "pgway migrate: unknown action %q (up, down N, to N, status)\n", action)
+		fmt.Fprintf(stderr, "pgway migrate: unknown action %q (up, down N, to N, status), and no config file of that name\n", action)
 		return 2
 	}
-	if *dbURI == "" {
-		fmt.Fprintln(stderr, "pgway migrate: no database: pass --db-uri or set PGRST_DB_URI")
+	cfg, err := config.Load(file, getenv, flags)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgway migrate: %v\n", err)
+		return 1
+	}
+	if cfg.DBURI == "" {
+		fmt.Fprintln(stderr, "pgway migrate: no database: set db-uri (config file, PGRST_DB_URI or --db-uri)")
 		return 2
 	}
 	var set fs.FS = migrations.Example()
@@ -77,7 +81,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		set = os.DirFS(*dir)
 	}
-	conn, err := pgx.Connect(ctx, *dbURI)
+	conn, err := pgx.Connect(ctx, cfg.DBURI)
 	if err != nil {
 		fmt.Fprintf(stderr, "pgway migrate: connecting: %v\n", err)
 		return 1
@@ -105,20 +109,4 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return 1
 	}
 	return 0
-}
-
-// parseInterspersed parses flags that may come before, between or after the positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

@@ -1,19 +1,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgway/pgway/internal/config"
 	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/openapi"
 )
@@ -21,54 +19,56 @@ import (
 func init() {
 	commands["openapi"] = command{
 		summary: "print the OpenAPI description of a schema",
-		usage: `usage: pgway openapi [--schema S] [--role R] [--version 3.0|3.1] [--format json|yaml] [--db-uri URI]
+		usage: `usage: pgway openapi [CONFIG_FILE] [--schema S] [--role R] [--format json|yaml] [--version 3.0|3.1] [--key=value ...]
 
-Prints the OpenAPI document pgway serves at / for schema S (default: the first of PGRST_DB_SCHEMAS, or public).
+Prints the OpenAPI document pgway serves at / for schema S (default: the first of db-schemas).
 With --role, only what role R may use is described (openapi-mode follow-privileges); without it, everything.
-Defaults come from PGRST_DB_URI, PGRST_DB_SCHEMAS, PGRST_OPENAPI_VERSION and PGRST_OPENAPI_SERVER_PROXY_URI.
+It reads db-uri, db-schemas, openapi-version (--version 3.0|3.1) and openapi-server-proxy-uri (--server-url).
+` + configHelp + `
 
 ` + diffUsage,
 		run: runOpenAPI,
 	}
 }
 
+// openapiAliases are the configuration flags pgway openapi has always had under shorter names.
+var openapiAliases = map[string]string{"version": "openapi-version", "server-url": "openapi-server-proxy-uri"}
+
 func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "diff" {
 		return runDiff(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("openapi", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	schema := fs.String("schema", "", "schema to describe (default: the first exposed schema)")
 	role := fs.String("role", "", "describe only what this role may use")
-	version := fs.String("version", cmp.Or(getenv("PGRST_OPENAPI_VERSION"), "3.0"), "OpenAPI version: 3.0 or 3.1")
 	format := fs.String("format", "json", "output format: json or yaml")
-	dbURI := fs.String("db-uri", getenv("PGRST_DB_URI"), "PostgreSQL connection URI")
-	serverURL := fs.String("server-url", getenv("PGRST_OPENAPI_SERVER_PROXY_URI"), "servers[0].url of the document")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	pos, flags, err := parseArgs(fs, openapiAliases, args)
+	if err != nil {
+		return argsError("openapi", err, stdout, stderr)
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "pgway openapi: unexpected argument %q\n", pos[1])
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pgway openapi: unexpected argument %q\n", fs.Arg(0))
+	file := ""
+	if len(pos) == 1 {
+		file = pos[0]
+	}
+	cfg, err := config.Load(file, getenv, flags)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgway openapi: %v\n", err)
+		return 1
+	}
+	if cfg.DBURI == "" {
+		fmt.Fprintln(stderr, "pgway openapi: no database: set db-uri (config file, PGRST_DB_URI or --db-uri)")
 		return 2
 	}
-	if *dbURI == "" {
-		fmt.Fprintln(stderr, "pgway openapi: no database: pass --db-uri or set PGRST_DB_URI")
-		return 2
-	}
-	var schemas []string
-	for _, s := range strings.Split(cmp.Or(getenv("PGRST_DB_SCHEMAS"), "public"), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			schemas = append(schemas, s)
-		}
-	}
+	schemas := cfg.DBSchemas
 	if *schema != "" && !slices.Contains(schemas, *schema) {
 		schemas = []string{*schema}
 	}
-	doc, err := describeDB(ctx, *dbURI, schemas, *role, openapi.Options{Schema: *schema, Version: *version,
-		ServerURL: *serverURL})
+	doc, err := describe(ctx, cfg.DBURI, schemas, *role, openapi.Options{Schema: *schema, Version: cfg.OpenAPIVersion,
+		ServerURL: cfg.OpenAPIServerProxyURI})
 	if err == nil {
 		var out []byte
 		if out, err = openapi.Marshal(doc, *format); err == nil {
@@ -82,8 +82,8 @@ func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, 
 	return 0
 }
 
-// describeDB loads the schema cache of schemas and builds the document, limited to role's privileges if set.
-func describeDB(ctx context.Context, uri string, schemas []string, role string, opts openapi.Options) (*openapi3.T, error) {
+// describe loads the schema cache of schemas and builds the document, limited to role's privileges if set.
+func describe(ctx context.Context, uri string, schemas []string, role string, opts openapi.Options) (*openapi3.T, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, uri)
@@ -96,49 +96,11 @@ func describeDB(ctx context.Context, uri string, schemas []string, role string, 
 		return nil, fmt.Errorf("loading the schema cache: %w", err)
 	}
 	if role != "" {
-		allowed, err := privileges(ctx, conn, role, schemas)
+		privs, err := schemacache.LoadPrivileges(ctx, conn, role, schemas)
 		if err != nil {
 			return nil, err
 		}
-		opts.Allowed = func(q schemacache.QName, priv string) bool { return allowed[privKey{q, priv}] }
+		opts.Allowed = privs.Allows
 	}
 	return openapi.Build(c, opts)
-}
-
-type privKey struct {
-	q    schemacache.QName
-	priv string
-}
-
-// privilegesSQL lists the table and function privileges role holds (directly, through membership or PUBLIC)
-// in the exposed schemas; a function name is allowed when any overload is executable.
-const privilegesSQL = `
-select n.nspname, c.relname, p.priv
-from pg_class c
-join pg_namespace n on n.oid = c.relnamespace
-cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as p(priv)
-where n.nspname = any($2) and c.relkind in ('r', 'v', 'm', 'f', 'p')
-  and (has_table_privilege($1, c.oid, p.priv)
-       or (p.priv <> 'DELETE' and has_any_column_privilege($1, c.oid, p.priv)))
-union all
-select distinct n.nspname, f.proname, 'EXECUTE'
-from pg_proc f
-join pg_namespace n on n.oid = f.pronamespace
-where n.nspname = any($2) and has_function_privilege($1, f.oid, 'EXECUTE')`
-
-func privileges(ctx context.Context, conn *pgx.Conn, role string, schemas []string) (map[privKey]bool, error) {
-	rows, err := conn.Query(ctx, privilegesSQL, role, schemas)
-	if err != nil {
-		return nil, fmt.Errorf("reading the privileges of role %q: %w", role, err)
-	}
-	allowed := map[privKey]bool{}
-	var k privKey
-	_, err = pgx.ForEachRow(rows, []any{&k.q.Schema, &k.q.Name, &k.priv}, func() error {
-		allowed[k] = true
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the privileges of role %q: %w", role, err)
-	}
-	return allowed, nil
 }

@@ -31,6 +31,17 @@ func TestRun(t *testing.T) {
 		{name: "bad env value", args: []string{"serve"}, env: map[string]string{"PGRST_SERVER_PORT": "abc"}, code: 1,
 			errOut: `config: server-port: "abc" is not an integer`},
 		{name: "bad flag value", args: []string{"serve", "--log-level", "loud"}, code: 1, errOut: "config: log-level:"},
+		{name: "unknown flag", args: []string{"serve", "--no-such-key", "1"}, code: 1, errOut: "config: no-such-key: unknown key"},
+		{name: "serve help", args: []string{"serve", "--help"}, code: 0, out: "usage: pgway serve [CONFIG_FILE]"},
+		{name: "openapi help", args: []string{"openapi", "-h"}, code: 0, out: "usage: pgway openapi [CONFIG_FILE]"},
+		{name: "diff help", args: []string{"openapi", "diff", "--help"}, code: 0, out: "usage: pgway openapi diff [CONFIG_FILE]"},
+		{name: "migrate help", args: []string{"migrate", "up", "--help"}, code: 0, out: "usage: pgway migrate [CONFIG_FILE]"},
+		{name: "versions help", args: []string{"versions", "-help"}, code: 0, out: "usage: pgway versions [CONFIG_FILE]"},
+		{name: "two config files", args: []string{"serve", bad, bad}, code: 2, errOut: "unexpected argument"},
+		{name: "bad env value for migrate", args: []string{"migrate", "status"}, env: map[string]string{"PGRST_DB_POOL": "many"},
+			code: 1, errOut: `config: db-pool: "many" is not an integer`},
+		{name: "config file for migrate", args: []string{"migrate", bad, "status"}, code: 1, errOut: "config: bogus-key: unknown key"},
+		{name: "no database for versions", args: []string{"versions"}, code: 2, errOut: "no database: set db-uri"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,36 +22,18 @@ func init() {
 	}
 }
 
-// parseFlags splits serve's arguments into an optional config file and --key=value / --key value flags.
-func parseFlags(args []string) (file string, flags map[string]string, err error) {
-	flags = map[string]string{}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "--") {
-			if file != "" {
-				return "", nil, fmt.Errorf("unexpected argument %q", a)
-			}
-			file = a
-			continue
-		}
-		k, v, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		if !ok {
-			if i+1 >= len(args) {
-				return "", nil, fmt.Errorf("flag --%s needs a value", k)
-			}
-			i++
-			v = args[i]
-		}
-		flags[k] = v
-	}
-	return file, flags, nil
-}
-
-func serve(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) int {
-	file, flags, err := parseFlags(args)
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	pos, flags, err := parseArgs(flag.NewFlagSet("serve", flag.ContinueOnError), nil, args)
 	if err != nil {
-		fmt.Fprintf(stderr, "pgway serve: %v\n", err)
+		return argsError("serve", err, stdout, stderr)
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "pgway serve: unexpected argument %q\n", pos[1])
 		return 2
+	}
+	file := ""
+	if len(pos) == 1 {
+		file = pos[0]
 	}
 	cfg, err := config.Load(file, getenv, flags)
 	if err != nil {

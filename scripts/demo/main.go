@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgway/pgway/internal/pgtest"
+	"github.com/pgway/pgway/internal/schemacache"
 )
 
 //go:embed fallback.sql
@@ -192,6 +193,9 @@ func waitHTTP(ctx context.Context, addr string) bool {
 	return false
 }
 
+// errNoReadable: a schema has no relation the anonymous role may read.
+var errNoReadable = errors.New("no readable relation")
+
 // exampleRequests returns three curl lines over the sample schema: a filtered read of the newest version, a
 // read of the older version through Accept-Profile, and the OpenAPI document.
 func exampleRequests(ctx context.Context, dbURL, base string) ([]string, error) {
@@ -200,24 +204,34 @@ func exampleRequests(ctx context.Context, dbURL, base string) ([]string, error) 
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Close(context.Background())
+	// first is the first relation of schema, by name, that anonRole may read, and its first column.
 	first := func(schema string) (table, column string, err error) {
-		err = conn.QueryRow(ctx, `
-			SELECT c.relname, a.attname
-			FROM pg_class c
-			JOIN pg_namespace n ON n.oid = c.relnamespace
-			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-			WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
-			  AND has_table_privilege($2, c.oid, 'SELECT')
-			ORDER BY c.relname, a.attnum
-			LIMIT 1`, schema, anonRole).Scan(&table, &column)
-		return table, column, err
+		c, err := schemacache.Load(ctx, conn, []string{schema})
+		if err != nil {
+			return "", "", err
+		}
+		privs, err := schemacache.LoadPrivileges(ctx, conn, anonRole, []string{schema})
+		if err != nil {
+			return "", "", err
+		}
+		var found *schemacache.Relation
+		for q, rel := range c.Relations {
+			if q.Schema == schema && len(rel.Columns) > 0 && privs.Allows(q, schemacache.PrivSelect) &&
+				(found == nil || rel.Name < found.Name) {
+				found = rel
+			}
+		}
+		if found == nil {
+			return "", "", errNoReadable
+		}
+		return found.Name, found.Columns[0].Name, nil
 	}
 	t2, c2, err := first("api_v2")
 	if err != nil {
 		return nil, fmt.Errorf("finding a readable table in api_v2: %w", err)
 	}
 	t1, _, err := first("api_v1")
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, errNoReadable) {
 		t1 = t2
 	} else if err != nil {
 		return nil, fmt.Errorf("finding a readable table in api_v1: %w", err)
