@@ -79,6 +79,19 @@ func TestCSVCounter(t *testing.T) {
 	}
 }
 
+// TestJSONStructureOnly: without json.Valid the counter still finds the elements and the array's structure.
+func TestJSONStructureOnly(t *testing.T) {
+	in := `[{"a":"x]},\"y"}, [1,[2]], "s", 3]`
+	for n := 1; n <= len(in); n++ {
+		if got, err := feed(&jsonArrayCounter{structureOnly: true}, in, n); err != nil || got != 4 {
+			t.Fatalf("%d-byte pieces: %d, %v", n, got, err)
+		}
+	}
+	if _, err := feed(&jsonArrayCounter{structureOnly: true}, `[{"a":1}}]`, 4); err == nil {
+		t.Fatal("unbalanced array accepted")
+	}
+}
+
 func BenchmarkJSONArrayCounter(b *testing.B) {
 	row := `{"id":123456,"name":"item 123456","price":512.34,"meta":{"n": 123456, "tag": "tag56", "flags": [true, true]},"created_at":"2024-02-12T10:24:00+00:00"}`
 	body := "[" + strings.Repeat(row+", \n ", 9999) + row + "]"

@@ -56,6 +56,7 @@ type options struct {
 	large       bool     // the large-read mode instead of the scenarios
 	largeConns  int
 	largeSample time.Duration
+	largeCheck  bool // json.Valid on every element of a large JSON read
 
 	loadBefore string // 1-minute load average when the run started
 }
@@ -79,6 +80,8 @@ func main() {
 		"each; reports memory, first byte, time and validity instead of the scenarios")
 	flag.IntVar(&o.largeConns, "large-conns", 8, "concurrent responses in -large mode")
 	flag.DurationVar(&o.largeSample, "large-sample", 20*time.Millisecond, "memory sampling period in -large mode")
+	flag.BoolVar(&o.largeCheck, "large-validate", true, "in -large mode, check every JSON element with json.Valid (false: only the array's "+
+		"structure, strings and element count, for less client CPU)")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
