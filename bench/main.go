@@ -1,10 +1,13 @@
-// Command bench is pgway's load benchmark: it starts a throwaway PostgreSQL, seeds it, starts pgway and the
-// hand-written baseline server (bench/baseline) as subprocesses, drives every scenario in bench/scenario against
-// each over loopback, and prints (and writes to bench/RESULTS.md) a markdown table with pgway/baseline ratios.
+// Command bench is pgway's load benchmark: it starts a throwaway PostgreSQL, seeds it, starts pgway and the two
+// reference servers (bench/baseline: the same settings statement and SQL as pgway; bench/bare: the plain
+// one-statement handler) as subprocesses, drives every scenario in bench/scenario against each over loopback,
+// and prints (and writes to bench/RESULTS.md) a markdown table with pgway/baseline and pgway/bare ratios.
 //
-//	go run ./bench             # full run: 1,000,000 rows, 10 s per scenario and server
-//	go run ./bench -quick      # smoke run: 100,000 rows, 2 s per scenario
+//	go run ./bench             # full run: 1,000,000 rows, 2 × 10 s per scenario and server
+//	go run ./bench -quick      # smoke run: 100,000 rows, 2 × 2 s per scenario
 //	go run ./bench -subject baseline -quick   # driver self-test: baseline against a second baseline
+//	go run ./bench -statements -profile /tmp/prof -scenarios by-id   # pg_stat_statements table, pprof files
+//	go run ./bench -large      # large reads: 8 concurrent GET /items of every row, memory and first byte
 package main
 
 import (
@@ -39,12 +42,21 @@ type options struct {
 	pool     int
 	quick    bool
 	subject  string
+	refs     []string
 	only     string
 	out      string
 	dbURL    string
 	pgBin    string
 	verbose  bool
 	rounds   int
+
+	statements  bool     // pg_stat_statements per scenario and server
+	profileDir  string   // CPU and allocation profiles go here ("" = none)
+	profileWho  []string // servers to profile
+	large       bool     // the large-read mode instead of the scenarios
+	largeConns  int
+	largeSample time.Duration
+	largeCheck  bool // json.Valid on every element of a large JSON read
 
 	loadBefore string // 1-minute load average when the run started
 }
@@ -58,6 +70,18 @@ func main() {
 	flag.IntVar(&o.pool, "pool", 10, "database pool size of both servers (PGRST_DB_POOL)")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 2s per scenario, 0.5s warm-up, 100k rows (explicit flags win)")
 	flag.StringVar(&o.subject, "subject", "pgway", "server under test: pgway, or baseline (driver self-test against a second baseline)")
+	refs := flag.String("refs", "baseline,bare", "reference servers to run beside the subject: baseline (same SQL), bare (one plain statement)")
+	flag.BoolVar(&o.statements, "statements", false, "load pg_stat_statements (track_planning on), reset it before each measured window and report "+
+		"statements per request, planning vs execution time and plans per call of the main statement")
+	flag.StringVar(&o.profileDir, "profile", "", "directory for pprof CPU and allocation profiles, one extra unmeasured window per scenario "+
+		"and profiled server (pgway runs as bench/pgwayprof: the same sidecar.Run plus net/http/pprof)")
+	who := flag.String("profile-servers", "pgway", "servers -profile captures: any of pgway (the subject), baseline, bare")
+	flag.BoolVar(&o.large, "large", false, "large-read mode: -large-conns concurrent GET /items of every row (JSON, then CSV) against a fresh pgway "+
+		"each; reports memory, first byte, time and validity instead of the scenarios")
+	flag.IntVar(&o.largeConns, "large-conns", 8, "concurrent responses in -large mode")
+	flag.DurationVar(&o.largeSample, "large-sample", 20*time.Millisecond, "memory sampling period in -large mode")
+	flag.BoolVar(&o.largeCheck, "large-validate", true, "in -large mode, check every JSON element with json.Valid (false: only the array's "+
+		"structure, strings and element count, for less client CPU)")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
@@ -65,6 +89,13 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "measured windows per scenario and server, alternating which server goes first; figures are totals over all windows")
 	flag.BoolVar(&o.verbose, "v", false, "log one sample response per scenario and server")
 	flag.Parse()
+	o.refs = splitList(*refs)
+	o.profileWho = splitList(*who)
+	for _, r := range o.refs {
+		if r != "baseline" && r != "bare" {
+			log.Fatalf("-refs: want baseline and/or bare, got %q", r)
+		}
+	}
 	if o.quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -92,10 +123,12 @@ type server struct {
 	args       []string
 	port       int
 	adminPort  int
-	env        []string // extra environment (scenario.Env)
+	env        []string // extra environment (scenario.Env, BARE_DB_URI)
 	logName    string   // log file name when name is not unique
 	cmd        *exec.Cmd
 	scrapeCost float64 // mallocs caused by one /metrics scrape
+	pprofPort  int     // PGWAY_BENCH_PPROF_PORT for bench/pgwayprof (0: pprof is on the admin port, if at all)
+	logPath    string
 }
 
 // measurement is one scenario on one server.
@@ -105,6 +138,8 @@ type measurement struct {
 	dbCPU     float64 // PostgreSQL CPU seconds in the window (-1: unknown)
 	allocs    float64 // server mallocs in the window (-1: unknown)
 	allocsErr string
+	stmts     []stmtStat // pg_stat_statements over the window (-statements)
+	stmtsErr  string
 }
 
 // merge adds another window's figures.
@@ -124,6 +159,10 @@ func (m measurement) merge(o measurement) measurement {
 	if m.allocsErr == "" {
 		m.allocsErr = o.allocsErr
 	}
+	m.stmts = mergeStmts(m.stmts, o.stmts)
+	if m.stmtsErr == "" {
+		m.stmtsErr = o.stmtsErr
+	}
 	return m
 }
 
@@ -141,13 +180,21 @@ func (m measurement) allocsPerReq() float64 {
 	return m.allocs / float64(m.load.Requests)
 }
 
+// env is what run sets up for both modes.
+type env struct {
+	root      string
+	tmp       string
+	superURL  string
+	authURL   string // pgway's and the baseline's login (authenticator)
+	bareURL   string // the bare handler's login
+	pgPid     int    // postmaster (0: not on this machine)
+	pgVersion string
+	stats     *statements // nil unless -statements
+}
+
 func run(ctx context.Context, o options) error {
 	o.loadBefore = loadAvg()
 	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
-	scenarios, err := pick(o.only)
 	if err != nil {
 		return err
 	}
@@ -156,6 +203,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	e := &env{root: root, tmp: tmp}
 
 	// Database.
 	var pg *pgtest.Server
@@ -163,54 +211,112 @@ func run(ctx context.Context, o options) error {
 		pg, err = pgtest.Existing(o.dbURL)
 	} else {
 		log.Printf("starting PostgreSQL")
-		pg, err = pgtest.StartServer(ctx, pgtest.ServerOptions{BinDir: o.pgBin,
-			// synchronize_seqscans off: an unordered page (limit=1000) is the same rows for both servers.
-			Settings: map[string]string{"shared_buffers": "256MB", "synchronize_seqscans": "off"}})
+		// synchronize_seqscans off: an unordered page (limit=1000) is the same rows for every server.
+		settings := map[string]string{"shared_buffers": "256MB", "synchronize_seqscans": "off"}
+		if o.statements {
+			settings["shared_preload_libraries"] = "pg_stat_statements"
+			settings["pg_stat_statements.track_planning"] = "on"
+			settings["pg_stat_statements.max"] = "10000"
+		}
+		pg, err = pgtest.StartServer(ctx, pgtest.ServerOptions{BinDir: o.pgBin, Settings: settings})
 	}
 	if err != nil {
 		return err
 	}
 	defer pg.Stop()
-	superURL := pg.URL("postgres")
+	e.superURL = pg.URL("postgres")
 	if o.dbURL != "" {
-		superURL = o.dbURL
+		e.superURL = o.dbURL
 	}
 	log.Printf("seeding %d rows", o.rows)
 	t0 := time.Now()
-	pgVersion, pgPid, err := seed(ctx, superURL, o.rows)
+	e.pgVersion, e.pgPid, err = seed(ctx, e.superURL, o.rows)
 	if err != nil {
 		return err
 	}
 	if o.dbURL != "" {
-		pgPid = 0 // a server we did not start may not be on this machine: no DB CPU figures
+		e.pgPid = 0 // a server we did not start may not be on this machine: no DB CPU or memory figures
 	}
 	log.Printf("seeded in %v", time.Since(t0).Round(time.Millisecond))
-	authURL, err := asAuthenticator(superURL)
+	if e.authURL, err = withLogin(e.superURL, "authenticator", "bench"); err != nil {
+		return err
+	}
+	if e.bareURL, err = withLogin(e.superURL, scenario.BareRole, scenario.BarePassword); err != nil {
+		return err
+	}
+	if o.statements {
+		if e.stats, err = openStatements(ctx, e.superURL); err != nil {
+			return err
+		}
+		defer e.stats.close()
+	}
+	if o.large {
+		return runLarge(ctx, o, e)
+	}
+	return runLoad(ctx, o, e)
+}
+
+// runLoad measures every scenario on the subject and the reference servers.
+func runLoad(ctx context.Context, o options, e *env) error {
+	scenarios, err := pick(o.only)
 	if err != nil {
 		return err
 	}
-
-	// Servers.
-	baselineBin := filepath.Join(tmp, "baseline")
-	if err := goBuild(ctx, root, baselineBin, "./bench/baseline"); err != nil {
-		return err
-	}
-	subjectName, subjectBin, subjectArgs := "pgway", filepath.Join(tmp, "pgway"), []string{"serve"}
-	switch o.subject {
-	case "pgway":
-		if err := goBuild(ctx, root, subjectBin, "./cmd/pgway"); err != nil {
+	profiling := o.profileDir != ""
+	if profiling {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
 			return err
 		}
+	}
+
+	// Reference servers.
+	built := map[string]string{}
+	build := func(pkg string) (string, error) {
+		if b, ok := built[pkg]; ok {
+			return b, nil
+		}
+		b := filepath.Join(e.tmp, filepath.Base(pkg))
+		if err := goBuild(ctx, e.root, b, pkg); err != nil {
+			return "", err
+		}
+		built[pkg] = b
+		return b, nil
+	}
+	var refs []*server
+	defer func() {
+		for _, s := range refs {
+			s.stop()
+		}
+	}()
+	for _, name := range o.refs {
+		s := &server{name: name}
+		if s.bin, err = build("./bench/" + name); err != nil {
+			return err
+		}
+		if name == "bare" {
+			s.env = []string{"BARE_DB_URI=" + e.bareURL}
+		}
+		if err := s.start(ctx, e.authURL, o.pool, e.tmp); err != nil {
+			return err
+		}
+		refs = append(refs, s)
+	}
+
+	subjectName, subjectPkg, subjectArgs := "pgway", "./cmd/pgway", []string{"serve"}
+	switch o.subject {
+	case "pgway":
+		if profiling && slices.Contains(o.profileWho, "pgway") {
+			subjectPkg, subjectArgs = "./bench/pgwayprof", nil
+		}
 	case "baseline":
-		subjectName, subjectBin, subjectArgs = "baseline#2", baselineBin, nil
+		subjectName, subjectPkg, subjectArgs = "baseline#2", "./bench/baseline", nil
 	default:
 		return fmt.Errorf("-subject: want pgway or baseline, got %q", o.subject)
 	}
-	base := &server{name: "baseline", bin: baselineBin}
-	if err := base.start(ctx, authURL, o.pool, tmp); err != nil {
+	subjectBin, err := build(subjectPkg)
+	if err != nil {
 		return err
 	}
-	defer base.stop()
 	// One subject process per distinct scenario Env, started on first use.
 	subjects := map[string]*server{}
 	defer func() {
@@ -227,7 +333,12 @@ func run(ctx context.Context, o options) error {
 		if key != "" {
 			s.logName = fmt.Sprintf("%s-%d", subjectName, len(subjects))
 		}
-		if err := s.start(ctx, authURL, o.pool, tmp); err != nil {
+		if subjectPkg == "./bench/pgwayprof" {
+			if s.pprofPort, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.start(ctx, e.authURL, o.pool, e.tmp); err != nil {
 			return nil, err
 		}
 		subjects[key] = s
@@ -235,25 +346,34 @@ func run(ctx context.Context, o options) error {
 	}
 
 	// Load.
-	results := make([][2]measurement, len(scenarios))
-	diffs := make([]string, len(scenarios))
+	names := []string{subjectName}
+	for _, r := range refs {
+		names = append(names, r.name)
+	}
+	results := make([][]measurement, len(scenarios))
+	diffs := make([][]string, len(scenarios))
+	var profiles []string
 	for i, sc := range scenarios {
 		subject, err := subjectFor(sc)
 		if err != nil {
 			return err
 		}
-		if diffs[i] = compare(subject, base, sc, o.rows, o.verbose); diffs[i] != "" {
-			log.Printf("%s: responses differ: %s", sc.Name, diffs[i])
+		group := append([]*server{subject}, refs...)
+		diffs[i] = make([]string, len(group))
+		for j, r := range group[1:] {
+			if diffs[i][j+1] = compare(subject, r, sc, o.rows, o.verbose); diffs[i][j+1] != "" {
+				log.Printf("%s: %s and %s answer differently: %s", sc.Name, subject.name, r.name, diffs[i][j+1])
+			}
 		}
-		pair := []*server{subject, base}
+		results[i] = make([]measurement, len(group))
 		for round := range max(o.rounds, 1) {
-			for k := range 2 {
-				j := (k + round) % 2 // alternate which server goes first
+			for k := range group {
+				j := (k + round) % len(group) // rotate which server goes first
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				s := pair[j]
-				m := s.measure(sc, o, pgPid)
+				s := group[j]
+				m := s.measure(ctx, sc, o, e)
 				log.Printf("%-16s %-10s %8.0f req/s  p50 %-9v p99 %-9v errors %d %s", sc.Name, s.name, m.rps(),
 					m.load.P50.Round(time.Microsecond), m.load.P99.Round(time.Microsecond), m.load.Errors, m.load.FirstErr)
 				if round == 0 {
@@ -266,21 +386,38 @@ func run(ctx context.Context, o options) error {
 		for j := range results[i] {
 			results[i][j].load.lat = nil
 		}
+		if profiling {
+			for j, s := range group {
+				role := names[j]
+				if j == 0 {
+					role = "pgway"
+				}
+				if !slices.Contains(o.profileWho, role) {
+					continue
+				}
+				files, err := s.profile(ctx, sc, o)
+				if err != nil {
+					log.Printf("%s: profiling %s: %v", sc.Name, s.name, err)
+					continue
+				}
+				profiles = append(profiles, files...)
+			}
+		}
 	}
 
-	report := render(o, subjectName, scenarios, results, diffs, machine(pgVersion))
+	report := renderLoad(o, names, scenarios, results, diffs, profiles, machine(e.pgVersion))
 	fmt.Println(report)
-	if o.out != "" {
-		path := o.out
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(root, path)
+	return writeReport(o, e.root, report, false)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
 		}
-		if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
-			return err
-		}
-		log.Printf("wrote %s", path)
 	}
-	return nil
+	return out
 }
 
 func pick(only string) ([]scenario.Scenario, error) {
@@ -345,13 +482,13 @@ func seed(ctx context.Context, superURL string, rows int) (string, int, error) {
 	return v, parentPid(backend), nil
 }
 
-// asAuthenticator is superURL logged in as the authenticator role both servers use.
-func asAuthenticator(superURL string) (string, error) {
+// withLogin is superURL logged in as role.
+func withLogin(superURL, role, password string) (string, error) {
 	u, err := url.Parse(superURL)
 	if err != nil {
 		return "", fmt.Errorf("database URL: %w", err)
 	}
-	u.User = url.UserPassword("authenticator", "bench")
+	u.User = url.UserPassword(role, password)
 	return u.String(), nil
 }
 
@@ -374,19 +511,28 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 		"PGRST_ADMIN_SERVER_PORT="+strconv.Itoa(s.adminPort),
 		"PGRST_LOG_LEVEL=error",
 	)
+	if s.pprofPort != 0 {
+		s.cmd.Env = append(s.cmd.Env, "PGWAY_BENCH_PPROF_PORT="+strconv.Itoa(s.pprofPort))
+	}
 	s.cmd.Env = append(s.cmd.Env, s.env...)
 	name := s.logName
 	if name == "" {
 		name = s.name
 	}
-	logPath := filepath.Join(logDir, strings.ReplaceAll(name, "#", "")+".log")
-	logf, err := os.Create(logPath)
+	s.logPath = filepath.Join(logDir, strings.ReplaceAll(name, "#", "")+".log")
+	logf, err := os.Create(s.logPath)
 	if err != nil {
 		return err
 	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	log.Printf("starting %s on :%d (admin :%d) %s", s.name, s.port, s.adminPort, strings.Join(s.env, " "))
+	var shown []string
+	for _, kv := range s.env {
+		if !strings.HasPrefix(kv, "BARE_DB_URI=") {
+			shown = append(shown, kv)
+		}
+	}
+	log.Printf("starting %s on :%d (admin :%d) %s", s.name, s.port, s.adminPort, strings.Join(shown, " "))
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", s.name, err)
 	}
@@ -397,7 +543,7 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 	for {
 		select {
 		case err := <-exited:
-			b, _ := os.ReadFile(logPath)
+			b, _ := os.ReadFile(s.logPath)
 			s.cmd = nil
 			return fmt.Errorf("%s exited during start-up (%v):\n%s", s.name, err, b)
 		case <-ctx.Done():
@@ -408,7 +554,7 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 			break
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logPath)
+			b, _ := os.ReadFile(s.logPath)
 			return fmt.Errorf("%s not ready after 60s:\n%s", s.name, b)
 		}
 	}
@@ -432,6 +578,16 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 
 func (s *server) metricsURL() string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", s.adminPort) }
 
+// pprofURL is the base of the server's /debug/pprof/ endpoints.
+func (s *server) pprofURL() string {
+	if s.pprofPort != 0 {
+		return fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", s.pprofPort)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", s.adminPort)
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
 func (s *server) stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
@@ -439,25 +595,30 @@ func (s *server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(200 * time.Millisecond)
 	_ = s.cmd.Process.Kill()
+	s.cmd = nil
 }
 
 // measure runs one scenario against s and collects client and server figures for the measured window.
-func (s *server) measure(sc scenario.Scenario, o options, pgPid int) measurement {
-	pid := s.cmd.Process.Pid
-	var cpu0, db0, m0 float64
-	var merr error
+func (s *server) measure(ctx context.Context, sc scenario.Scenario, o options, e *env) measurement {
+	pid := s.pid()
+	var cpu0, m0 float64
+	var db0 dbCPU
+	var merr, serr error
 	mark := func() {
+		if e.stats != nil {
+			serr = e.stats.reset(ctx)
+		}
 		cpu0, _ = cpuSeconds(pid)
-		if pgPid > 0 {
-			db0 = childrenCPUSeconds(pgPid)
+		if e.pgPid > 0 {
+			db0 = dbSnapshot(e.pgPid)
 		}
 		m0, merr = mallocs(s.metricsURL())
 	}
 	lr := drive("127.0.0.1:"+strconv.Itoa(s.port), sc, o.rows, o.conns, o.warmup, o.duration, mark)
 	cpu1, _ := cpuSeconds(pid)
 	m := measurement{load: lr, cpu: cpu1 - cpu0, dbCPU: -1, allocs: -1}
-	if pgPid > 0 {
-		m.dbCPU = childrenCPUSeconds(pgPid) - db0
+	if e.pgPid > 0 {
+		m.dbCPU = dbSnapshot(e.pgPid).since(db0)
 	}
 	if merr == nil {
 		m1, err := mallocs(s.metricsURL())
@@ -469,6 +630,14 @@ func (s *server) measure(sc scenario.Scenario, o options, pgPid int) measurement
 	}
 	if merr != nil {
 		m.allocsErr = merr.Error()
+	}
+	if e.stats != nil {
+		if serr == nil {
+			m.stmts, serr = e.stats.read(ctx)
+		}
+		if serr != nil {
+			m.stmtsErr = serr.Error()
+		}
 	}
 	return m
 }

@@ -54,13 +54,45 @@ func parentPid(pid int) int {
 	return p
 }
 
-// childrenCPUSeconds sums cpuSeconds over the direct children of pid (PostgreSQL's backends).
-func childrenCPUSeconds(pid int) float64 {
+// statTimes are a process's utime+stime and cutime+cstime (its waited-for children's) from /proc/<pid>/stat.
+func statTimes(pid int) (own, reaped float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	var t [4]float64
+	for k := range t {
+		if t[k], err = strconv.ParseFloat(f[11+k], 64); err != nil {
+			return 0, 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+		}
+	}
+	return (t[0] + t[1]) / clockTicks, (t[2] + t[3]) / clockTicks, nil
+}
+
+// dbCPU is a snapshot of PostgreSQL's CPU time: the postmaster's own and its reaped children's, and each live
+// child's (the backends and auxiliary processes).
+type dbCPU struct {
+	own, reaped float64
+	kids        map[int]float64
+}
+
+// dbSnapshot reads the CPU times of the postmaster pid and its children.
+func dbSnapshot(pid int) dbCPU {
+	s := dbCPU{kids: map[int]float64{}}
+	s.own, s.reaped, _ = statTimes(pid)
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0
+		return s
 	}
-	var sum float64
+	parent := strconv.Itoa(pid)
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -72,16 +104,29 @@ func childrenCPUSeconds(pid int) float64 {
 		}
 		i := bytes.LastIndexByte(b, ')')
 		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+		if len(f) > 1 && f[1] == parent {
 			if c, err := cpuSeconds(p); err == nil {
-				sum += c
+				s.kids[p] = c
 			}
 		}
 	}
-	if c, err := cpuSeconds(pid); err == nil {
-		sum += c
+	return s
+}
+
+// since is PostgreSQL's CPU seconds between s0 and s: what live children used since s0 (all of it for those
+// started since), plus what children that exited since s0 used after it (the postmaster's reaped time grew by
+// their total), plus the postmaster's own.
+func (s dbCPU) since(s0 dbCPU) float64 {
+	d := (s.own - s0.own) + (s.reaped - s0.reaped)
+	for p, c := range s.kids {
+		d += c - s0.kids[p]
 	}
-	return sum
+	for p, c := range s0.kids {
+		if _, alive := s.kids[p]; !alive {
+			d -= c
+		}
+	}
+	return max(d, 0)
 }
 
 // mallocs scrapes go_memstats_mallocs_total from a Prometheus /metrics endpoint.

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,8 +41,59 @@ func loadAvg() string {
 	return f[0]
 }
 
-// render is the markdown report: per scenario, one row per server and one pgway/baseline ratio row.
-func render(o options, subject string, scs []scenario.Scenario, res [][2]measurement, diffs []string, mach string) string {
+// largeHeading starts -large's section of the report file; the scenario run keeps it when it rewrites the rest,
+// and -large replaces only it.
+const largeHeading = "## Large reads"
+
+// writeReport writes report to -out: the scenario table replaces everything before the large-read section,
+// the large-read section (large) replaces that section.
+func writeReport(o options, root, report string, large bool) error {
+	if o.out == "" {
+		return nil
+	}
+	path := o.out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	head, tail := string(old), ""
+	if i := strings.Index(head, "\n"+largeHeading); i >= 0 {
+		head, tail = head[:i+1], head[i+1:]
+	}
+	var out string
+	if large {
+		if strings.TrimSpace(head) == "" {
+			head = "# pgway load benchmark\n"
+		}
+		out = strings.TrimRight(head, "\n") + "\n\n" + report
+	} else {
+		out = report
+		if tail != "" {
+			out = strings.TrimRight(report, "\n") + "\n\n" + tail
+		}
+	}
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		return err
+	}
+	log.Printf("wrote %s", path)
+	return nil
+}
+
+// refLabel describes a reference server for the report.
+var refLabel = map[string]string{
+	"baseline": "`baseline` (bench/baseline: fasthttp + pgxpool, pgway's settings statement and SQL, no parsing or planning)",
+	"bare": "`bare` (bench/bare: fasthttp + pgxpool, one plain statement per request with pgx's defaults, no role switch, " +
+		"request GUCs or transaction settings; same body)",
+}
+
+// renderLoad is the markdown report: per scenario, one row per server and one subject/reference ratio row per
+// reference; then the issue's targets, and with -statements the pg_stat_statements table.
+func renderLoad(o options, names []string, scs []scenario.Scenario, res [][]measurement, diffs [][]string,
+	profiles []string, mach string) string {
+	subject := names[0]
 	var b strings.Builder
 	fmt.Fprintf(&b, "# pgway load benchmark\n\n")
 	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
@@ -49,47 +103,164 @@ func render(o options, subject string, scs []scenario.Scenario, res [][2]measure
 	if o.quick {
 		mode = "quick (smoke run, not for comparison)"
 	}
-	fmt.Fprintf(&b, "- run: %s; %d rows; %d keep-alive connections; %d × %v measured, each after %v warm-up, per scenario and server; db-pool %d\n",
+	fmt.Fprintf(&b, "- run: %s; %d rows; %d keep-alive connections; %d × %v measured, each after %v warm-up, per scenario and server "+
+		"(servers take turns, the first one rotating); db-pool %d for every server\n",
 		mode, o.rows, o.conns, max(o.rounds, 1), o.duration, o.warmup, o.pool)
-	fmt.Fprintf(&b, "- servers: `%s` vs `baseline` (bench/baseline: fasthttp + pgxpool, same settings and SQL, no parsing or planning); "+
-		"PostgreSQL, servers and load generator share the machine over loopback\n", subject)
+	var refs []string
+	for _, n := range names[1:] {
+		refs = append(refs, refLabel[n])
+	}
+	fmt.Fprintf(&b, "- servers: `%s` vs %s; PostgreSQL, servers and load generator share the machine over loopback\n",
+		subject, strings.Join(refs, " and "))
+	if o.profileDir != "" && slices.Contains(o.profileWho, "pgway") && subject == "pgway" {
+		fmt.Fprintf(&b, "- pgway is the bench/pgwayprof build (sidecar.Run plus net/http/pprof) in this run (-profile)\n")
+	}
+	if o.statements {
+		fmt.Fprintf(&b, "- pg_stat_statements loaded with track_planning on (-statements); it costs PostgreSQL some CPU\n")
+	}
 	fmt.Fprintf(&b, "- columns: CPU and DB CPU are seconds per 1,000 requests (server process; PostgreSQL postmaster and backends), "+
 		"allocs are Go heap allocations per request (`go_memstats_mallocs_total` delta, scrape cost subtracted); "+
-		"ratio is %s / baseline (for req/s higher is better, for the rest lower is better)\n\n", subject)
+		"ratio rows are %s / reference (for req/s higher is better, for the rest lower is better)\n\n", subject)
 	b.WriteString("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k | DB CPU s/1k | allocs/req | errors |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, sc := range scs {
-		s, base := res[i][0], res[i][1]
-		row := func(name string, m measurement) {
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %d |\n", sc.Name, name, m.rps(),
+		for j, m := range res[i] {
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %d |\n", sc.Name, names[j], m.rps(),
 				ms(m.load.P50), ms(m.load.P99), num(m.per1k(m.cpu), 3), num(m.per1k(m.dbCPU), 3), num(m.allocsPerReq(), 1), m.load.Errors)
 		}
-		row(subject, s)
-		row("baseline", base)
-		fmt.Fprintf(&b, "| %s | **ratio** | %s | %s | %s | %s | %s | %s | |\n", sc.Name,
-			ratio(s.rps(), base.rps()), ratio(ms(s.load.P50), ms(base.load.P50)), ratio(ms(s.load.P99), ms(base.load.P99)),
-			ratio(s.per1k(s.cpu), base.per1k(base.cpu)), ratio(s.per1k(s.dbCPU), base.per1k(base.dbCPU)),
-			ratio(s.allocsPerReq(), base.allocsPerReq()))
+		s := res[i][0]
+		for j := 1; j < len(res[i]); j++ {
+			r := res[i][j]
+			fmt.Fprintf(&b, "| %s | **/%s** | %s | %s | %s | %s | %s | %s | |\n", sc.Name, names[j],
+				ratio(s.rps(), r.rps()), ratio(ms(s.load.P50), ms(r.load.P50)), ratio(ms(s.load.P99), ms(r.load.P99)),
+				ratio(s.per1k(s.cpu), r.per1k(r.cpu)), ratio(s.per1k(s.dbCPU), r.per1k(r.dbCPU)),
+				ratio(s.allocsPerReq(), r.allocsPerReq()))
+		}
+	}
+	b.WriteString(renderTargets(names, scs, res))
+	if o.statements {
+		b.WriteString(renderStatements(names, scs, res))
 	}
 	var notes []string
 	for i, sc := range scs {
-		if diffs[i] != "" {
-			notes = append(notes, fmt.Sprintf("%s: %s and baseline answer differently: %s", sc.Name, subject, diffs[i]))
+		for j := 1; j < len(names); j++ {
+			if diffs[i][j] != "" {
+				notes = append(notes, fmt.Sprintf("%s: %s and %s answer differently: %s", sc.Name, subject, names[j], diffs[i][j]))
+			}
 		}
 		for j, m := range res[i] {
-			name := []string{subject, "baseline"}[j]
 			if m.load.FirstErr != "" {
-				notes = append(notes, fmt.Sprintf("%s on %s: %d errors, first: %s", sc.Name, name, m.load.Errors, m.load.FirstErr))
+				notes = append(notes, fmt.Sprintf("%s on %s: %d errors, first: %s", sc.Name, names[j], m.load.Errors, m.load.FirstErr))
 			}
 			if m.allocsErr != "" {
-				notes = append(notes, fmt.Sprintf("%s on %s: allocations unknown: %s", sc.Name, name, m.allocsErr))
+				notes = append(notes, fmt.Sprintf("%s on %s: allocations unknown: %s", sc.Name, names[j], m.allocsErr))
+			}
+			if m.stmtsErr != "" {
+				notes = append(notes, fmt.Sprintf("%s on %s: pg_stat_statements unknown: %s", sc.Name, names[j], m.stmtsErr))
 			}
 		}
+	}
+	if len(profiles) > 0 {
+		notes = append(notes, fmt.Sprintf("-profile: %d files in %s (SCENARIO.SERVER.{cpu,allocs}.pprof from one extra unmeasured "+
+			"window each, and their `go tool pprof -top` as .top.txt)", len(profiles), o.profileDir))
 	}
 	if len(notes) > 0 {
 		b.WriteString("\nNotes:\n")
 		for _, n := range notes {
 			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+// targetScenarios are issue #14's: pgway at ≥ 0.85× the bare handler's req/s with at most 10% more allocations.
+var targetScenarios = []string{"by-id", "filter-order-25"}
+
+func renderTargets(names []string, scs []scenario.Scenario, res [][]measurement) string {
+	bare := slices.Index(names, "bare")
+	if bare < 0 {
+		return ""
+	}
+	var rows []string
+	for i, sc := range scs {
+		if !slices.Contains(targetScenarios, sc.Name) {
+			continue
+		}
+		s, r := res[i][0], res[i][bare]
+		check := func(v float64, ok bool) string {
+			if v < 0 {
+				return "n/a"
+			}
+			if ok {
+				return fmt.Sprintf("%.2f× ✓", v)
+			}
+			return fmt.Sprintf("%.2f× ✗", v)
+		}
+		rps := -1.0
+		if r.rps() > 0 {
+			rps = s.rps() / r.rps()
+		}
+		al := -1.0
+		if s.allocsPerReq() >= 0 && r.allocsPerReq() > 0 {
+			al = s.allocsPerReq() / r.allocsPerReq()
+		}
+		cpu, db := -1.0, -1.0
+		if r.per1k(r.cpu) > 0 {
+			cpu = s.per1k(s.cpu) / r.per1k(r.cpu)
+		}
+		if s.per1k(s.dbCPU) >= 0 && r.per1k(r.dbCPU) > 0 {
+			db = s.per1k(s.dbCPU) / r.per1k(r.dbCPU)
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s |", sc.Name, check(rps, rps >= 0.85), check(al, al <= 1.10),
+			num(cpu, 2)+"×", num(db, 2)+"×"))
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nTargets against the bare handler (issue #14: req/s ≥ 0.85×, allocations ≤ 1.10×; the issue's starting point was "+
+		"0.65–0.69× req/s, ~1.5× CPU and ~1.45× DB CPU per request):\n\n"+
+		"| scenario | %s/bare req/s | %s/bare allocs | %s/bare CPU | %s/bare DB CPU |\n|---|---:|---:|---:|---:|\n%s\n",
+		names[0], names[0], names[0], names[0], strings.Join(rows, "\n"))
+}
+
+// renderStatements is the pg_stat_statements table: per scenario and server, statements per request, planning
+// and execution time per request, and the main statement's plans per call (generic or custom plan).
+func renderStatements(names []string, scs []scenario.Scenario, res [][]measurement) string {
+	var b strings.Builder
+	b.WriteString("\nStatements (pg_stat_statements over the measured windows, reset before each; `settings` is the per-request " +
+		"set_config statement, `main` the most-called other one; a prepared statement planned on (almost) no call runs " +
+		"PostgreSQL's cached generic plan, one planned on every call a custom plan):\n\n")
+	b.WriteString("| scenario | server | stmts/req | plan ms/req | exec ms/req | main plans/call | main plan | main plan ms/call | main exec ms/call | settings exec ms/call | other statements |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|\n")
+	for i, sc := range scs {
+		for j, m := range res[i] {
+			sum := summarize(m)
+			if !sum.ok {
+				fmt.Fprintf(&b, "| %s | %s | n/a | | | | | | | | |\n", sc.Name, names[j])
+				continue
+			}
+			var others []string
+			for _, st := range sum.others {
+				if float64(st.calls)/float64(m.load.Requests) < 0.01 {
+					continue
+				}
+				q := strings.Join(strings.Fields(st.query), " ")
+				if len(q) > 60 {
+					q = q[:60] + "…"
+				}
+				others = append(others, fmt.Sprintf("`%s` %.2f/req", strings.ReplaceAll(q, "|", `\|`), float64(st.calls)/float64(m.load.Requests)))
+			}
+			settings := "—"
+			if sum.settings.calls > 0 {
+				settings = num(perCall(sum.settings.execMs, sum.settings.calls), 4)
+			}
+			kind := "—"
+			if sum.main.calls > 0 {
+				kind = planKind(sum.mainPlansPerCall)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.2f | %.4f | %.4f | %.3f | %s | %s | %s | %s | %s |\n", sc.Name, names[j], sum.perReq,
+				sum.planMs, sum.execMs, sum.mainPlansPerCall, kind, num(perCall(sum.main.planMs, sum.main.calls), 4),
+				num(perCall(sum.main.execMs, sum.main.calls), 4), settings, strings.Join(others, "; "))
 		}
 	}
 	return b.String()

@@ -8,21 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/pgway/pgway/bench/internal/refsrv"
 	"github.com/pgway/pgway/bench/scenario"
 )
 
@@ -53,21 +48,11 @@ func main() {
 }
 
 func run() error {
-	env := func(k, def string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
-	poolSize, _ := strconv.Atoi(env("PGRST_DB_POOL", "10"))
-	pcfg, err := pgxpool.ParseConfig(os.Getenv("PGRST_DB_URI"))
+	pcfg, err := refsrv.PoolConfig("", "pgway-baseline")
 	if err != nil {
 		return fmt.Errorf("PGRST_DB_URI: %w", err)
 	}
-	pcfg.MaxConns = int32(max(poolSize, 1))
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "pgway-baseline"
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("creating pool: %w", err)
@@ -77,50 +62,14 @@ func run() error {
 		return fmt.Errorf("connecting: %w", err)
 	}
 
-	s := &server{pool: pool, anon: env("PGRST_DB_ANON_ROLE", "web_anon"), byShape: map[string]*scenario.Scenario{},
-		searchTo: `"` + strings.ReplaceAll(strings.Split(env("PGRST_DB_SCHEMAS", "public"), ",")[0], `"`, `""`) + `"`}
+	s := &server{pool: pool, anon: refsrv.Env("PGRST_DB_ANON_ROLE", "web_anon"), byShape: map[string]*scenario.Scenario{},
+		searchTo: `"` + strings.ReplaceAll(strings.Split(refsrv.Env("PGRST_DB_SCHEMAS", "public"), ",")[0], `"`, `""`) + `"`}
 	s.anonClaims = `{"role":"` + s.anon + `"}` // a plain role name needs no JSON escaping
 	for i := range scenario.All {
 		sc := &scenario.All[i]
 		s.byShape[sc.Shape()] = sc
 	}
-
-	srv := &fasthttp.Server{
-		Handler: s.handle, Name: "pgway-baseline",
-		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
-		MaxRequestBodySize: 10 << 20, NoDefaultContentType: true,
-	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:"+env("PGRST_SERVER_PORT", "3000"))
-	if err != nil {
-		return err
-	}
-	if p := os.Getenv("PGRST_ADMIN_SERVER_PORT"); p != "" {
-		prom := fasthttpadaptor.NewFastHTTPHandler(promhttp.Handler())
-		admin := &fasthttp.Server{Name: "pgway-baseline-admin", Handler: func(ctx *fasthttp.RequestCtx) {
-			switch string(ctx.Path()) {
-			case "/live", "/ready":
-				ctx.SetStatusCode(http.StatusOK)
-			case "/metrics":
-				prom(ctx)
-			default:
-				ctx.SetStatusCode(http.StatusNotFound)
-			}
-		}}
-		aln, err := net.Listen("tcp4", "127.0.0.1:"+p)
-		if err != nil {
-			return err
-		}
-		go admin.Serve(aln)
-		defer admin.Shutdown()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		return srv.Shutdown()
-	}
+	return refsrv.Run("pgway-baseline", s.handle, pool.Ping)
 }
 
 func (s *server) handle(ctx *fasthttp.RequestCtx) {

@@ -1,8 +1,10 @@
-// Package scenario is the benchmark's workload table, shared by the load driver and the baseline server:
-// each entry is one HTTP request shape and the exact SQL pgway runs for it.
+// Package scenario is the benchmark's workload table, shared by the load driver and the reference servers: each
+// entry is one HTTP request shape, the exact SQL pgway runs for it (which the same-SQL baseline replays) and the
+// plain query the bare handler answers it with.
 package scenario
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -32,11 +34,19 @@ type Scenario struct {
 	// Write marks an insert: a read-write transaction answered 201 with Content-Range */* and no body.
 	Write bool
 	// Env are extra environment settings (PGRST_*=...) for pgway, e.g. to turn validation off; pgway runs as a
-	// separate process per distinct Env. The baseline ignores them.
+	// separate process per distinct Env. The reference servers ignore them.
 	Env []string
+	// Bare is the bare handler's statement: the plain query a Go developer would write for this request, run
+	// on its own with pgx's defaults (no settings statement, no role switch, no transaction) as the BareRole
+	// login, which holds the table privileges itself. A read returns the response body (text) first, byte for
+	// byte pgway's; when the request asks for Prefer: count=exact, then the page's and the table's row counts
+	// (bigint). A write returns no rows and is answered 201 with no body.
+	Bare string
+	// BareArgs are Bare's arguments, parsed from the request as a hand-written handler would (typed values).
+	BareArgs func(in Input) ([]any, error)
 }
 
-// Input is what the baseline hands Args: the query string and the body.
+// Input is what the reference servers hand Args and BareArgs: the query string and the body.
 type Input struct {
 	Query func(key string) string // the (first) value of a query parameter, "" when absent
 	Body  []byte
@@ -93,14 +103,70 @@ const (
 	jsonBody = `coalesce(json_agg(_pgway_t)::text, '[]') AS body FROM (`
 )
 
+// BareRole and BarePassword are the bare handler's login (Seed creates it with the privileges it needs).
+const (
+	BareRole     = "bench_bare"
+	BarePassword = "bench"
+)
+
+// bareJSON wraps a row query into the bare handler's body: the JSON array of its rows, as json_agg renders it.
+func bareJSON(rows string) string {
+	return `SELECT coalesce(json_agg(t), '[]')::text FROM (` + rows + `) t`
+}
+
+// bareEvents is an item's events as a JSON array (jsonb, as pgway renders an embedded array).
+const bareEvents = `coalesce((SELECT jsonb_agg(jsonb_build_object('id', e.id, 'note', e.note)) FROM events e WHERE e.item_id = i.id), '[]') AS events`
+
+// Typed request parsing for BareArgs.
+func eqInt(in Input, key, op string) (int64, error) {
+	return strconv.ParseInt(strings.TrimPrefix(in.Query(key), op), 10, 64)
+}
+
+func bareByID(in Input) ([]any, error) {
+	id, err := eqInt(in, "id", "eq.")
+	return []any{id}, err
+}
+
+func bareLimit(in Input) ([]any, error) {
+	n, err := strconv.ParseInt(in.Query("limit"), 10, 64)
+	return []any{n}, err
+}
+
+// bareGtLimit is (the gt. filter on key, limit).
+func bareGtLimit(key string) func(in Input) ([]any, error) {
+	return func(in Input) ([]any, error) {
+		v, err := eqInt(in, key, "gt.")
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseInt(in.Query("limit"), 10, 64)
+		return []any{v, n}, err
+	}
+}
+
+// bareFilterOrder25 is filter-order-25's bare statement and arguments (price is numeric; pgx encodes the
+// float64 the handler parsed).
+const bareFilterOrder25 = `SELECT id, name, price FROM items WHERE price > $1 ORDER BY id LIMIT $2`
+
+func bareFilterOrder25Args(in Input) ([]any, error) {
+	p, err := strconv.ParseFloat(strings.TrimPrefix(in.Query("price"), "gt."), 64)
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseInt(in.Query("limit"), 10, 64)
+	return []any{p, n}, err
+}
+
 // All is the scenario table, run in order.
 var All = []Scenario{
 	{
-		Name:   "by-id",
-		Target: func(r *rand.Rand, rows int) string { return "/items?id=eq." + strconv.Itoa(1+r.IntN(rows)) },
-		Status: []int{200},
-		SQL:    noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" WHERE ("items"."id" = $1)) _pgway_t`,
-		Args:   func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
+		Name:     "by-id",
+		Target:   func(r *rand.Rand, rows int) string { return "/items?id=eq." + strconv.Itoa(1+r.IntN(rows)) },
+		Status:   []int{200},
+		SQL:      noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" WHERE ("items"."id" = $1)) _pgway_t`,
+		Args:     func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
+		Bare:     bareJSON(`SELECT * FROM items WHERE id = $1`),
+		BareArgs: bareByID,
 	},
 	{
 		Name: "filter-order-25",
@@ -113,6 +179,8 @@ var All = []Scenario{
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("price"), "gt."), atoi(in.Query("limit"))}
 		},
+		Bare:     bareJSON(bareFilterOrder25),
+		BareArgs: bareFilterOrder25Args,
 	},
 	{
 		// filter-order-25 with request validation off (offset=0 only makes the shape distinct; the SQL is the
@@ -128,13 +196,17 @@ var All = []Scenario{
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("price"), "gt."), atoi(in.Query("limit"))}
 		},
+		Bare:     bareJSON(bareFilterOrder25),
+		BareArgs: bareFilterOrder25Args,
 	},
 	{
-		Name:   "page-1000",
-		Target: func(r *rand.Rand, rows int) string { return "/items?limit=1000" },
-		Status: []int{200},
-		SQL:    noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
-		Args:   func(in Input) []any { return []any{atoi(in.Query("limit"))} },
+		Name:     "page-1000",
+		Target:   func(r *rand.Rand, rows int) string { return "/items?limit=1000" },
+		Status:   []int{200},
+		SQL:      noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
+		Args:     func(in Input) []any { return []any{atoi(in.Query("limit"))} },
+		Bare:     bareJSON(`SELECT * FROM items LIMIT $1`),
+		BareArgs: bareLimit,
 	},
 	{
 		Name:   "count-exact-25",
@@ -143,7 +215,9 @@ var All = []Scenario{
 		Status: []int{200, 206},
 		SQL: `SELECT (SELECT pg_catalog.count(*) FROM "public"."items") AS total, pg_catalog.count(_pgway_t) AS page_total, ` +
 			jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
-		Args: func(in Input) []any { return []any{atoi(in.Query("limit"))} },
+		Args:     func(in Input) []any { return []any{atoi(in.Query("limit"))} },
+		Bare:     `SELECT coalesce(json_agg(t), '[]')::text, count(t), (SELECT count(*) FROM items) FROM (SELECT * FROM items LIMIT $1) t`,
+		BareArgs: bareLimit,
 	},
 	{
 		Name: "embed-by-id",
@@ -156,7 +230,9 @@ var All = []Scenario{
 			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
 			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
 			`WHERE ("items"."id" = $1)) _pgway_t`,
-		Args: func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
+		Args:     func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
+		Bare:     bareJSON(`SELECT i.id, i.name, ` + bareEvents + ` FROM items i WHERE i.id = $1`),
+		BareArgs: bareByID,
 	},
 	{
 		// many-to-one: 25 children, each with its parent object.
@@ -173,6 +249,9 @@ var All = []Scenario{
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
 		},
+		Bare: bareJSON(`SELECT e.id, e.note, jsonb_build_object('id', i.id, 'name', i.name) AS items FROM events e ` +
+			`JOIN items i ON i.id = e.item_id WHERE e.id > $1 ORDER BY e.id LIMIT $2`),
+		BareArgs: bareGtLimit("id"),
 	},
 	{
 		// one-to-many: 25 parents, each with the array of its children.
@@ -189,6 +268,8 @@ var All = []Scenario{
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
 		},
+		Bare:     bareJSON(`SELECT i.id, i.name, ` + bareEvents + ` FROM items i WHERE i.id > $1 ORDER BY i.id LIMIT $2`),
+		BareArgs: bareGtLimit("id"),
 	},
 	{
 		Name:   "insert-1",
@@ -207,8 +288,22 @@ var All = []Scenario{
 			`nullif(current_setting('response.headers', true), '') AS response_headers, ` +
 			`nullif(current_setting('response.status', true), '') AS response_status ` +
 			`FROM (SELECT * FROM pgrst_source) _pgway_t`,
-		Args: func(in Input) []any { return []any{in.Body} },
+		Args:     func(in Input) []any { return []any{in.Body} },
+		Bare:     `INSERT INTO events (item_id, note) VALUES ($1, $2)`,
+		BareArgs: bareInsertEvent,
 	},
+}
+
+// bareInsertEvent decodes the posted event as a handler would, into a struct.
+func bareInsertEvent(in Input) ([]any, error) {
+	var ev struct {
+		ItemID int64  `json:"item_id"`
+		Note   string `json:"note"`
+	}
+	if err := json.Unmarshal(in.Body, &ev); err != nil {
+		return nil, err
+	}
+	return []any{ev.ItemID, ev.Note}, nil
 }
 
 func atoi(s string) int64 {
@@ -226,6 +321,9 @@ DO $$BEGIN
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'web_anon') THEN
     CREATE ROLE web_anon NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + BareRole + `') THEN
+    CREATE ROLE ` + BareRole + ` LOGIN PASSWORD '` + BarePassword + `';
   END IF;
 END$$;
 GRANT web_anon TO authenticator;
@@ -246,5 +344,8 @@ GRANT USAGE ON SCHEMA public TO web_anon;
 GRANT SELECT ON items TO web_anon;
 GRANT INSERT ON events TO web_anon;
 GRANT USAGE ON SEQUENCE events_id_seq TO web_anon;
+GRANT SELECT ON items, events TO ` + BareRole + `;
+GRANT INSERT ON events TO ` + BareRole + `;
+GRANT USAGE ON SEQUENCE events_id_seq TO ` + BareRole + `;
 `, `VACUUM ANALYZE items`, `CHECKPOINT`}
 }

@@ -38,7 +38,8 @@ func withBody(in scenario.Input, sc scenario.Scenario, r *rand.Rand, rows int) s
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
 // TestScenarios checks every entry: a unique shape, as many arguments as placeholders, and SQL that PostgreSQL
-// runs, as the anonymous role after the baseline's settings, returning one row with the promised columns.
+// runs, as the anonymous role after the baseline's settings, returning one row with the promised columns; and
+// that the bare handler's statement, run as its own role, answers with the same body (and counts).
 func TestScenarios(t *testing.T) {
 	const rows = 500
 	db := pgtest.NewDatabase(t, scenario.Seed(rows)...)
@@ -48,6 +49,11 @@ func TestScenarios(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	bare, err := pgx.Connect(ctx, db.URLAs(scenario.BareRole, scenario.BarePassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close(ctx)
 
 	shapes := map[string]string{}
 	for _, sc := range scenario.All {
@@ -69,6 +75,11 @@ func TestScenarios(t *testing.T) {
 				if len(args) != n {
 					t.Fatalf("%s: %d args for %d placeholders", target, len(args), n)
 				}
+				in := withBody(input(t, target), sc, r, rows)
+				bareArgs, err := sc.BareArgs(in)
+				if err != nil {
+					t.Fatalf("%s: bare arguments: %v", target, err)
+				}
 				tx, err := conn.Begin(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -88,6 +99,15 @@ func TestScenarios(t *testing.T) {
 					if page != 1 {
 						t.Fatalf("%s: wrote %d rows", target, page)
 					}
+					btx, err := bare.Begin(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tag, err := btx.Exec(ctx, sc.Bare, bareArgs...)
+					btx.Rollback(ctx)
+					if err != nil || tag.RowsAffected() != 1 {
+						t.Fatalf("%s: bare: %v (%d rows)", target, err, tag.RowsAffected())
+					}
 					continue
 				}
 				if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&total, &page, &body); err != nil {
@@ -96,6 +116,21 @@ func TestScenarios(t *testing.T) {
 				tx.Rollback(ctx)
 				if page == 0 || body == "[]" {
 					t.Fatalf("%s: empty page", target)
+				}
+				var bareBody string
+				var barePage, bareTotal int64
+				dest := []any{&bareBody}
+				if total != nil {
+					dest = append(dest, &barePage, &bareTotal)
+				}
+				if err := bare.QueryRow(ctx, sc.Bare, bareArgs...).Scan(dest...); err != nil {
+					t.Fatalf("%s: bare: %v", target, err)
+				}
+				if bareBody != body {
+					t.Fatalf("%s: bare body differs:\n%.300s\nvs pgway's\n%.300s", target, bareBody, body)
+				}
+				if total != nil && (barePage != page || bareTotal != *total) {
+					t.Fatalf("%s: bare counts %d/%d, pgway's %d/%d", target, barePage, bareTotal, page, *total)
 				}
 			}
 		})
