@@ -67,7 +67,7 @@ func (s *Server) adminServer() *fasthttp.Server {
 
 // readiness is 200 when the schema cache is loaded and the database answers, 503 otherwise.
 func (s *Server) readiness() int {
-	if s.cache.Load() == nil {
+	if s.snap.Load().cache == nil {
 		return fasthttp.StatusServiceUnavailable
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -26,13 +26,13 @@ var corsSimpleHeaders = []string{"Accept", "Accept-Language", "Content-Language"
 // OPTIONS request (200 with Allow, or the resource's 404), as PostgREST does; but where PostgREST's OPTIONS
 // answer then carries Access-Control-Allow-Origin: *, finishHeaders removes "*" whenever an allow-list is
 // configured.
-func (s *Server) cors(c *call) bool {
+func (s *Server) cors(c *handling) bool {
 	ctx := c.ctx
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) == 0 {
 		return false
 	}
-	allowed := c.set.cfg.ServerCorsAllowedOrigins
+	allowed := c.snap.set.cfg.ServerCorsAllowedOrigins
 	if len(allowed) > 0 && !slices.Contains(allowed, string(origin)) {
 		return false
 	}

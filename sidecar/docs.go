@@ -52,7 +52,7 @@ func isDocsPath(in request.Input) bool {
 }
 
 // serveDocs answers GET /docs (and /vN/docs: the version's document) and the page's assets.
-func (s *Server) serveDocs(c *call, in request.Input, version string) error {
+func (s *Server) serveDocs(c *handling, in request.Input, version string) error {
 	resp := &c.ctx.Response
 	if in.Path == "/docs" || in.Path == "/docs/" {
 		docURL := "/openapi.json"

@@ -9,16 +9,13 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/pgway/pgway/internal/apierr"
-	"github.com/pgway/pgway/internal/schemacache"
 	"github.com/pgway/pgway/sidecar/internal/auth"
 	"github.com/pgway/pgway/sidecar/internal/dbexec"
 	"github.com/pgway/pgway/sidecar/internal/plan"
@@ -27,66 +24,72 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 )
 
-// call is one request's state as it moves through the stages.
-type call struct {
-	ctx    *fasthttp.RequestCtx
+// handling is one request's state as it moves through the stages.
+type handling struct {
+	ctx *fasthttp.RequestCtx
+	// snap is the snapshot the request runs under, taken once when it started.
+	snap   *snapshot
 	req    *request.Request
-	cache  *schemacache.Cache
 	schema string
 	who    auth.Result
 	timing timing
-	set    *settings // the configuration this request runs under
 	// db is the request's context for database work: cancelled when the client goes away, at
 	// server-request-timeout and at shutdown after the drain period.
-	db context.Context
+	db    context.Context
+	state *reqState
+	// body receives the response body from the database; it streams it past the buffer size.
+	body *bodySink
 }
 
-// handle is the fasthttp handler: parse → authenticate → plan → SQL → execute → respond.
+// handle is the fasthttp handler. It takes the snapshot, runs serve, and renders whatever error it returns.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	authenticated := false
-	set := s.set()
+	snap := s.snap.Load()
+	st := s.inflight.begin(ctx.Conn(), start, snap.set.cfg.RequestTimeout)
+	h := handling{ctx: ctx, snap: snap, db: st.ctx, state: st}
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "panic", r, "stack", string(debug.Stack()))
-			ctx.Response.Reset()
-			s.writeError(ctx, apierr.Internal(fmt.Errorf("panic: %v", r)), false)
+			if h.body.streaming() {
+				h.body.abort()
+			} else {
+				ctx.Response.Reset()
+				s.writeError(&h, apierr.Internal(fmt.Errorf("panic: %v", r)))
+			}
 		}
-		finishHeaders(&ctx.Response, set)
+		finishHeaders(&ctx.Response, snap.set)
+		s.inflight.end(st)
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
-	c := call{ctx: ctx, set: set}
-	st := s.inflight.begin(ctx.Conn(), start, c.set.cfg.RequestTimeout)
-	defer s.inflight.end(st)
-	c.db = st.ctx
-	if th := c.set.cfg.ServerTraceHeader; th != "" {
+	if th := snap.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
 		if v := ctx.Request.Header.Peek(th); len(v) > 0 {
 			ctx.Response.Header.SetBytesV(th, v)
 		}
 	}
-	if s.cors(&c) {
+	if s.cors(&h) {
 		return
 	}
-	if c.set.cfg.ServerTimingEnabled {
-		c.timing = timing{on: true, last: start}
+	if snap.set.cfg.ServerTimingEnabled {
+		h.timing = timing{on: true, last: start}
 		defer func() {
-			c.timing.lap(stageResponse)
-			ctx.Response.Header.SetBytesV("Server-Timing", c.timing.header())
+			h.timing.lap(stageResponse)
+			ctx.Response.Header.SetBytesV("Server-Timing", h.timing.header())
 		}()
 	}
-	if err := s.serve(&c); err != nil {
-		authenticated = c.who.Authenticated
-		s.writeError(ctx, err, authenticated)
-		if c.req != nil {
-			if _, tx := c.set.txEnd(c.req.Prefer.Tx); tx != "" {
-				ctx.Response.Header.Set("Preference-Applied", "tx="+tx)
-			}
-		}
-		return
-	}
-	// For caches and CDNs, as PostgREST (a response.headers override wins).
-	if len(ctx.Response.Header.Peek("Vary")) == 0 {
+	err := s.serve(&h)
+	switch {
+	case err != nil && h.body.streaming():
+		// The response has begun: it cannot become an error any more. Cutting the connection short tells the
+		// client it is incomplete.
+		s.log.Error("streamed response failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		h.body.abort()
+	case err != nil:
+		s.writeError(&h, err)
+	case h.body.streaming():
+		h.body.end()
+	case len(ctx.Response.Header.Peek("Vary")) == 0:
+		// For caches and CDNs, as PostgREST (a response.headers override wins).
 		ctx.Response.Header.Set("Vary", "Accept, Prefer, Range")
 	}
 }
@@ -116,13 +119,78 @@ func finishHeaders(resp *fasthttp.Response, set *settings) {
 	}
 }
 
-func (s *Server) serve(c *call) error {
-	ctx := c.ctx
-	c.cache = s.cache.Load()
-	if c.cache == nil {
+// serve is pgway's request pipeline, top to bottom: route, parse, authenticate, validate, plan, build the SQL,
+// run it in one transaction, respond. Each stage is a function of its package; only the run does I/O.
+func (s *Server) serve(h *handling) error {
+	if h.snap.cache == nil {
 		return apierr.New(http.StatusServiceUnavailable, "PGRST002",
 			"Could not query the database for the schema cache. Retrying.")
 	}
+	in := input(h.ctx)
+	version, err := s.routeVersion(h, &in)
+	if err != nil {
+		return err
+	}
+	if isDocsPath(in) {
+		return s.serveDocs(h, in, version)
+	}
+	if format, ok := docAlias(in); ok {
+		return s.serveDocAlias(h, in, format)
+	}
+	req, err := request.Parse(in)
+	h.timing.lap(stageParse)
+	if err != nil {
+		return err
+	}
+	h.req = req
+	if h.schema, err = h.snap.schemaFor(req); err != nil {
+		return err
+	}
+	if len(h.snap.set.cfg.DBSchemas) > 1 {
+		h.ctx.Response.Header.Set("Content-Profile", h.schema)
+	}
+	if err := s.versionPolicy(h, h.schema, in.Path); err != nil {
+		return err
+	}
+	h.timing.lap(stageParse) // profile and version checks
+	if err := s.authenticate(h); err != nil {
+		return err
+	}
+	if err := s.validateRequest(h); err != nil {
+		return err
+	}
+	act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
+	if err != nil {
+		return err
+	}
+	if act.Kind == plan.KindDocument {
+		return s.serveOpenAPI(h, "json")
+	}
+	st := sqlgen.For(act)
+	h.timing.lap(stagePlan)
+
+	var res dbexec.Result
+	if act.Kind != plan.KindInfo {
+		h.body = s.newBodySink(h, act, st.Rows, st.Explain, &res)
+		if err := h.snap.set.exec.Run(h.db, h.tx(act), st, h.body, &res); err != nil {
+			return err
+		}
+		h.timing.lap(stageTransaction)
+		if h.body.streaming() {
+			return nil // the status and headers went out with the first rows
+		}
+		h.body.finish()
+	}
+	out, err := respond.Build(act, req, responseResult(&res, h.body), b2s(h.ctx.URI().QueryString()))
+	if err != nil {
+		return err
+	}
+	h.apply(out)
+	return nil
+}
+
+// input is the raw request as the request package reads it (no fasthttp type crosses that boundary).
+func input(ctx *fasthttp.RequestCtx) request.Input {
 	h := &ctx.Request.Header
 	in := request.Input{
 		Method:         b2s(ctx.Method()),
@@ -139,97 +207,78 @@ func (s *Server) serve(c *call) error {
 	if m := in.Method; m != "GET" && m != "HEAD" {
 		in.Body = ctx.Request.Body()
 	}
-	version, err := s.routeVersion(c, &in)
-	if err != nil {
-		return err
-	}
-	if isDocsPath(in) {
-		return s.serveDocs(c, in, version)
-	}
 	if in.Path == "/" || in.Path == "" {
 		in.Query = "" // the root takes no query parameters but ?openapi=, read by serveOpenAPI
 	}
-	if format, ok := docAlias(in); ok {
-		// /openapi.json and /openapi.yaml: the root document under a plain name.
-		return s.serveDocAlias(c, in, format)
-	}
-	req, err := request.Parse(in)
-	c.timing.lap(stageParse)
+	return in
+}
+
+// authenticate verifies the request's JWT and picks its role.
+func (s *Server) authenticate(h *handling) error {
+	who, err := h.snap.set.auth.Authenticate(b2s(h.ctx.Request.Header.Peek("Authorization")), time.Now())
+	h.timing.lap(stageJWT)
 	if err != nil {
 		return err
 	}
-	c.req = req
-	req.StrictTargetNames = !c.set.cfg.URLLegacyTargetNames
-	if c.schema, err = c.set.schemaFor(req); err != nil {
-		return err
-	}
-	if len(c.set.cfg.DBSchemas) > 1 {
-		ctx.Response.Header.Set("Content-Profile", c.schema)
-	}
-	if err := s.versionPolicy(c, c.schema, in.Path); err != nil {
-		return err
-	}
-	c.timing.lap(stageParse) // profile and version checks
-	who, aerr := c.set.auth.Authenticate(string(h.Peek("Authorization")), time.Now())
-	c.timing.lap(stageJWT)
-	if aerr != nil {
-		return aerr
-	}
-	c.who = who
-	if err := s.validateRequest(c); err != nil {
-		return err
-	}
-
-	switch req.Action {
-	case request.ActionRead:
-		return s.read(c)
-	case request.ActionInsert, request.ActionUpdate, request.ActionUpsert, request.ActionDelete:
-		return s.write(c)
-	case request.ActionCall:
-		return s.call(c)
-	case request.ActionSchema:
-		if fn := c.set.cfg.DBRootSpec; fn != "" {
-			// db-root-spec: the root answers with this function's result instead of the generated document.
-			req.Action, req.RPC, req.Relation = request.ActionCall, true, fn
-			return s.call(c)
-		}
-		return s.serveOpenAPI(c, "json")
-	case request.ActionInfo:
-		return s.options(c)
-	default:
-		return apierr.New(http.StatusNotImplemented, "PGRST501", "Not implemented yet in pgway").
-			WithDetails("This request type is not supported yet.")
-	}
+	h.who = who
+	return nil
 }
 
-// schemaFor picks the request's schema from its profile header (PGRST106 when not exposed).
-func (set *settings) schemaFor(req *request.Request) (string, error) {
-	if req.Schema == "" {
-		return set.cfg.DBSchemas[0], nil
+// tx are the request's transaction settings: PostgREST's role switch and request GUCs, the impersonated
+// role's settings followed by the called function's hoisted ones, and read-only for reads.
+func (h *handling) tx(a *plan.Action) dbexec.Tx {
+	roleSets := h.snap.roleSettings[h.who.Role]
+	if len(a.FunctionSettings) > 0 {
+		roleSets = append(roleSets[:len(roleSets):len(roleSets)], a.FunctionSettings...)
 	}
-	if i := slices.Index(set.cfg.DBSchemas, req.Schema); i >= 0 {
-		return set.cfg.DBSchemas[i], nil // the configured string: req.Schema may live in a request buffer
-	}
-	return "", apierr.New(http.StatusNotAcceptable, "PGRST106", "Invalid schema: "+req.Schema).
-		WithHint("Only the following schemas are exposed: " + set.schemaList)
-}
-
-func (s *Server) tx(c *call, readOnly bool) dbexec.Tx {
-	var roleSets [][2]string
-	if rs := s.roleSettings.Load(); rs != nil {
-		roleSets = (*rs)[c.who.Role]
-	}
-	return dbexec.Tx{
+	tx := dbexec.Tx{
 		RoleSettings: roleSets,
-		Role:         c.who.Role,
-		Claims:       string(c.who.Claims),
-		SearchPath:   c.set.searchPaths[c.schema],
-		Method:       c.req.Method,
-		Path:         b2s(c.ctx.Path()),
-		Headers:      headersJSON(&c.ctx.Request.Header),
-		Cookies:      cookiesJSON(&c.ctx.Request.Header),
-		ReadOnly:     readOnly,
-		Timezone:     c.req.Prefer.Timezone,
+		Role:         h.who.Role,
+		Claims:       string(h.who.Claims),
+		SearchPath:   h.snap.set.searchPaths[h.schema],
+		Method:       h.req.Method,
+		Path:         b2s(h.ctx.Path()),
+		Headers:      headersJSON(&h.ctx.Request.Header),
+		Cookies:      cookiesJSON(&h.ctx.Request.Header),
+		ReadOnly:     a.ReadOnly,
+		Timezone:     h.req.Prefer.Timezone,
+		Generation:   h.snap.generation,
+	}
+	// Writes and calls may set response.headers/response.status (functions, triggers), as may a read's media
+	// type handler or the pre-request function: then they are read back. A plain read skips that query.
+	if a.Kind != plan.KindRead || a.Read.Handler != nil || h.snap.set.exec.PreRequest != "" {
+		tx.Response = &dbexec.GUCResponse{}
+	}
+	return tx
+}
+
+// responseResult is what respond needs of the run.
+func responseResult(r *dbexec.Result, body *bodySink) respond.Result {
+	out := respond.Result{Total: r.Total, PageTotal: r.PageTotal, Estimate: r.Estimate, Location: r.Location,
+		Inserted: r.Inserted, GUCHeaders: r.GUC.Headers, GUCStatus: r.GUC.Status}
+	return out
+}
+
+// apply writes a response head into the fasthttp response (the body is already there).
+func (h *handling) apply(out respond.Response) {
+	resp := &h.ctx.Response
+	resp.SetStatusCode(out.Status)
+	for _, hv := range out.Headers {
+		if strings.EqualFold(hv[0], "Set-Cookie") {
+			resp.Header.Add(hv[0], hv[1])
+		} else {
+			resp.Header.Set(hv[0], hv[1])
+		}
+	}
+	if out.SkipBody {
+		if out.Status == http.StatusNoContent || !h.ctx.IsHead() {
+			resp.ResetBody()
+		}
+		if h.ctx.IsHead() {
+			resp.SkipBody = true
+		} else {
+			resp.Header.SetContentLength(0)
+		}
 	}
 }
 
@@ -280,120 +329,10 @@ func cookiesJSON(h *fasthttp.RequestHeader) string {
 	return b2s(b)
 }
 
-// read answers GET/HEAD on a relation.
-func (s *Server) read(c *call) error {
-	req := c.req
-	cache := s.roleView(c)
-	rel, err := plan.Relation(cache, c.schema, req.Relation)
-	if err != nil {
-		return err
-	}
-	if req.Accept == request.MediaPlan && !c.set.cfg.DBPlanEnabled {
-		return apierr.New(http.StatusNotAcceptable, "PGRST107",
-			"None of these media types are available: "+b2s(c.ctx.Request.Header.Peek("Accept")))
-	}
-	if err := plan.CheckAggregates(req.Select, c.set.cfg.DBAggregatesEnabled); err != nil {
-		return err
-	}
-	p, err := plan.ForRead(req, cache, rel, c.set.limits())
-	if err != nil {
-		return err
-	}
-	st := sqlgen.ForRead(p)
-	c.timing.lap(stagePlan)
-	setWarning(&c.ctx.Response, p.Warning)
-	resp := &c.ctx.Response
-	if st.Explain {
-		first := true
-		err = c.set.exec.Read(c.db, s.tx(c, true), st, func(r dbexec.ReadResult) error {
-			c.timing.lap(stageTransaction)
-			if !first {
-				resp.AppendBodyString("\n")
-			}
-			first = false
-			resp.AppendBody(r.Body)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
-		if req.Head {
-			resp.SkipBody = true
-		}
-		return nil
-	}
-	tx := s.tx(c, true)
-	tx.Response = c.set.gucResponse(p.Handler != nil) // a handler's final function may set headers
-	err = c.set.exec.Read(c.db, tx, st, func(r dbexec.ReadResult) error {
-		c.timing.lap(stageTransaction)
-		total := r.Total
-		switch {
-		case p.Count == request.CountPlanned:
-			total = r.Estimate
-		case p.Count == request.CountEstimated && (p.MaxRows == 0 || total > p.MaxRows):
-			// PostgREST: above db-max-rows, or with no db-max-rows at all, the larger of the (limited) exact
-			// count and the planner's estimate.
-			total = max(total, r.Estimate)
-		}
-		_, txApplied := c.set.txEnd(req.Prefer.Tx)
-		head, aerr := respond.Read(req, respond.ReadResult{Offset: p.Offset, PageTotal: r.PageTotal, Total: total, TxApplied: txApplied})
-		if aerr != nil {
-			return aerr
-		}
-		resp.SetStatusCode(head.Status)
-		if p.Handler != nil {
-			resp.Header.Set("Content-Type", respond.CustomContentType(p.Handler.Media))
-		} else {
-			resp.Header.Set("Content-Type", respond.ContentType(req.Accept, req.Plan))
-		}
-		for _, hv := range head.Headers {
-			resp.Header.Set(hv[0], hv[1])
-		}
-		resp.Header.Set("Content-Location", respond.ContentLocation(req.Relation, b2s(c.ctx.URI().QueryString())))
-		if req.Head {
-			resp.SkipBody = true
-			return nil
-		}
-		resp.SetBody(r.Body)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return applyGUCResponse(resp, tx.Response)
-}
-
-// setWarning adds PostgREST's deprecation Warning header (RFC 7234 code 299) when the plan has one. The text
-// names an alias from the request's select, which may hold any character: it is written as a well-formed
-// quoted-string.
-func setWarning(resp *fasthttp.Response, text string) {
-	if text != "" {
-		resp.Header.Set("Warning", "299 pgway "+quotedString(text))
-	}
-}
-
-// quotedString renders s as an HTTP quoted-string (RFC 9110 5.6.4): '"' and '\' are escaped, control
-// characters become spaces and invalid UTF-8 becomes U+FFFD.
-func quotedString(s string) string {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r < 0x20 || r == 0x7f:
-			b = append(b, ' ')
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return string(append(b, '"'))
-}
-
 // writeError renders err as PostgREST's JSON error object.
-func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated bool) {
-	e := apierr.As(err, authenticated)
+func (s *Server) writeError(h *handling, err error) {
+	ctx := h.ctx
+	e := apierr.As(err, h.who.Authenticated)
 	if e.Status >= 500 && e.Code != "PGRST002" {
 		// PGRST001's cause (host, port, role, database) is kept out of its details: it is logged here.
 		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
@@ -417,7 +356,12 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error, authenticated b
 		resp.SkipBody = true
 		return
 	}
-	if s.set().cfg.ClientErrorVerbosity == "minimal" {
+	if h.req != nil && (h.body == nil || !h.body.streaming()) {
+		if _, tx := plan.TxEnd(h.snap.set.cfg.DBTxEnd, h.req.Prefer.Tx); tx != "" {
+			resp.Header.Set("Preference-Applied", "tx="+tx)
+		}
+	}
+	if h.snap.set.cfg.ClientErrorVerbosity == "minimal" {
 		// client-error-verbosity = minimal: only code and message, as PostgREST.
 		b := append(apierr.AppendJSONString([]byte(`{"code":`), e.Code), `,"message":`...)
 		resp.SetBody(append(apierr.AppendJSONString(b, e.Message), '}'))
@@ -456,7 +400,7 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		s.log.Debug("malformed HTTP request", "remote", ctx.RemoteAddr().String(), "err", err)
 		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request")
 	}
-	s.writeError(ctx, e, false)
+	s.writeError(&handling{ctx: ctx, snap: s.snap.Load()}, e)
 }
 
 // isTimeout tells whether err is a read deadline passing.

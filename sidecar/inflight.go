@@ -113,6 +113,16 @@ func (in *inflight) cancelAll(cause error) int {
 	return n
 }
 
+// cancelNow cancels one request's context with cause (its client stopped reading a streamed response).
+func (in *inflight) cancelNow(st *reqState, cause error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !st.cancelled {
+		st.cancelled = true
+		st.cancel(cause)
+	}
+}
+
 // resume undoes cancelAll for a server that serves again.
 func (in *inflight) resume() {
 	in.mu.Lock()

@@ -3,10 +3,11 @@ package sidecar_test
 import (
 	"math/rand/v2"
 
-	"github.com/pgway/pgway/internal/config"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/pgway/pgway/internal/config"
 )
 
 // TestGeneratedRequests sends a few hundred generated, mostly valid and sometimes hostile requests and checks

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,12 +24,6 @@ import (
 
 	"github.com/pgway/pgway/internal/config"
 	"github.com/pgway/pgway/internal/schemacache"
-	"github.com/pgway/pgway/sidecar/internal/auth"
-	"github.com/pgway/pgway/sidecar/internal/dbexec"
-	"github.com/pgway/pgway/sidecar/internal/plan"
-	"github.com/pgway/pgway/sidecar/internal/sqlgen"
-	"github.com/pgway/pgway/sidecar/internal/validate"
-	"github.com/pgway/pgway/versioning"
 )
 
 // Server is a running pgway instance.
@@ -41,22 +33,13 @@ type Server struct {
 	cfg  config.Config
 	log  *slog.Logger
 	pool *pgxpool.Pool
-	// live is cfg with the database's pgrst.* settings applied (db-config) and what is derived from it,
-	// swapped whole on "reload config"; a request uses the one it started with.
-	live  atomic.Pointer[settings]
-	cache schemacache.Holder
-	// versions is pgway's API version catalog, reloaded with the schema cache.
-	versions atomic.Pointer[versioning.Catalog]
-	// roleSettings are the impersonated roles' settings (ALTER ROLE … SET), reloaded with the schema cache.
-	roleSettings atomic.Pointer[schemacache.RoleSettings]
-	// validators are the request checkers compiled from the current schema cache.
-	validators atomic.Pointer[validate.Set]
+	// snap is everything requests read that a reload may change — the schema cache and what is derived from
+	// it, the version catalog, the impersonated roles' settings and the reloadable configuration — published
+	// whole; a request takes it once and keeps it.
+	snap atomic.Pointer[snapshot]
 
 	reloadMu sync.Mutex
 	metrics  *metrics
-
-	docsMu sync.Mutex
-	docs   *docCache
 
 	// inflight are the requests being handled, with their contexts.
 	inflight inflight
@@ -124,87 +107,8 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.live.Store(set)
+	s.snap.Store(newSnapshot(nil, set, 0)) // no schema cache yet: requests get 503 PGRST002
 	return s, nil
-}
-
-// settings are the reloadable configuration and what is derived from it.
-type settings struct {
-	cfg  config.Config
-	auth *auth.Authenticator
-	exec dbexec.Executor
-	// searchPaths maps each exposed schema to its quoted search_path value (schema + extra search path).
-	searchPaths map[string]string
-	// schemaList is the comma list of exposed schemas for PGRST106 hints.
-	schemaList string
-}
-
-// cacheEntries maps jwt-cache-max-entries (0 disables the cache) to auth's convention (negative disables).
-func cacheEntries(n int) int {
-	if n <= 0 {
-		return -1
-	}
-	return n
-}
-
-// limits are the bounds the planner applies to one request.
-func (set *settings) limits() plan.Limits {
-	return plan.Limits{MaxRows: set.cfg.DBMaxRows, MaxEmbedDepth: set.cfg.DBMaxEmbedDepth, MaxEmbeds: set.cfg.DBMaxEmbeds}
-}
-
-// set is the current settings.
-func (s *Server) set() *settings { return s.live.Load() }
-
-// newSettings derives the authenticator, executor and search paths from cfg.
-func (s *Server) newSettings(cfg config.Config) (*settings, error) {
-	if len(cfg.DBSchemas) == 0 {
-		return nil, errors.New("db-schemas: at least one schema is required")
-	}
-	a, err := auth.New(auth.Options{
-		Secret:           []byte(cfg.JWTSecret),
-		SecretIsBase64:   cfg.JWTSecretIsBase64,
-		Audience:         cfg.JWTAud,
-		RoleClaimKey:     cfg.JWTRoleClaimKey,
-		AnonRole:         cfg.DBAnonRole,
-		CacheMaxLifetime: time.Duration(cfg.JWTCacheMaxLifetime) * time.Second,
-		CacheMaxEntries:  cacheEntries(cfg.JWTCacheMaxEntries),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("jwt: %w", err)
-	}
-	set := &settings{
-		cfg:         cfg,
-		auth:        a,
-		exec:        dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
-		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
-		schemaList:  strings.Join(cfg.DBSchemas, ", "),
-	}
-	if set.exec.AcquireTimeout <= 0 {
-		set.exec.AcquireTimeout = 10 * time.Second
-	}
-	if ms := cfg.DBStatementTimeout.Milliseconds(); ms > 0 {
-		set.exec.StatementTimeout = strconv.FormatInt(ms, 10)
-	}
-	if cfg.DBPreRequest != "" {
-		parts := strings.Split(cfg.DBPreRequest, ".")
-		for i, p := range parts {
-			parts[i] = sqlgen.QuoteIdent(p)
-		}
-		set.exec.PreRequest = strings.Join(parts, ".")
-	}
-	for _, k := range slices.Sorted(maps.Keys(cfg.AppSettings)) {
-		set.exec.AppSettings = append(set.exec.AppSettings, [2]string{k, cfg.AppSettings[k]})
-	}
-	for _, sch := range cfg.DBSchemas {
-		parts := []string{sqlgen.QuoteIdent(sch)}
-		for _, x := range cfg.DBExtraSearchPath {
-			if x != "" && x != sch {
-				parts = append(parts, sqlgen.QuoteIdent(x))
-			}
-		}
-		set.searchPaths[sch] = strings.Join(parts, ", ")
-	}
-	return set, nil
 }
 
 // Close releases the pool.
@@ -411,82 +315,6 @@ func (s *Server) loadLoop(ctx context.Context) {
 		}
 		backoff = min(backoff*2, 32*time.Second)
 	}
-}
-
-// Reload rebuilds the schema cache and swaps it in; in-flight requests keep the snapshot they started with.
-func (s *Server) Reload(ctx context.Context) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	conn, err := s.pool.Acquire(lctx)
-	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
-	}
-	defer conn.Release()
-	c, err := schemacache.Load(lctx, conn, s.set().cfg.DBSchemas)
-	if err != nil {
-		return fmt.Errorf("loading schema cache: %w", err)
-	}
-	vc, err := versioning.Load(lctx, conn)
-	if err != nil {
-		return err
-	}
-	rs, err := schemacache.LoadRoleSettings(lctx, conn)
-	if err != nil {
-		return err
-	}
-	s.roleSettings.Store(&rs)
-	s.versions.Store(vc)
-	s.validators.Store(validate.Compile(c))
-	s.cache.Store(c)
-	s.log.Info("schema cache loaded", "relations", len(c.Relations), "routines", len(c.Routines),
-		"duration", c.LoadDuration)
-	return nil
-}
-
-// ReloadConfig applies the database's pgrst.* settings of the authenticator role (db-config) over the file,
-// environment and flags, swaps the result in for new requests, and reloads the schema cache. A malformed
-// setting keeps the running configuration.
-func (s *Server) ReloadConfig(ctx context.Context) error {
-	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := s.pool.Acquire(lctx)
-	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
-	}
-	preConfig := ""
-	if s.cfg.DBPreConfig != "" {
-		parts := strings.Split(s.cfg.DBPreConfig, ".")
-		for i, p := range parts {
-			parts[i] = sqlgen.QuoteIdent(p)
-		}
-		preConfig = strings.Join(parts, ".")
-	}
-	pairs, err := schemacache.LoadDBSettings(lctx, conn, preConfig, config.Keys())
-	conn.Release()
-	if err != nil {
-		return err
-	}
-	cfg := s.cfg
-	if s.cfg.DBConfig {
-		ignored, err := config.ApplyDatabase(&cfg, pairs)
-		if err != nil {
-			s.log.Error("in-database configuration rejected; keeping the running one", "err", err)
-			return s.Reload(ctx)
-		}
-		if len(ignored) > 0 {
-			s.log.Warn("in-database settings ignored (unknown, or fixed while running)", "keys", ignored)
-		}
-	}
-	set, err := s.newSettings(cfg)
-	if err != nil {
-		s.log.Error("configuration rejected; keeping the running one", "err", err)
-		return s.Reload(ctx)
-	}
-	s.live.Store(set)
-	s.log.Info("config reloaded", "in-database settings", len(pairs))
-	return s.Reload(ctx)
 }
 
 // listenLoop reloads on NOTIFY pgrst, 'reload schema' (the schema cache) and 'reload config' (db-config and the

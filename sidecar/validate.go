@@ -10,14 +10,14 @@ import (
 
 // validateRequest checks the request against the contract of its relation before planning (openapi-validate =
 // strict): filter values and JSON body fields against the columns' types, lengths and enums.
-func (s *Server) validateRequest(c *call) error {
-	if c.set.cfg.OpenAPIValidate == "off" {
+func (s *Server) validateRequest(c *handling) error {
+	if c.snap.set.cfg.OpenAPIValidate == "off" {
 		return nil
 	}
 	var p validate.Problems
 	req := c.req
 	if req.RPC {
-		fn := s.validators.Load().Function(c.schema, req.Relation)
+		fn := c.snap.validators.Function(c.schema, req.Relation)
 		if fn == nil {
 			return nil
 		}
@@ -31,7 +31,7 @@ func (s *Server) validateRequest(c *call) error {
 		return s.unlessDenied(c, p.Err(), schemacache.QName{Schema: c.schema, Name: req.Relation}, "function",
 			schemacache.PrivExecute)
 	}
-	rel := s.validators.Load().Relation(c.schema, req.Relation)
+	rel := c.snap.validators.Relation(c.schema, req.Relation)
 	if rel == nil {
 		return nil
 	}
@@ -63,7 +63,7 @@ func (s *Server) validateRequest(c *call) error {
 		}
 	}
 	q := schemacache.QName{Schema: c.schema, Name: req.Relation}
-	return s.unlessDenied(c, p.Err(), q, relationWord(c.cache, q), privs...)
+	return s.unlessDenied(c, p.Err(), q, relationWord(c.snap.cache, q), privs...)
 }
 
 // unlessDenied returns err, a validation error about obj, unless the request's role lacks one of privs on obj:
@@ -72,11 +72,11 @@ func (s *Server) validateRequest(c *call) error {
 // validation found a problem — a valid request goes on and PostgreSQL checks privileges itself — and the
 // role's privileges are loaded once per schema-cache snapshot. If they cannot be loaded, the request goes on
 // to PostgreSQL unvalidated, which answers for itself (e.g. a JWT role that does not exist).
-func (s *Server) unlessDenied(c *call, err error, obj schemacache.QName, what string, privs ...string) error {
+func (s *Server) unlessDenied(c *handling, err error, obj schemacache.QName, what string, privs ...string) error {
 	if err == nil {
 		return nil
 	}
-	p, lerr := s.rolePrivileges(s.docsFor(c.cache, c.set), c.who.Role)
+	p, lerr := s.rolePrivileges(c.snap, c.who.Role)
 	if lerr != nil {
 		s.log.Debug("loading privileges for validation", "role", c.who.Role, "err", lerr)
 		return nil

@@ -12,19 +12,20 @@ import (
 
 // routeVersion rewrites a /vN/... request to the version's schema (as if the profile headers named it) and
 // reports the version name ("" for unversioned paths). An unknown or unexposed version is 404.
-func (s *Server) routeVersion(c *call, in *request.Input) (string, error) {
+func (s *Server) routeVersion(c *handling, in *request.Input) (string, error) {
+	cat, schemas := c.snap.versions, c.snap.set.cfg.DBSchemas
 	name, rest, ok := versioning.SplitPath(in.Path)
 	if !ok {
 		if in.AcceptProfile == "" && in.ContentProfile == "" {
 			// The bare path serves the current version when the catalog names one that is exposed.
-			if cur, ok := s.versions.Load().Current(); ok && slices.Contains(c.set.cfg.DBSchemas, cur.Schema) {
+			if cur, ok := cat.Current(); ok && slices.Contains(schemas, cur.Schema) {
 				in.AcceptProfile, in.ContentProfile = cur.Schema, cur.Schema
 			}
 		}
 		return "", nil
 	}
-	schema := s.versions.Load().SchemaFor(name)
-	if !slices.Contains(c.set.cfg.DBSchemas, schema) {
+	schema := cat.SchemaFor(name)
+	if !slices.Contains(schemas, schema) {
 		return "", apierr.New(http.StatusNotFound, "PGRST125", "Invalid path specified in request URL").
 			WithDetails("API version " + name + " is not served (its schema " + schema + " is not exposed)")
 	}
@@ -35,8 +36,8 @@ func (s *Server) routeVersion(c *call, in *request.Input) (string, error) {
 
 // versionPolicy applies the catalog to a request served from schema: 410 Gone after the sunset, deprecation
 // headers before it.
-func (s *Server) versionPolicy(c *call, schema, path string) error {
-	cat := s.versions.Load()
+func (s *Server) versionPolicy(c *handling, schema, path string) error {
+	cat := c.snap.versions
 	v, ok := cat.BySchema(schema)
 	if !ok {
 		return nil

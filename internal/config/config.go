@@ -65,6 +65,10 @@ type Config struct {
 
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
+	// ResponseBufferBytes is how large a response body may grow while it is buffered (pgway:
+	// server-response-buffer-size, default 1 MiB; 0 = never stream): up to it a read keeps PostgREST's exact
+	// semantics, past it the rows stream to the client as PostgreSQL produces them.
+	ResponseBufferBytes int
 	// MaxHeaderBytes bounds the request line and headers together (pgway: server-max-header-size, default
 	// 64 KiB): fasthttp's read buffer, large enough for long in.(…) lists; beyond it 431.
 	MaxHeaderBytes int
@@ -110,6 +114,7 @@ func Default() Config {
 		OpenAPIValidate:          "strict",
 		MaxBodyBytes:             10 << 20,
 		MaxHeaderBytes:           64 << 10,
+		ResponseBufferBytes:      1 << 20,
 		RequestTimeout:           60 * time.Second,
 		ShutdownTimeout:          10 * time.Second,
 		DBStatementTimeout:       30 * time.Second,

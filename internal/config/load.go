@@ -138,6 +138,7 @@ var keys = map[string]setter{
 	"server-stream-body-size":     integer(func(c *Config) *int { return &c.StreamBodyBytes }),
 	"server-max-body-size":        integer(func(c *Config) *int { return &c.MaxBodyBytes }),
 	"server-max-header-size":      nonNegative(func(c *Config) *int { return &c.MaxHeaderBytes }),
+	"server-response-buffer-size": nonNegative(func(c *Config) *int { return &c.ResponseBufferBytes }),
 	"server-request-timeout":      seconds(func(c *Config) *time.Duration { return &c.RequestTimeout }),
 	"server-shutdown-timeout":     seconds(func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	"db-statement-timeout":        seconds(func(c *Config) *time.Duration { return &c.DBStatementTimeout }),

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgway/pgway/internal/apierr"
-	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 )
 
 // Executor runs statements on a pool.
@@ -47,6 +46,10 @@ type Tx struct {
 	ReadOnly   bool
 	// Timezone is Prefer: timezone= (validated), set as the transaction's timezone ("" = the default).
 	Timezone string
+	// Generation identifies the schema cache the statements were built from: a connection's statements
+	// prepared under another generation are dropped (a reload may change a statement's result types under the
+	// same text).
+	Generation uint64
 	// Response, when set, receives the response.headers and response.status GUCs the statements left behind
 	// (read in the same round trip, after them).
 	Response *GUCResponse
@@ -68,16 +71,16 @@ type GUCResponse struct {
 	Status  []byte
 }
 
-// take stores the response.headers and response.status values (vals[0], vals[1]; nil is SQL NULL).
-func (g *GUCResponse) take(vals [][]byte) {
-	if g == nil || len(vals) < 2 {
+// take stores the response.headers and response.status values (nil is SQL NULL).
+func (g *GUCResponse) take(headers, status []byte) {
+	if g == nil {
 		return
 	}
-	if vals[0] != nil {
-		g.Headers = append([]byte(nil), vals[0]...)
+	if headers != nil {
+		g.Headers = append(g.Headers[:0], headers...)
 	}
-	if vals[1] != nil {
-		g.Status = append([]byte(nil), vals[1]...)
+	if status != nil {
+		g.Status = append(g.Status[:0], status...)
 	}
 }
 
@@ -102,16 +105,6 @@ const (
 	settingsTimeoutSQL = "SELECT " + timeoutItem + settingsList
 	readOnlyTimeoutSQL = "SELECT " + timeoutItem + readOnlyList
 )
-
-// ReadResult is the main row of a read.
-type ReadResult struct {
-	Total     int64 // -1 when not counted
-	PageTotal int64
-	// Body is PostgreSQL's bytes; valid only during the callback.
-	Body []byte
-	// Estimate is the planner's row estimate when requested (-1 otherwise).
-	Estimate int64
-}
 
 // configure gives tx the settings every transaction of this executor carries.
 func (e *Executor) configure(tx *Tx) {
@@ -198,81 +191,6 @@ func connFailure(err error) string {
 		return "The database server closed the connection."
 	}
 	return "Could not connect to the database server."
-}
-
-// Read runs a read in one round trip: settings, optional estimate, main statement. fn sees the main row.
-// Explain reads call fn once per plan line (text format) with Body set to the line.
-func (e *Executor) Read(ctx context.Context, tx Tx, st sqlgen.Read, fn func(ReadResult) error) error {
-	queries := make([]Query, 0, 2)
-	if st.Estimate != nil {
-		queries = append(queries, Query{SQL: st.Estimate.SQL, Args: st.Estimate.Args})
-	}
-	main := Query{SQL: st.Main.SQL, Args: st.Main.Args, Prepare: !st.Explain}
-	if st.BinaryBody {
-		main.ResultFormats = []int16{0, 0, 1}
-		if st.GUCColumns {
-			main.ResultFormats = append(main.ResultFormats, 0, 0)
-		}
-		if st.Check != "" {
-			main.ResultFormats = append(main.ResultFormats, 0) // the affected-rows column
-		}
-	}
-	tx.responseInMain = st.GUCColumns
-	queries = append(queries, main)
-	res := ReadResult{Total: -1, Estimate: -1}
-	mainIdx := len(queries) - 1
-	if st.Check != "" {
-		queries = append(queries, Query{SQL: st.Check, final: true})
-	}
-	emitted := false // fn has been called: the response has begun
-	err := e.exchange(ctx, tx, queries, &emitted, func(i int, rr *pgconn.ResultReader) error {
-		if i > mainIdx {
-			return nil
-		}
-		if i < mainIdx {
-			for rr.NextRow() {
-				res.Estimate = planRows(rr.Values()[0])
-			}
-			return nil
-		}
-		for rr.NextRow() {
-			vals := rr.Values()
-			if st.Explain {
-				res.Body = vals[0]
-				emitted = true
-				if err := fn(res); err != nil {
-					return err
-				}
-				continue
-			}
-			if len(vals) < 3 {
-				return fmt.Errorf("read returned %d columns", len(vals))
-			}
-			var err error
-			if vals[0] != nil {
-				if res.Total, err = parseInt(vals[0], 0); err != nil {
-					return err
-				}
-			}
-			if res.PageTotal, err = parseInt(vals[1], 0); err != nil {
-				return err
-			}
-			res.Body = vals[2]
-			if st.GUCColumns {
-				tx.Response.take(vals[3:])
-			}
-			emitted = true
-			if err := fn(res); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
-		return nil // rolled back on request after the result was read
-	}
-	return err
 }
 
 // wrap keeps apierr and PostgreSQL errors as they are and marks connection failures as PGRST001.

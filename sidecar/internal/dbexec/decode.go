@@ -7,10 +7,15 @@ import (
 	"strconv"
 )
 
-// parseInt decodes a bigint column in its wire format (format 1 is binary).
+// parseInt decodes an integer column (int4 or int8) in its wire format (format 1 is binary).
 func parseInt(v []byte, format int16) (int64, error) {
-	if format == 1 && len(v) == 8 {
-		return int64(binary.BigEndian.Uint64(v)), nil
+	if format == 1 {
+		switch len(v) {
+		case 8:
+			return int64(binary.BigEndian.Uint64(v)), nil
+		case 4:
+			return int64(int32(binary.BigEndian.Uint32(v))), nil
+		}
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {

@@ -19,8 +19,9 @@ type Query struct {
 	// Prepare caches the statement per connection (Parse once, then only Bind/Execute). Use it for statements
 	// whose text repeats; leave it off for one-offs such as EXPLAIN.
 	Prepare bool
-	// ResultFormats are the result columns' formats (nil: all text; 1 is binary).
-	ResultFormats []int16
+	// binaryBody asks for every result column in binary format (the body is a media type domain's raw value;
+	// the other columns decode from binary too).
+	binaryBody bool
 	// raw are already-encoded arguments (used instead of Args when set).
 	raw [][]byte
 	// final marks a closing check (the DO block that may roll back): the response GUCs are read before it.
@@ -30,12 +31,18 @@ type Query struct {
 // maxPrepared bounds the named statements one connection keeps; past it they are all deallocated.
 const maxPrepared = 1000
 
-// stmtCache maps SQL text to the name of the statement prepared for it on one connection. A pooled connection is
-// used by one request at a time, so it needs no lock.
+// stmtCache maps SQL text to the statement prepared for it on one connection (its name and result columns, so
+// that executing it needs no Describe). A pooled connection is used by one request at a time, so it needs no
+// lock. generation is the schema generation the statements were prepared under: a schema reload may change a
+// statement's result types under the same text, so the cache is dropped when it changes.
 type stmtCache struct {
-	names map[string]string
-	next  int
+	stmts      map[string]*pgconn.StatementDescription
+	next       int
+	generation uint64
 }
+
+// binaryFormats asks for every result column in binary.
+var binaryFormats = []int16{1}
 
 const stmtCacheKey = "pgway.stmts"
 
@@ -45,7 +52,7 @@ func stmtsOf(pc *pgconn.PgConn) (sc *stmtCache, reused bool) {
 	if sc, ok := data[stmtCacheKey].(*stmtCache); ok {
 		return sc, true
 	}
-	sc = &stmtCache{names: map[string]string{}}
+	sc = &stmtCache{stmts: map[string]*pgconn.StatementDescription{}}
 	data[stmtCacheKey] = sc
 	return sc, false
 }
@@ -59,7 +66,7 @@ func stmtsOf(pc *pgconn.PgConn) (sc *stmtCache, reused bool) {
 // retryable), up to the pool's size + 1 times, so that a pool full of dead connections still reaches a fresh
 // one. emitted, when not nil, is set by the caller's handle once it has produced output: from then on nothing
 // runs again.
-func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, emitted *bool, handle func(i int, rr *pgconn.ResultReader) error) error {
+func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, sink Sink, handle func(i int, rr *pgconn.ResultReader) error) error {
 	attempts := 1
 	for attempt := 1; ; attempt++ {
 		var pr progress
@@ -67,7 +74,7 @@ func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, emitted
 		if err == nil {
 			return nil
 		}
-		pr.emitted = emitted != nil && *emitted
+		pr.emitted = sink != nil && sink.Emitted()
 		if tx.ReadOnly && pr.settled && (pr.lost || sessionEnded(err)) {
 			// Every result was read when the session ended, before the Sync: a read-only transaction has
 			// nothing to commit, so the read stands.
@@ -84,6 +91,9 @@ func (e *Executor) exchange(ctx context.Context, tx Tx, queries []Query, emitted
 		}
 		if tx.Response != nil {
 			*tx.Response = GUCResponse{} // what the failed attempt read
+		}
+		if sink != nil {
+			sink.Reset()
 		}
 	}
 }
@@ -170,30 +180,32 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr 
 				return inner(i-1, rr)
 			}
 			for rr.NextRow() {
-				g.take(rr.Values())
+				v := rr.Values()
+				g.take(v[0], v[1])
 			}
 			return nil
 		}
 	}
-	err = exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, pr, handle)
+	err = exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, tx.Generation, pr, handle)
 	pr.lost = err != nil && conn.Conn().PgConn().IsClosed()
 	return wrap(settle(ctx, err))
 }
 
 // exchangeOn runs queries in one pipeline on conn; with prepare false no named statement is created (db-prepared-statements
 // off, for transaction-pooling proxies such as PgBouncer).
-func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
+func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, generation uint64, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
 	pc := conn.Conn().PgConn()
 	sc, reused := stmtsOf(pc)
 	pr.reused = reused
 	p := pc.StartPipeline(ctx)
 
 	settings, vals := tx.settings()
-	dealloc := prepare && len(sc.names) >= maxPrepared
+	dealloc := prepare && (len(sc.stmts) >= maxPrepared || sc.generation != generation && len(sc.stmts) > 0)
 	if dealloc {
 		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
-		clear(sc.names)
+		clear(sc.stmts)
 	}
+	sc.generation = generation
 	// The settings statement is prepared like the others: its text only varies with the configuration.
 	queries = append([]Query{{SQL: settings, raw: vals, Prepare: true}}, queries...)
 	inner := handle
@@ -204,7 +216,12 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		return inner(i-1, rr)
 	}
 	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
-	fresh := make([]string, len(queries))
+	var freshBuf [8]string
+	fresh := freshBuf[:0]
+	if len(queries) > len(freshBuf) {
+		fresh = make([]string, 0, len(queries))
+	}
+	fresh = fresh[:len(queries)]
 	for i, q := range queries {
 		vals, err := q.raw, error(nil)
 		if vals == nil {
@@ -214,18 +231,23 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 			_ = p.Close()
 			return err
 		}
+		var formats []int16
+		if q.binaryBody {
+			formats = binaryFormats
+		}
 		if !q.Prepare || !prepare {
-			p.SendQueryParams(q.SQL, vals, nil, nil, q.ResultFormats)
+			p.SendQueryParams(q.SQL, vals, nil, nil, formats)
 			continue
 		}
-		name, ok := sc.names[q.SQL]
-		if !ok {
-			sc.next++
-			name = "pgway_" + strconv.Itoa(sc.next)
-			p.SendPrepare(name, q.SQL, nil)
-			fresh[i] = name
+		if sd, ok := sc.stmts[q.SQL]; ok {
+			p.SendQueryStatement(sd, vals, nil, formats)
+			continue
 		}
-		p.SendQueryPrepared(name, vals, nil, q.ResultFormats)
+		sc.next++
+		name := "pgway_" + strconv.Itoa(sc.next)
+		p.SendPrepare(name, q.SQL, nil)
+		fresh[i] = name
+		p.SendQueryPrepared(name, vals, nil, formats)
 	}
 	p.SendPipelineSync()
 	if err := p.Flush(); err != nil {
@@ -273,10 +295,12 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 			if err != nil {
 				return err
 			}
-			if _, ok := res.(*pgconn.StatementDescription); !ok {
+			sd, ok := res.(*pgconn.StatementDescription)
+			if !ok {
 				return fmt.Errorf("pipeline: unexpected result %T for prepare", res)
 			}
-			sc.names[queries[i].SQL] = fresh[i]
+			sd.Name, sd.SQL = fresh[i], queries[i].SQL // the pipeline's description leaves them out
+			sc.stmts[queries[i].SQL] = sd
 		}
 		rr, err := next()
 		if err != nil {

@@ -75,7 +75,7 @@ func New(req *request.Request, cache *schemacache.Cache, schema string, rules *R
 		}
 		return CheckAggregates(req.Select, rules.AggregatesEnabled)
 	}
-	rollback, applied := txEnd(rules.TxEnd, req.Prefer.Tx)
+	rollback, applied := TxEnd(rules.TxEnd, req.Prefer.Tx)
 	a := &Action{TxApplied: applied}
 	switch req.Action {
 	case request.ActionRead:
@@ -142,8 +142,8 @@ func New(req *request.Request, cache *schemacache.Cache, schema string, rules *R
 	return a, nil
 }
 
-// txEnd applies db-tx-end to a Prefer: tx= value: whether to roll back, and the preference to report as applied.
-func txEnd(mode, pref string) (rollback bool, applied string) {
+// TxEnd applies db-tx-end to a Prefer: tx= value: whether to roll back, and the preference to report as applied.
+func TxEnd(mode, pref string) (rollback bool, applied string) {
 	override := strings.HasSuffix(mode, "-allow-override")
 	rollback = strings.HasPrefix(mode, "rollback")
 	if override && pref != "" {

@@ -29,6 +29,7 @@ const (
 	mtObject
 	mtObjectStrip
 	mtPlan
+	mtNDJSON
 )
 
 // mediaType is a decoded media type; for plans, forType and the plan options are set.
@@ -52,6 +53,7 @@ var mimeOf = [...]string{
 	mtArrayStrip:  "application/vnd.pgrst.array+json;nulls=stripped",
 	mtObject:      "application/vnd.pgrst.object+json",
 	mtObjectStrip: "application/vnd.pgrst.object+json;nulls=stripped",
+	mtNDJSON:      "application/x-ndjson",
 }
 
 // mime is PostgREST's toMime.
@@ -219,6 +221,8 @@ func decodeMediaType(s string) mediaType {
 			return mediaType{kind: mtURLEncoded}
 		case "octet-stream":
 			return mediaType{kind: mtOctet}
+		case "x-ndjson":
+			return mediaType{kind: mtNDJSON}
 		case "vnd.pgrst.plan", "vnd.pgrst.plan+text":
 			return plan("text")
 		case "vnd.pgrst.plan+json":
@@ -337,6 +341,9 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 		return MediaObjectStripped, true
 	case mtArrayStrip:
 		return MediaArrayStripped, true
+	case mtNDJSON:
+		// pgway's newline-delimited JSON: rows of reads and calls, one JSON object per line.
+		return MediaNDJSON, req.Action == ActionRead || req.Action == ActionCall
 	case mtPlan:
 		if _, ok := req.outputKind(*m.forType); !ok || m.forType.kind == mtPlan {
 			return 0, false

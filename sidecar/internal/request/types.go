@@ -201,6 +201,8 @@ const (
 	// "*/*", or an aggregate doing so over a relation's rows; the value is sent as is. Chosen by the plan,
 	// never by Parse.
 	MediaCustom
+	// MediaNDJSON is application/x-ndjson (pgway): one JSON object per row and line, streamed.
+	MediaNDJSON
 )
 
 // AcceptedMedia is one media type of an RPC's Accept header, in preference order.

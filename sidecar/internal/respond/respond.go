@@ -42,6 +42,8 @@ func ContentType(m request.MediaType, plan request.PlanOptions) string {
 		return "application/vnd.pgrst.plan+" + f + "; for=\"" + forMT + "\"; charset=utf-8"
 	case request.MediaOpenAPI:
 		return "application/openapi+json; charset=utf-8"
+	case request.MediaNDJSON:
+		return "application/x-ndjson; charset=utf-8"
 	default:
 		return "application/json; charset=utf-8"
 	}

@@ -8,7 +8,7 @@ import (
 // ForCall builds the statement for an RPC. It has the shape of a read (total, page_total, body) so the read
 // executor and response apply: the function is called in the FROM clause with named arguments unpacked from
 // the bound JSON object, as PostgREST's callPlanToQuery.
-func ForCall(c *plan.Call) Read {
+func ForCall(c *plan.Call) Statements {
 	b := newBuilder()
 	from := b.sub()
 	from.callFrom(c)
@@ -22,7 +22,7 @@ func ForCall(c *plan.Call) Read {
 		b.sql("SELECT NULL::bigint AS total, 1::bigint AS page_total, pgrst_call.pgrst_scalar AS body, " +
 			ResponseGUCColumns + " FROM ")
 		b.add(from)
-		return Read{Main: b.statement(), BinaryBody: true, GUCColumns: true}
+		return Statements{Main: b.statement(), BinaryBody: true, GUCColumns: true}
 	}
 	var inner, counted *builder
 	body := b.sub()
@@ -89,6 +89,14 @@ func ForCall(c *plan.Call) Read {
 	} else {
 		check = buildCheck(false, c.Singular && !c.ReadOnly, c.MaxAffected, c.Rollback)
 	}
+	if c.Read != nil && c.SetOf && !explain && check == "" {
+		if framing := rowsFraming(c.Read); framing != nil {
+			// Rows of a set-returning function, rendered one by one like a relation's; the response GUCs the
+			// function set are read after the statement.
+			b.rowsStatement(c.Read.Media, total, inner, c.Count != request.CountNone)
+			return Statements{Main: b.statement(), Rows: framing}
+		}
+	}
 	b.sql("SELECT ")
 	b.add(total)
 	b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
@@ -105,9 +113,9 @@ func ForCall(c *plan.Call) Read {
 	b.add(inner)
 	b.sql(") _pgway_t")
 	if explain {
-		return Read{Main: b.statement(), Explain: true}
+		return Statements{Main: b.statement(), Explain: true}
 	}
-	return Read{Main: b.statement(), Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil, GUCColumns: true}
+	return Statements{Main: b.statement(), Check: check, BinaryBody: c.Read != nil && c.Read.Handler != nil, GUCColumns: true}
 }
 
 // callFrom writes the FROM items that produce the function's rows. For a scalar result the call is wrapped as

@@ -2,6 +2,7 @@ package sqlgen_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,9 @@ func TestReadGolden(t *testing.T) {
 			got := st.Main.SQL + "\n-- args: " + argsString(st.Main.Args) + "\n"
 			if st.Estimate != nil {
 				got += "-- estimate: " + st.Estimate.SQL + "\n"
+			}
+			if st.Rows != nil {
+				got += fmt.Sprintf("-- rows: open %q sep %q close %q empty %q\n", st.Rows.Open, st.Rows.Sep, st.Rows.Close, st.Rows.Empty)
 			}
 			f.explain(t, st.Main)
 			if st.Estimate != nil {

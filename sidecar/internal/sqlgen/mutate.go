@@ -6,19 +6,6 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
 
-// Mutate is the SQL of a write. Main returns one row: page_total bigint (affected rows), location json (the
-// primary key of an inserted row, for return=headers-only), body text (the representation), inserted int
-// (upserts: rows inserted rather than updated). Check, when set, runs after Main in the same transaction: it
-// raises PostgREST's error when the result breaks a rule (singular object, max-affected, PUT) and ends the
-// transaction with a rollback when asked to (raising RollbackCode after Main's result was read).
-type Mutate struct {
-	Main  Statement
-	Check string
-	// ReadGUCsAfter: the relation has triggers, and an AFTER trigger sets the response GUCs only once the
-	// statement ends: read them again in a separate query (the main statement's columns see the rest).
-	ReadGUCsAfter bool
-}
-
 // ResponseGUCColumns are the main statement's response.headers and response.status columns.
 const ResponseGUCColumns = "nullif(current_setting('response.headers', true), '') AS response_headers, " +
 	"nullif(current_setting('response.status', true), '') AS response_status"
@@ -29,8 +16,10 @@ const RollbackCode = "PGWRB"
 // StreamTable is where a streamed body is (dbexec.WriteStreamed copies it there).
 const StreamTable = "pg_temp.pgway_body"
 
-// ForMutate builds the statement answering m.
-func ForMutate(m *plan.Mutate) Mutate {
+// ForMutate builds the statement answering m: its one row carries page_total (the affected rows), location
+// (an inserted row's primary key as [column, value] pairs, for return=headers-only), body (the
+// representation), inserted (upserts: rows inserted rather than updated) and the response GUCs.
+func ForMutate(m *plan.Mutate) Statements {
 	b := newBuilder()
 	target := alias{rel: m.Rel}
 	mutation := b.sub()
@@ -96,7 +85,11 @@ func ForMutate(m *plan.Mutate) Mutate {
 	b.sql(" FROM (")
 	b.add(inner)
 	b.sql(") _pgway_t")
-	return Mutate{Main: b.statement(), Check: check, ReadGUCsAfter: m.Rel.HasTriggers}
+	out := Statements{Main: b.statement(), Check: check, GUCColumns: true, ReadGUCsAfter: m.Rel.HasTriggers}
+	if m.StreamBody {
+		out.StreamBody = m.Payload.JSON
+	}
+	return out
 }
 
 // payloadSource writes PostgREST's body unpacking: FROM the bound JSON, one typed row per object, as pgrst_body.

@@ -6,25 +6,120 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
 
-// Read is the SQL for a read: Main returns one row (total bigint or null, page_total bigint, body text);
-// Estimate, when set, is an EXPLAIN (FORMAT JSON) of the count query run in the same transaction before Main
-// (Prefer: count=planned|estimated).
-type Read struct {
+// Statements are what answers one request, run in one transaction: Estimate (when set) is an EXPLAIN (FORMAT
+// JSON) of the count query, before Main (Prefer: count=planned|estimated); Main is the request's statement;
+// Check (when set) runs after it.
+//
+// Main's result columns are named: a one-row statement returns the body (body), the row counts (total,
+// page_total; the write's affected rows as page_total), a write's location and inserted, and the response GUCs
+// (response_headers, response_status) when GUCColumns; a statement rendered row by row (Rows set) returns
+// total and row for every row instead.
+type Statements struct {
 	Main     Statement
 	Estimate *Statement
 	// Explain is true when Main is itself an EXPLAIN (application/vnd.pgrst.plan): its rows are the plan.
 	Explain bool
-	// Check, when set, runs after Main in the same transaction (see Mutate.Check); Main then has a fourth
-	// column storing the row count.
+	// Check is a DO block enforcing the rules PostgREST checks after the statement (singular object,
+	// max-affected, PUT's key, a requested rollback); Main then stores its row count in pgway.affected.
 	Check string
 	// BinaryBody asks for the body column in binary format: the raw value of a function's media type domain.
 	BinaryBody bool
-	// GUCColumns: Main's fourth and fifth columns are response.headers and response.status.
+	// GUCColumns: Main returns response_headers and response_status itself.
 	GUCColumns bool
+	// ReadGUCsAfter: read the response GUCs again after Main (AFTER triggers set them when the statement ends).
+	ReadGUCsAfter bool
+	// StreamBody, when set, is the request body Main reads from StreamTable, where it is copied first (COPY),
+	// instead of from a bound parameter.
+	StreamBody []byte
+	// Rows, when set, says Main returns one row per result row — columns total (the same in every row) and
+	// row (the row rendered in the media type, NULL in the one row of an empty counted result) — to be joined
+	// by the caller as Rows frames them; otherwise Main returns one row with the whole body.
+	Rows *Framing
+}
+
+// For builds the statements answering a planned request.
+func For(a *plan.Action) Statements {
+	switch a.Kind {
+	case plan.KindRead:
+		return ForRead(a.Read)
+	case plan.KindMutate:
+		return ForMutate(a.Mutate)
+	case plan.KindCall:
+		return ForCall(a.Call)
+	}
+	return Statements{}
+}
+
+// Framing joins a result's rendered rows into a body: Open, the rows separated by Sep, Close; Empty is the body
+// of a result without rows.
+type Framing struct {
+	Open, Sep, Close, Empty string
+}
+
+// rowsFraming is how rows are joined for media rendered row by row (nil for the others: one aggregated value).
+func rowsFraming(r *plan.Read) *Framing {
+	if r.Handler != nil || r.Singular {
+		return nil
+	}
+	switch r.Media {
+	case request.MediaJSON, request.MediaArrayStripped:
+		return &jsonFraming
+	case request.MediaNDJSON:
+		return &ndjsonFraming
+	case request.MediaCSV:
+		keys := outputKeys(r)
+		header := make([]byte, 0, 16*len(keys)+1)
+		for i, k := range keys {
+			if i > 0 {
+				header = append(header, ',')
+			}
+			header = appendCSVField(header, k.String())
+		}
+		header = append(header, '\n')
+		return &Framing{Open: string(header), Sep: "\n", Empty: string(header)}
+	}
+	return nil
+}
+
+var (
+	jsonFraming   = Framing{Open: "[", Sep: ",", Close: "]", Empty: "[]"}
+	ndjsonFraming = Framing{Sep: "\n", Close: "\n"}
+)
+
+// rowExpr renders one row of _pgway_t in the media type.
+func (b *builder) rowExpr(media request.MediaType) {
+	switch media {
+	case request.MediaCSV:
+		b.sql("substring(_pgway_t::text, 2, length(_pgway_t::text) - 2)")
+	case request.MediaArrayStripped:
+		b.sql("json_strip_nulls(row_to_json(_pgway_t))::text")
+	default:
+		b.sql("row_to_json(_pgway_t)::text")
+	}
+}
+
+// rowsStatement writes the row-by-row form of a read: each row of inner rendered as row, with the total; a
+// counted result is a LEFT JOIN LATERAL of the rows to the count, so that an empty page still carries it.
+func (b *builder) rowsStatement(media request.MediaType, total, inner *builder, counted bool) {
+	if !counted {
+		b.sql("SELECT NULL::bigint AS total, ")
+		b.rowExpr(media)
+		b.sql(" AS row FROM (")
+		b.add(inner)
+		b.sql(") _pgway_t")
+		return
+	}
+	b.sql("SELECT _pgway_c.total, _pgway_r.row FROM (SELECT ")
+	b.add(total)
+	b.sql(" AS total) _pgway_c LEFT JOIN LATERAL (SELECT ")
+	b.rowExpr(media)
+	b.sql(" AS row FROM (")
+	b.add(inner)
+	b.sql(") _pgway_t) _pgway_r ON TRUE")
 }
 
 // ForRead builds the statements answering r.
-func ForRead(r *plan.Read) Read {
+func ForRead(r *plan.Read) Statements {
 	b := newBuilder()
 	from := b.sub()
 	from.fromRelation(r)
@@ -68,18 +163,22 @@ func ForRead(r *plan.Read) Read {
 	}
 
 	explain := r.Media == request.MediaPlan
-	if explain {
-		b.explainPrefix(r.Explain)
+	out := Statements{Explain: explain, BinaryBody: r.Handler != nil && !explain}
+	if out.Rows = rowsFraming(r); out.Rows != nil {
+		b.rowsStatement(r.Media, total, inner, r.Count == request.CountExact || r.Count == request.CountEstimated)
+	} else {
+		if explain {
+			b.explainPrefix(r.Explain)
+		}
+		b.sql("SELECT ")
+		b.add(total)
+		b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
+		b.body(r)
+		b.sql(" AS body FROM (")
+		b.add(inner)
+		b.sql(") _pgway_t")
 	}
-	b.sql("SELECT ")
-	b.add(total)
-	b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
-	b.body(r)
-	b.sql(" AS body FROM (")
-	b.add(inner)
-	b.sql(") _pgway_t")
-
-	out := Read{Main: b.statement(), Explain: explain, BinaryBody: r.Handler != nil && !explain}
+	out.Main = b.statement()
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated {
 		// Its own statement and arguments: only the filter's and the joins'.
 		eb := newBuilder()

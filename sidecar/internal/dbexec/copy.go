@@ -30,10 +30,11 @@ var (
 	copyTrailer = []byte{0xff, 0xff}
 )
 
-// WriteStreamed runs a write whose body is large: the body is streamed with COPY (binary, straight from the
-// request buffer, never copied) into a temporary table that the statement reads, all in one explicit transaction.
-// It takes a few round trips instead of one, so it is used only above a size threshold.
-func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, body []byte, fn func(WriteResult) error) error {
+// runCopy runs a write whose body is large (Statements.StreamBody): the body — the request's buffer, never
+// copied — is streamed with COPY (binary) into a temporary table that Main reads, all in one explicit
+// transaction. It takes a few round trips instead of one, so it is used only above a size threshold.
+func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sink Sink, res *Result) error {
+	body := st.StreamBody
 	conn, err := e.acquire(ctx)
 	if err != nil {
 		return err
@@ -41,7 +42,10 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 	defer conn.Release()
 	pc := conn.Conn().PgConn()
 	e.configure(&tx)
-	res := WriteResult{Inserted: -1}
+	guc := tx.Response
+	if guc == nil {
+		guc = &GUCResponse{}
+	}
 	run := func() error {
 		if err := pc.Exec(ctx, "BEGIN; "+prepareStreamSQL).Close(); err != nil {
 			return err
@@ -67,32 +71,18 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 			return err
 		}
 		rr := pc.ExecParams(ctx, st.Main.SQL, args, nil, nil, nil)
-		for rr.NextRow() {
-			vals := rr.Values()
-			if len(vals) < 4 {
-				continue
-			}
-			if res.PageTotal, err = parseInt(vals[0], 0); err != nil {
-				return err
-			}
-			if vals[1] != nil {
-				res.Location = append([]byte(nil), vals[1]...)
-			}
-			res.Body = append([]byte(nil), vals[2]...)
-			if vals[3] != nil {
-				if res.Inserted, err = parseInt(vals[3], 0); err != nil {
-					return err
-				}
-			}
-			tx.Response.take(vals[4:]) // the main statement returns the response GUCs
+		if err := readOne(rr, sink, res, guc); err != nil {
+			_, _ = rr.Close()
+			return err
 		}
 		if _, err := rr.Close(); err != nil {
 			return err
 		}
-		if g := tx.Response; g != nil && st.ReadGUCsAfter {
+		if st.ReadGUCsAfter {
 			rr := pc.ExecParams(ctx, gucResponseSQL, nil, nil, nil, nil)
 			for rr.NextRow() {
-				g.take(rr.Values())
+				v := rr.Values()
+				guc.take(v[0], v[1])
 			}
 			if _, err := rr.Close(); err != nil {
 				return err
@@ -105,14 +95,12 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 		}
 		return pc.Exec(ctx, "COMMIT").Close()
 	}
-	err = settle(ctx, run())
+	err = run()
+	res.GUC = *guc
 	if err != nil {
-		// Leave the connection clean (also when ctx has ended, within cancelWait); a broken one is closed and
-		// dropped by the pool.
+		// Leave the connection clean; a broken one is closed and dropped by the pool.
 		if !pc.IsClosed() {
-			rctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
-			_ = pc.Exec(rctx, "ROLLBACK").Close()
-			cancel()
+			_ = pc.Exec(context.Background(), "ROLLBACK").Close()
 		}
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
@@ -120,9 +108,9 @@ func (e *Executor) WriteStreamed(ctx context.Context, tx Tx, st sqlgen.Mutate, b
 		}
 	}
 	if err != nil {
-		return wrap(fmt.Errorf("streamed write: %w", err))
+		return wrap(settle(ctx, fmt.Errorf("streamed write: %w", err)))
 	}
-	return fn(res)
+	return nil
 }
 
 func ioMultiReader(parts ...[]byte) io.Reader {

@@ -1,0 +1,227 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pgway/pgway/internal/apierr"
+	"github.com/pgway/pgway/internal/config"
+	"github.com/pgway/pgway/internal/schemacache"
+	"github.com/pgway/pgway/sidecar/internal/auth"
+	"github.com/pgway/pgway/sidecar/internal/dbexec"
+	"github.com/pgway/pgway/sidecar/internal/plan"
+	"github.com/pgway/pgway/sidecar/internal/request"
+	"github.com/pgway/pgway/sidecar/internal/sqlgen"
+	"github.com/pgway/pgway/sidecar/internal/validate"
+	"github.com/pgway/pgway/versioning"
+)
+
+// snapshot is everything a request reads that a reload may change, built together and published by one
+// atomic pointer: the schema cache (nil until the first load) and what is compiled from it (validators,
+// OpenAPI documents, role privileges), the version catalog, the impersonated roles' settings, and the
+// reloadable configuration. Nothing in it changes once published.
+type snapshot struct {
+	cache        *schemacache.Cache
+	validators   *validate.Set
+	versions     *versioning.Catalog
+	roleSettings schemacache.RoleSettings
+	set          *settings
+	// rules are the configuration the planner applies.
+	rules plan.Rules
+	// docs are the OpenAPI documents and role privileges of this snapshot, built on demand.
+	docs *docCache
+	// generation numbers schema cache loads (prepared statements of an older one are dropped).
+	generation uint64
+}
+
+// newSnapshot assembles a snapshot of cache (nil: not loaded yet) under set.
+func newSnapshot(cache *schemacache.Cache, set *settings, generation uint64) *snapshot {
+	snap := &snapshot{cache: cache, set: set, generation: generation, versions: versioning.New(nil)}
+	cfg := &set.cfg
+	snap.rules = plan.Rules{
+		Limits:            plan.Limits{MaxRows: cfg.DBMaxRows, MaxEmbedDepth: cfg.DBMaxEmbedDepth, MaxEmbeds: cfg.DBMaxEmbeds},
+		PlanEnabled:       cfg.DBPlanEnabled,
+		AggregatesEnabled: cfg.DBAggregatesEnabled,
+		TxEnd:             cfg.DBTxEnd,
+		StreamBodyBytes:   cfg.StreamBodyBytes,
+		RootSpec:          cfg.DBRootSpec,
+		HoistedSettings:   cfg.DBHoistedTxSettings,
+		StrictTargetNames: !cfg.URLLegacyTargetNames,
+	}
+	snap.docs = &docCache{docs: map[docKey][]byte{}, privs: map[string]*privEntry{}}
+	return snap
+}
+
+// settings are the reloadable configuration and what is derived from it.
+type settings struct {
+	cfg  config.Config
+	auth *auth.Authenticator
+	exec dbexec.Executor
+	// searchPaths maps each exposed schema to its quoted search_path value (schema + extra search path).
+	searchPaths map[string]string
+	// schemaList is the comma list of exposed schemas for PGRST106 hints.
+	schemaList string
+}
+
+// cacheEntries maps jwt-cache-max-entries (0 disables the cache) to auth's convention (negative disables).
+func cacheEntries(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// newSettings derives the authenticator, executor and search paths from cfg.
+func (s *Server) newSettings(cfg config.Config) (*settings, error) {
+	if len(cfg.DBSchemas) == 0 {
+		return nil, errors.New("db-schemas: at least one schema is required")
+	}
+	a, err := auth.New(auth.Options{
+		Secret:           []byte(cfg.JWTSecret),
+		SecretIsBase64:   cfg.JWTSecretIsBase64,
+		Audience:         cfg.JWTAud,
+		RoleClaimKey:     cfg.JWTRoleClaimKey,
+		AnonRole:         cfg.DBAnonRole,
+		CacheMaxLifetime: time.Duration(cfg.JWTCacheMaxLifetime) * time.Second,
+		CacheMaxEntries:  cacheEntries(cfg.JWTCacheMaxEntries),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jwt: %w", err)
+	}
+	set := &settings{
+		cfg:         cfg,
+		auth:        a,
+		exec:        dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
+		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
+		schemaList:  strings.Join(cfg.DBSchemas, ", "),
+	}
+	if set.exec.AcquireTimeout <= 0 {
+		set.exec.AcquireTimeout = 10 * time.Second
+	}
+	if ms := cfg.DBStatementTimeout.Milliseconds(); ms > 0 {
+		set.exec.StatementTimeout = strconv.FormatInt(ms, 10)
+	}
+	if cfg.DBPreRequest != "" {
+		set.exec.PreRequest = qualifiedName(cfg.DBPreRequest)
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.AppSettings)) {
+		set.exec.AppSettings = append(set.exec.AppSettings, [2]string{k, cfg.AppSettings[k]})
+	}
+	for _, sch := range cfg.DBSchemas {
+		parts := []string{sqlgen.QuoteIdent(sch)}
+		for _, x := range cfg.DBExtraSearchPath {
+			if x != "" && x != sch {
+				parts = append(parts, sqlgen.QuoteIdent(x))
+			}
+		}
+		set.searchPaths[sch] = strings.Join(parts, ", ")
+	}
+	return set, nil
+}
+
+// qualifiedName quotes a configured function name ("schema.fn" or "fn") for SQL.
+func qualifiedName(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		parts[i] = sqlgen.QuoteIdent(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+// schemaFor picks the request's schema from its profile header (PGRST106 when not exposed).
+func (snap *snapshot) schemaFor(req *request.Request) (string, error) {
+	schemas := snap.set.cfg.DBSchemas
+	if req.Schema == "" {
+		return schemas[0], nil
+	}
+	if i := slices.Index(schemas, req.Schema); i >= 0 {
+		return schemas[i], nil // the configured string: req.Schema may live in a request buffer
+	}
+	return "", apierr.New(http.StatusNotAcceptable, "PGRST106", "Invalid schema: "+req.Schema).
+		WithHint("Only the following schemas are exposed: " + snap.set.schemaList)
+}
+
+// Reload rebuilds the schema cache with the version catalog and the impersonated roles' settings, and
+// publishes them with the running configuration as one snapshot; requests in flight keep the one they started
+// with.
+func (s *Server) Reload(ctx context.Context) error {
+	return s.reload(ctx, s.snap.Load().set)
+}
+
+// reload loads the catalog under set and publishes the snapshot.
+func (s *Server) reload(ctx context.Context, set *settings) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	conn, err := s.pool.Acquire(lctx)
+	if err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	defer conn.Release()
+	c, err := schemacache.Load(lctx, conn, set.cfg.DBSchemas)
+	if err != nil {
+		return fmt.Errorf("loading schema cache: %w", err)
+	}
+	vc, err := versioning.Load(lctx, conn)
+	if err != nil {
+		return err
+	}
+	rs, err := schemacache.LoadRoleSettings(lctx, conn)
+	if err != nil {
+		return err
+	}
+	snap := newSnapshot(c, set, s.snap.Load().generation+1)
+	snap.versions, snap.roleSettings, snap.validators = vc, rs, validate.Compile(c)
+	s.snap.Store(snap)
+	s.log.Info("schema cache loaded", "relations", len(c.Relations), "routines", len(c.Routines),
+		"duration", c.LoadDuration)
+	return nil
+}
+
+// ReloadConfig applies the database's pgrst.* settings of the authenticator role (db-config) over the file,
+// environment and flags, then reloads the schema cache under the result and publishes both as one snapshot.
+// A malformed setting keeps the running configuration.
+func (s *Server) ReloadConfig(ctx context.Context) error {
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := s.pool.Acquire(lctx)
+	if err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	preConfig := ""
+	if s.cfg.DBPreConfig != "" {
+		preConfig = qualifiedName(s.cfg.DBPreConfig)
+	}
+	pairs, err := schemacache.LoadDBSettings(lctx, conn, preConfig, config.Keys())
+	conn.Release()
+	if err != nil {
+		return err
+	}
+	running := s.snap.Load().set
+	cfg := s.cfg
+	if s.cfg.DBConfig {
+		ignored, err := config.ApplyDatabase(&cfg, pairs)
+		if err != nil {
+			s.log.Error("in-database configuration rejected; keeping the running one", "err", err)
+			return s.reload(ctx, running)
+		}
+		if len(ignored) > 0 {
+			s.log.Warn("in-database settings ignored (unknown, or fixed while running)", "keys", ignored)
+		}
+	}
+	set, err := s.newSettings(cfg)
+	if err != nil {
+		s.log.Error("configuration rejected; keeping the running one", "err", err)
+		return s.reload(ctx, running)
+	}
+	s.log.Info("config reloaded", "in-database settings", len(pairs))
+	return s.reload(ctx, set)
+}
