@@ -147,15 +147,3 @@ func TestListenStopsWhileRetrying(t *testing.T) {
 		t.Error("onNotify called without a connection")
 	}
 }
-
-func TestHolder(t *testing.T) {
-	var h schemacache.Holder
-	if h.Load() != nil {
-		t.Fatal("zero Holder is not empty")
-	}
-	c := &schemacache.Cache{}
-	h.Store(c)
-	if h.Load() != c {
-		t.Fatal("Load did not return the stored cache")
-	}
-}

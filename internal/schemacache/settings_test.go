@@ -157,7 +157,7 @@ GRANT SELECT ON hidden.things TO schemacache_anon;`)
 		books, titles := schemacache.QName{Schema: "api", Name: "books"}, schemacache.QName{Schema: "api", Name: "titles"}
 		want := schemacache.Privileges{
 			{Object: books, Priv: schemacache.PrivSelect}: true, {Object: books, Priv: schemacache.PrivInsert}: true,
-			{Object: titles, Priv: schemacache.PrivSelect}: true,
+			{Object: titles, Priv: schemacache.PrivSelect}:                                         true,
 			{Object: schemacache.QName{Schema: "api", Name: "add"}, Priv: schemacache.PrivExecute}: true,
 		}
 		if !reflect.DeepEqual(got, want) {
