@@ -66,7 +66,7 @@ type Config struct {
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
 	// ResponseBufferBytes is how large a response body may grow while it is buffered (pgway:
-	// server-response-buffer-size, default 1 MiB; 0 = never stream): up to it a read keeps PostgREST's exact
+	// server-response-buffer-size, default 256 KiB; 0 = never stream): up to it a read keeps PostgREST's exact
 	// semantics, past it the rows stream to the client as PostgreSQL produces them.
 	ResponseBufferBytes int
 	// MaxHeaderBytes bounds the request line and headers together (pgway: server-max-header-size, default
@@ -114,7 +114,7 @@ func Default() Config {
 		OpenAPIValidate:          "strict",
 		MaxBodyBytes:             10 << 20,
 		MaxHeaderBytes:           64 << 10,
-		ResponseBufferBytes:      1 << 20,
+		ResponseBufferBytes:      256 << 10,
 		RequestTimeout:           60 * time.Second,
 		ShutdownTimeout:          10 * time.Second,
 		DBStatementTimeout:       30 * time.Second,

@@ -2,7 +2,6 @@ package sqlgen
 
 import (
 	"github.com/pgway/pgway/internal/schemacache"
-	"github.com/pgway/pgway/sidecar/internal/plan"
 )
 
 // The only conversions to ident and catalogSQL: each takes a schema cache value (or a plan value that points
@@ -84,6 +83,3 @@ func paramRecordType(p *schemacache.RoutineParam) catalogSQL {
 
 // paramType is a parameter's type as format_type wrote it.
 func paramType(p *schemacache.RoutineParam) catalogSQL { return catalogSQL(p.Type) }
-
-// readAliasName is a read's relation alias when it is the relation's own name (plan.Read.Alias 0).
-func readAliasName(r *plan.Read) ident { return ident(r.Rel.Name) }
