@@ -490,11 +490,15 @@ func (c *column) checkJSON(v any, where loc, p *Problems) {
 			c.checkText(t.String(), where, p)
 		case kindInt16, kindInt32, kindInt64, kindNumber:
 			c.checkText(t.String(), where, p)
+		case kindText:
+			c.checkLength(t.String(), where, p) // PostgreSQL reads the number's text as written
 		}
 	case bool:
 		switch c.kind {
 		case kindInt16, kindInt32, kindInt64, kindNumber, kindUUID, kindEnum:
 			c.checkText(strconv.FormatBool(t), where, p)
+		case kindText:
+			c.checkLength(strconv.FormatBool(t), where, p)
 		}
 	case string:
 		switch c.kind {

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/pgway/pgway/internal/schemacache"
@@ -42,6 +43,17 @@ func TestVarcharLength(t *testing.T) {
 		col.checkJSON(v, loc{kind: locBody, name: "v"}, &p)
 		if err := p.Err(); (err == nil) != ok {
 			t.Errorf("%q: %v, want ok=%v", v, err, ok)
+		}
+	}
+	// Numbers and booleans are stored as their text.
+	for _, tc := range []struct {
+		v  any
+		ok bool
+	}{{json.Number("123"), true}, {json.Number("1234"), false}, {json.Number("1e10"), false}, {true, false}, {false, false}} {
+		var p Problems
+		col.checkJSON(tc.v, loc{kind: locBody, name: "v"}, &p)
+		if err := p.Err(); (err == nil) != tc.ok {
+			t.Errorf("%v: %v, want ok=%v", tc.v, err, tc.ok)
 		}
 	}
 }
