@@ -102,7 +102,7 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 		for strings.HasSuffix(elem, "[]") {
 			elem = strings.TrimSuffix(elem, "[]")
 		}
-		return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.typeRef(elem, 0)}}
+		return b.pgArray(b.typeRef(elem, 0))
 	}
 	if s, ok := scalarSchema(strings.ToLower(name)); ok {
 		return &openapi3.SchemaRef{Value: s}
@@ -139,6 +139,11 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 	}
 	s.Description = "PostgreSQL type " + name
 	return &openapi3.SchemaRef{Value: s}
+}
+
+// pgArray is a PostgreSQL array of elem: any element may be NULL.
+func (b *builder) pgArray(elem *openapi3.SchemaRef) *openapi3.SchemaRef {
+	return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.nullable(elem)}}
 }
 
 // relationRef returns a $ref to the read schema of the relation whose row type is name ("books" or
@@ -196,7 +201,7 @@ func (b *builder) columnSchema(c *schemacache.Column) *openapi3.SchemaRef {
 		}
 		ref = &openapi3.SchemaRef{Value: s}
 	case c.TypeCategory == 'A' && c.ElemType != "":
-		ref = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.typeRef(c.ElemType, 0)}}
+		ref = b.pgArray(b.typeRef(c.ElemType, 0))
 	default:
 		base := c.BaseType
 		if base == "" {

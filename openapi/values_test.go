@@ -30,6 +30,8 @@ func TestValues(t *testing.T) {
 		{"books", `{"mood": "angry"}`, false},
 		{"books", `{"mood": "sad"}`, true},
 		{"books", `{"tags": [1]}`, false},
+		{"books", `{"tags": ["sf", null]}`, true}, // array elements may be NULL
+		{"books_insert", `{"title": "Dune", "author_id": 1, "uuid": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "raw": {}, "tags": [null]}`, true},
 		{"books", `{"author": null}`, true},
 		{"books", `{"meta": null, "raw": "any"}`, true},
 		{"books_insert", `{"title": "Dune", "author_id": 1, "uuid": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "raw": {}}`, true},
