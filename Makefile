@@ -15,11 +15,14 @@ TEST_TIMEOUT ?= 15m
 # PKGS narrows vet and gotest, e.g. `make test PKGS=./internal/pgtest/...`.
 PKGS ?= ./...
 
+# STATICCHECK is pinned: a new release may add checks that fail `make test`.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 # TEST_STEPS are the targets `make test` runs, in order, stopping at the first failure.
 # Add a step with `TEST_STEPS += my-step` and a `my-step:` target below.
-TEST_STEPS := ensure-postgres ensure-chromium vet gotest lint-openapi
+TEST_STEPS := ensure-postgres ensure-chromium vet staticcheck gotest lint-openapi
 
-.PHONY: help build test run bench fuzz clean ensure-postgres ensure-chromium vet gotest lint-openapi docs-assets $(TEST_STEPS)
+.PHONY: help build test run bench fuzz clean ensure-postgres ensure-chromium vet staticcheck gotest lint-openapi docs-assets $(TEST_STEPS)
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -38,6 +41,10 @@ ensure-postgres: ## install PostgreSQL server binaries if missing (as root on De
 
 vet: ## go vet ./...
 	$(GO) vet $(PKGS)
+
+staticcheck: ## staticcheck (pinned): default checks, then U1000 without tests (code only tests use)
+	$(GO) run $(STATICCHECK) $(PKGS)
+	$(GO) run $(STATICCHECK) -tests=false -checks U1000 $(PKGS)
 
 # RACE runs the tests under the race detector when a C compiler is there for it (cgo).
 RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)

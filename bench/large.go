@@ -441,8 +441,7 @@ func (v *jsonArrayCounter) Write(p []byte) error {
 				if v.inStr {
 					j := indexQuoteOrBackslash(p[i:])
 					if j < 0 {
-						i = len(p)
-						break
+						break // end < 0: the element goes on in the next chunk
 					}
 					i += j
 					if p[i] == '\\' {

@@ -74,7 +74,7 @@ func main() {
 	flag.BoolVar(&o.statements, "statements", false, "load pg_stat_statements (track_planning on), reset it before each measured window and report "+
 		"statements per request, planning vs execution time and plans per call of the main statement")
 	flag.StringVar(&o.profileDir, "profile", "", "directory for pprof CPU and allocation profiles, one extra unmeasured window per scenario "+
-		"and profiled server (pgway runs as bench/pgwayprof: the same sidecar.Run plus net/http/pprof)")
+		"and profiled server (pgway serves /debug/pprof/ on its admin port with PGRST_ADMIN_SERVER_PPROF=true)")
 	who := flag.String("profile-servers", "pgway", "servers -profile captures: any of pgway (the subject), baseline, bare")
 	flag.BoolVar(&o.large, "large", false, "large-read mode: -large-conns concurrent GET /items of every row (JSON, then CSV) against a fresh pgway "+
 		"each; reports memory, first byte, time and validity instead of the scenarios")
@@ -127,7 +127,6 @@ type server struct {
 	logName    string   // log file name when name is not unique
 	cmd        *exec.Cmd
 	scrapeCost float64 // mallocs caused by one /metrics scrape
-	pprofPort  int     // PGWAY_BENCH_PPROF_PORT for bench/pgwayprof (0: pprof is on the admin port, if at all)
 	logPath    string
 }
 
@@ -303,10 +302,12 @@ func runLoad(ctx context.Context, o options, e *env) error {
 	}
 
 	subjectName, subjectPkg, subjectArgs := "pgway", "./cmd/pgway", []string{"serve"}
+	// pgway serves its profiles on the admin port when asked to (admin-server-pprof); the references always do.
+	var subjectEnv []string
 	switch o.subject {
 	case "pgway":
 		if profiling && slices.Contains(o.profileWho, "pgway") {
-			subjectPkg, subjectArgs = "./bench/pgwayprof", nil
+			subjectEnv = []string{"PGRST_ADMIN_SERVER_PPROF=true"}
 		}
 	case "baseline":
 		subjectName, subjectPkg, subjectArgs = "baseline#2", "./bench/baseline", nil
@@ -329,14 +330,9 @@ func runLoad(ctx context.Context, o options, e *env) error {
 		if s := subjects[key]; s != nil {
 			return s, nil
 		}
-		s := &server{name: subjectName, bin: subjectBin, args: subjectArgs, env: sc.Env}
+		s := &server{name: subjectName, bin: subjectBin, args: subjectArgs, env: append(slices.Clone(subjectEnv), sc.Env...)}
 		if key != "" {
 			s.logName = fmt.Sprintf("%s-%d", subjectName, len(subjects))
-		}
-		if subjectPkg == "./bench/pgwayprof" {
-			if s.pprofPort, err = freePort(); err != nil {
-				return nil, err
-			}
 		}
 		if err := s.start(ctx, e.authURL, o.pool, e.tmp); err != nil {
 			return nil, err
@@ -511,9 +507,6 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 		"PGRST_ADMIN_SERVER_PORT="+strconv.Itoa(s.adminPort),
 		"PGRST_LOG_LEVEL=error",
 	)
-	if s.pprofPort != 0 {
-		s.cmd.Env = append(s.cmd.Env, "PGWAY_BENCH_PPROF_PORT="+strconv.Itoa(s.pprofPort))
-	}
 	s.cmd.Env = append(s.cmd.Env, s.env...)
 	name := s.logName
 	if name == "" {
@@ -578,11 +571,8 @@ func (s *server) start(ctx context.Context, dbURL string, pool int, logDir strin
 
 func (s *server) metricsURL() string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", s.adminPort) }
 
-// pprofURL is the base of the server's /debug/pprof/ endpoints.
+// pprofURL is the base of the server's /debug/pprof/ endpoints, on its admin port.
 func (s *server) pprofURL() string {
-	if s.pprofPort != 0 {
-		return fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", s.pprofPort)
-	}
 	return fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", s.adminPort)
 }
 

@@ -113,7 +113,7 @@ func renderLoad(o options, names []string, scs []scenario.Scenario, res [][]meas
 	fmt.Fprintf(&b, "- servers: `%s` vs %s; PostgreSQL, servers and load generator share the machine over loopback\n",
 		subject, strings.Join(refs, " and "))
 	if o.profileDir != "" && slices.Contains(o.profileWho, "pgway") && subject == "pgway" {
-		fmt.Fprintf(&b, "- pgway is the bench/pgwayprof build (sidecar.Run plus net/http/pprof) in this run (-profile)\n")
+		fmt.Fprintf(&b, "- pgway runs with admin-server-pprof on in this run (-profile): profiles come from its admin port\n")
 	}
 	if o.statements {
 		fmt.Fprintf(&b, "- pg_stat_statements loaded with track_planning on (-statements); it costs PostgreSQL some CPU\n")

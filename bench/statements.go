@@ -94,15 +94,13 @@ func isSettings(query string) bool { return strings.HasPrefix(query, "SELECT set
 
 // stmtSummary is what the report shows of one server's statements in one scenario.
 type stmtSummary struct {
-	ok                bool
-	perReq            float64 // statements executed per request
-	planMs, execMs    float64 // per request, all statements
-	main              stmtStat
-	settings          stmtStat // zero calls when there is none
-	others            []stmtStat
-	mainPlansPerCall  float64
-	settingsPerReq    float64
-	unattributedCalls int64
+	ok               bool
+	perReq           float64 // statements executed per request
+	planMs, execMs   float64 // per request, all statements
+	main             stmtStat
+	settings         stmtStat // zero calls when there is none
+	others           []stmtStat
+	mainPlansPerCall float64
 }
 
 // summarize splits the statements into the settings statement, the main statement (the most-called other one)

@@ -285,6 +285,9 @@ func (b *builder) rowSchema(r *schemacache.Relation, write, insert bool) *openap
 			continue
 		}
 		prop := b.columnSchema(c)
+		if write {
+			inputFormat(prop)
+		}
 		if prop.Ref == "" {
 			if notes := columnNotes(r, c, pk[c.Name]); notes != "" {
 				prop.Value.Description = strings.TrimSpace(prop.Value.Description + "\n\n" + notes)

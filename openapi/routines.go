@@ -153,7 +153,7 @@ func (b *builder) argsBody(fns []*schemacache.Routine) *openapi3.RequestBodyRef 
 			if p.Name == "" {
 				continue
 			}
-			s.Properties[p.Name] = b.typeRef(p.Type, 0)
+			s.Properties[p.Name] = inputFormat(b.typeRef(p.Type, 0))
 			if !p.HasDefault {
 				s.Required = append(s.Required, p.Name)
 			}
@@ -210,7 +210,7 @@ func (b *builder) argQueryParams(fns []*schemacache.Routine) openapi3.Parameters
 	var out openapi3.Parameters
 	for _, name := range names {
 		a := args[name]
-		s := b.typeRef(a.p.Type, 0)
+		s := inputFormat(b.typeRef(a.p.Type, 0))
 		if v := s.Value; s.Ref != "" || v.Type == nil || v.Type.Is(openapi3.TypeObject) ||
 			(v.Type.Is(openapi3.TypeArray) && !a.p.Variadic) {
 			lit := stringSchema()

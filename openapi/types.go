@@ -102,7 +102,7 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 		for strings.HasSuffix(elem, "[]") {
 			elem = strings.TrimSuffix(elem, "[]")
 		}
-		return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.typeRef(elem, 0)}}
+		return b.pgArray(b.typeRef(elem, 0))
 	}
 	if s, ok := scalarSchema(strings.ToLower(name)); ok {
 		return &openapi3.SchemaRef{Value: s}
@@ -139,6 +139,36 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 	}
 	s.Description = "PostgreSQL type " + name
 	return &openapi3.SchemaRef{Value: s}
+}
+
+// inputNotes describe the formats inputFormat drops.
+var inputNotes = map[string]string{
+	"date":      "date, e.g. 2024-01-02 (PostgreSQL's date input: also infinity, -infinity and other spellings)",
+	"date-time": "timestamp with time zone, e.g. 2024-01-02T03:04:05Z (PostgreSQL's input: also without an offset, in the session time zone, and infinity, -infinity)",
+}
+
+// inputFormat makes ref, a schema of values a client sends (write bodies, function arguments), accept every
+// input PostgreSQL reads: RFC 3339's date and date-time are narrower than PostgreSQL's date and timestamptz
+// input ("infinity", "2024-01-02 03:04:05", "Jan 2, 2024"), so those formats stay on the schemas of values
+// PostgreSQL renders (to_json writes RFC 3339) and become a description here. Array items included.
+func inputFormat(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
+	if ref == nil || ref.Ref != "" || ref.Value == nil {
+		return ref
+	}
+	s := ref.Value
+	if note, ok := inputNotes[s.Format]; ok {
+		s.Format = ""
+		if s.Description == "" {
+			s.Description = note
+		}
+	}
+	inputFormat(s.Items)
+	return ref
+}
+
+// pgArray is a PostgreSQL array of elem: any element may be NULL.
+func (b *builder) pgArray(elem *openapi3.SchemaRef) *openapi3.SchemaRef {
+	return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.nullable(elem)}}
 }
 
 // relationRef returns a $ref to the read schema of the relation whose row type is name ("books" or
@@ -196,7 +226,7 @@ func (b *builder) columnSchema(c *schemacache.Column) *openapi3.SchemaRef {
 		}
 		ref = &openapi3.SchemaRef{Value: s}
 	case c.TypeCategory == 'A' && c.ElemType != "":
-		ref = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.typeRef(c.ElemType, 0)}}
+		ref = b.pgArray(b.typeRef(c.ElemType, 0))
 	default:
 		base := c.BaseType
 		if base == "" {

@@ -30,11 +30,17 @@ func TestValues(t *testing.T) {
 		{"books", `{"mood": "angry"}`, false},
 		{"books", `{"mood": "sad"}`, true},
 		{"books", `{"tags": [1]}`, false},
+		{"books", `{"tags": ["sf", null]}`, true}, // array elements may be NULL
+		{"books_insert", `{"title": "Dune", "author_id": 1, "uuid": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "raw": {}, "tags": [null]}`, true},
 		{"books", `{"author": null}`, true},
 		{"books", `{"meta": null, "raw": "any"}`, true},
 		{"books_insert", `{"title": "Dune", "author_id": 1, "uuid": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "raw": {}}`, true},
 		{"books_insert", `{"author_id": 1, "uuid": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "raw": {}}`, false},
 		{"books_insert", `{"title": "", "author_id": 1, "uuid": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "raw": 1, "title2": 1}`, true},
+		// Formats narrower than PostgreSQL's input stay on read schemas only.
+		{"books", `{"released": "infinity"}`, false},
+		{"books_update", `{"released": "infinity", "created_at": "2024-01-02 03:04:05"}`, true},
+		{"books_update", `{"released": "Jan 2, 2024", "created_at": "-infinity"}`, true},
 		{"books_update", `{}`, true},
 		{"books_update", `{"title": null}`, false},
 		{"search_books_args", `{"query": "dune"}`, true},

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"github.com/valyala/fasthttp/pprofhandler"
 )
 
 // metrics are the Prometheus series served on the admin port.
@@ -44,14 +46,16 @@ func (m *metrics) observe(status int, d time.Duration) {
 	m.latency.Observe(d.Seconds())
 }
 
-// adminServer serves PostgREST's admin endpoints (/live, /ready) and Prometheus /metrics.
+// adminServer serves PostgREST's admin endpoints (/live, /ready), Prometheus /metrics and, with
+// admin-server-pprof, Go's runtime profiles under /debug/pprof/.
 func (s *Server) adminServer() *fasthttp.Server {
 	prom := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	pprof := s.cfg.AdminServerPprof
 	return &fasthttp.Server{
 		Name:        "pgway-admin",
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second,
 		Handler: func(ctx *fasthttp.RequestCtx) {
-			switch string(ctx.Path()) {
+			switch path := ctx.Path(); string(path) {
 			case "/live":
 				ctx.SetStatusCode(fasthttp.StatusOK)
 			case "/ready":
@@ -59,6 +63,12 @@ func (s *Server) adminServer() *fasthttp.Server {
 			case "/metrics":
 				prom(ctx)
 			default:
+				if pprof && bytes.HasPrefix(path, []byte("/debug/pprof/")) {
+					// A CPU profile or trace runs for ?seconds= inside the handler; WriteTimeout only bounds
+					// writing the response.
+					pprofhandler.PprofHandler(ctx)
+					return
+				}
 				ctx.SetStatusCode(fasthttp.StatusNotFound)
 			}
 		},

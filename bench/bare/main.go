@@ -59,7 +59,9 @@ func run() error {
 func (s *server) handle(ctx *fasthttp.RequestCtx) {
 	var keys []string
 	q := ctx.QueryArgs()
-	q.VisitAll(func(k, _ []byte) { keys = append(keys, string(k)) })
+	for k := range q.All() {
+		keys = append(keys, string(k))
+	}
 	countExact := strings.Contains(string(ctx.Request.Header.Peek("Prefer")), "count=exact")
 	sc := s.byShape[scenario.Shape(string(ctx.Method()), string(ctx.Path()), keys, countExact)]
 	if sc == nil {

@@ -75,7 +75,9 @@ func run() error {
 func (s *server) handle(ctx *fasthttp.RequestCtx) {
 	var keys []string
 	q := ctx.QueryArgs()
-	q.VisitAll(func(k, _ []byte) { keys = append(keys, string(k)) })
+	for k := range q.All() {
+		keys = append(keys, string(k))
+	}
 	countExact := strings.Contains(string(ctx.Request.Header.Peek("Prefer")), "count=exact")
 	sc := s.byShape[scenario.Shape(string(ctx.Method()), string(ctx.Path()), keys, countExact)]
 	if sc == nil {
@@ -198,7 +200,7 @@ func headersJSON(h *fasthttp.RequestHeader) string {
 	b := make([]byte, 0, 256)
 	b = append(b, '{')
 	first := true
-	h.VisitAll(func(k, v []byte) {
+	for k, v := range h.All() {
 		if !first {
 			b = append(b, ',')
 		}
@@ -206,7 +208,7 @@ func headersJSON(h *fasthttp.RequestHeader) string {
 		b = appendJSONString(b, strings.ToLower(string(k)))
 		b = append(b, ':')
 		b = appendJSONString(b, string(v))
-	})
+	}
 	return string(append(b, '}'))
 }
 

@@ -39,6 +39,10 @@ type Config struct {
 	OpenAPIValidate       string // openapi-validate (pgway): strict (default) | off
 
 	AdminServerPort int // admin-server-port (0 = off)
+	// AdminServerPprof serves Go's runtime profiles at /debug/pprof/ on the admin server (pgway:
+	// admin-server-pprof, default false). They expose internals and cost CPU while taken: enable it only where
+	// the admin port is private.
+	AdminServerPprof bool
 
 	DBPreparedStatements bool              // db-prepared-statements (default true)
 	DBConfig             bool              // db-config (default true)

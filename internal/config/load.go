@@ -153,6 +153,7 @@ var keys = map[string]setter{
 		return nil
 	},
 	"admin-server-port":           integer(func(c *Config) *int { return &c.AdminServerPort }),
+	"admin-server-pprof":          boolean(func(c *Config) *bool { return &c.AdminServerPprof }),
 	"jwt-secret":                  str(func(c *Config) *string { return &c.JWTSecret }),
 	"jwt-secret-is-base64":        boolean(func(c *Config) *bool { return &c.JWTSecretIsBase64 }),
 	"jwt-aud":                     str(func(c *Config) *string { return &c.JWTAud }),
@@ -332,7 +333,7 @@ var fixedKeys = map[string]bool{
 	"db-channel": true, "db-channel-enabled": true, "server-host": true, "server-port": true,
 	"server-unix-socket": true, "server-unix-socket-mode": true, "server-max-body-size": true,
 	"server-max-header-size": true, "server-shutdown-timeout": true,
-	"admin-server-port": true, "log-level": true, "db-pool-max-idletime": true, "db-pool-max-lifetime": true,
+	"admin-server-port": true, "admin-server-pprof": true, "log-level": true, "db-pool-max-idletime": true, "db-pool-max-lifetime": true,
 	"db-pool-automatic-recovery": true, "admin-server-host": true, "server-reuseport": true, "db-pre-config": true,
 }
 

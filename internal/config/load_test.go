@@ -19,7 +19,12 @@ func TestLoad(t *testing.T) {
 		check   func(config.Config) bool
 		wantErr string
 	}{
-		{name: "defaults", check: func(c config.Config) bool { return c.ServerPort == 3000 && c.DBPreparedStatements }},
+		{name: "defaults", check: func(c config.Config) bool {
+			return c.ServerPort == 3000 && c.DBPreparedStatements && !c.AdminServerPprof
+		}},
+		{name: "admin-server-pprof from the environment", env: map[string]string{"PGRST_ADMIN_SERVER_PPROF": "true"},
+			check: func(c config.Config) bool { return c.AdminServerPprof }},
+		{name: "admin-server-pprof in a file", file: "admin-server-pprof = true\n", check: func(c config.Config) bool { return c.AdminServerPprof }},
 		{name: "file", file: "@" + full, check: func(c config.Config) bool {
 			return c.ServerPort == 3001 && c.DBPlanEnabled && c.JWTSecret == `s"ecret` &&
 				c.AppSettings["region"] == "eu" && len(c.DBSchemas) == 2 && c.DBSchemas[1] == "v2"
@@ -86,8 +91,9 @@ func TestApplyDatabase(t *testing.T) {
 		{name: "schemas and max rows", settings: [][2]string{{"db_schemas", "a, b"}, {"db_max_rows", "5"}},
 			check: func(c config.Config) bool { return len(c.DBSchemas) == 2 && c.DBSchemas[1] == "b" && c.DBMaxRows == 5 }},
 		{name: "jwt secret", settings: [][2]string{{"jwt_secret", "abc"}}, check: func(c config.Config) bool { return c.JWTSecret == "abc" }},
-		{name: "fixed keys are ignored", settings: [][2]string{{"db_uri", "postgres://x"}, {"server_port", "1"}},
-			check: func(c config.Config) bool { return c.DBURI == "" && c.ServerPort == 3000 }, wantIgnored: "db_uri,server_port"},
+		{name: "fixed keys are ignored", settings: [][2]string{{"db_uri", "postgres://x"}, {"server_port", "1"}, {"admin_server_pprof", "true"}},
+			check:       func(c config.Config) bool { return c.DBURI == "" && c.ServerPort == 3000 && !c.AdminServerPprof },
+			wantIgnored: "db_uri,server_port,admin_server_pprof"},
 		{name: "unknown keys are ignored", settings: [][2]string{{"no_such", "1"}}, wantIgnored: "no_such"},
 		{name: "bad value", settings: [][2]string{{"db_max_rows", "many"}}, wantErr: `in-database setting pgrst.db_max_rows: config: db-max-rows:`},
 	}

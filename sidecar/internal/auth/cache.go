@@ -71,9 +71,3 @@ func (c *cache) put(tok string, t *token, now time.Time) {
 	// The key is copied: callers may pass a string aliasing a request buffer that is reused later.
 	c.m[strings.Clone(tok)] = cacheEntry{t: t, deadline: deadline}
 }
-
-func (c *cache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}

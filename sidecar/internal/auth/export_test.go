@@ -5,5 +5,7 @@ func CacheLen(a *Authenticator) int {
 	if a.cache == nil {
 		return 0
 	}
-	return a.cache.len()
+	a.cache.mu.RLock()
+	defer a.cache.mu.RUnlock()
+	return len(a.cache.m)
 }

@@ -81,6 +81,7 @@ func parseSecret(secret []byte, isBase64 bool) ([]key, error) {
 
 func hmacKey(b []byte) ([]key, error) {
 	if len(b) < 32 {
+		//lint:ignore ST1005 PostgREST's message, word for word
 		return nil, errors.New("The JWT secret must be at least 32 characters long.")
 	}
 	return []key{{family: "HS", material: b}}, nil
@@ -131,11 +132,20 @@ func parseJWK(raw []byte) (key, error) {
 		}
 		x, err1 := b(j.X)
 		y, err2 := b(j.Y)
-		if err1 != nil || err2 != nil {
+		size := (curve.Params().BitSize + 7) / 8
+		if err1 != nil || err2 != nil || len(x) > size || len(y) > size {
 			return key{}, errors.New("JWK EC: bad x or y")
 		}
-		k.family = "ES"
-		k.material = &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+		// The uncompressed point 0x04 || X || Y, each coordinate left-padded to the curve's size.
+		point := make([]byte, 1+2*size)
+		point[0] = 4
+		copy(point[1+size-len(x):1+size], x)
+		copy(point[1+2*size-len(y):], y)
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+		if err != nil {
+			return key{}, fmt.Errorf("JWK EC: %w", err)
+		}
+		k.family, k.material = "ES", pub
 	case "OKP":
 		x, err := b(j.X)
 		if j.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {

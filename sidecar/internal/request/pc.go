@@ -48,8 +48,6 @@ type parser struct {
 	err   perr
 }
 
-func (p *parser) eof() bool { return p.pos >= len(p.s) }
-
 // peek returns the rune at the current position and its width (0 at end of input).
 func (p *parser) peek() (rune, int) {
 	if p.pos >= len(p.s) {
@@ -83,15 +81,6 @@ func merge(e1, e2 perr) perr {
 	m = append(m, e1.msgs...)
 	m = append(m, e2.msgs...)
 	return perr{pos: e1.pos, msgs: m}
-}
-
-// setErr replaces the current error (tracked mode only).
-func (p *parser) setErr(pos int, msgs ...pmsg) {
-	if p.track {
-		p.err = perr{pos: pos, msgs: msgs}
-	} else {
-		p.err.pos = pos
-	}
 }
 
 func (p *parser) unknownErr() { p.err = perr{pos: p.pos} }
@@ -135,26 +124,6 @@ func (p *parser) try(start int, r res) res {
 func (p *parser) seq(r1 res, e1 perr, r2 res) res {
 	p.mergeWith(e1, r2)
 	return res{c: r1.c || r2.c, ok: r2.ok}
-}
-
-// satisfy consumes one character matching f; expect is the label ("" for none, as oneOf/noneOf).
-func (p *parser) satisfy(f func(rune) bool, expect string) (rune, res) {
-	c, w := p.peek()
-	if w == 0 {
-		p.failSys(p.pos, "", expect)
-		return 0, res{}
-	}
-	if !f(c) {
-		if p.track {
-			p.failSys(p.pos, showString(p.s[p.pos:p.pos+w]), expect)
-		}
-		return 0, res{}
-	}
-	p.pos += w
-	if p.track {
-		p.unknownErr()
-	}
-	return c, res{c: true, ok: true}
 }
 
 func (p *parser) failSys(pos int, shown, expect string) {

@@ -490,19 +490,20 @@ func (c *column) checkJSON(v any, where loc, p *Problems) {
 			c.checkText(t.String(), where, p)
 		case kindInt16, kindInt32, kindInt64, kindNumber:
 			c.checkText(t.String(), where, p)
+		case kindText:
+			c.checkLength(t.String(), where, p) // PostgreSQL reads the number's text as written
 		}
 	case bool:
 		switch c.kind {
 		case kindInt16, kindInt32, kindInt64, kindNumber, kindUUID, kindEnum:
 			c.checkText(strconv.FormatBool(t), where, p)
+		case kindText:
+			c.checkLength(strconv.FormatBool(t), where, p)
 		}
 	case string:
 		switch c.kind {
 		case kindText:
-			if c.maxLength > 0 && utf8.RuneCountInString(t) > c.maxLength {
-				p.add("22001", fmt.Sprintf("value too long for type character varying(%d)", c.maxLength), where,
-					fmt.Sprintf("expected at most %d characters, got %d", c.maxLength, utf8.RuneCountInString(t)))
-			}
+			c.checkLength(t, where, p)
 		case kindAny:
 		default:
 			c.checkText(t, where, p)
@@ -514,6 +515,20 @@ func (c *column) checkJSON(v any, where loc, p *Problems) {
 			c.checkText(string(raw), where, p)
 		}
 	}
+}
+
+// checkLength checks a varchar(n) value as varchar's input function does: longer than n characters is 22001
+// unless the excess is only spaces, which PostgreSQL truncates.
+func (c *column) checkLength(v string, where loc, p *Problems) {
+	if c.maxLength == 0 {
+		return
+	}
+	n := utf8.RuneCountInString(v)
+	if n <= c.maxLength || utf8.RuneCountInString(strings.TrimRight(v, " ")) <= c.maxLength {
+		return
+	}
+	p.add("22001", fmt.Sprintf("value too long for type character varying(%d)", c.maxLength), where,
+		fmt.Sprintf("expected at most %d characters, got %d", c.maxLength, n))
 }
 
 func sortStrings(s []string) {

@@ -1,6 +1,11 @@
 package validate
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/pgway/pgway/internal/schemacache"
+)
 
 func TestParsers(t *testing.T) {
 	for _, tc := range []struct {
@@ -25,6 +30,30 @@ func TestParsers(t *testing.T) {
 			if tc.fn(v) {
 				t.Errorf("%s(%q) accepted", tc.name, v)
 			}
+		}
+	}
+}
+
+// TestVarcharLength: varchar(n) rejects a longer value (22001) unless the excess is only spaces, which
+// PostgreSQL truncates.
+func TestVarcharLength(t *testing.T) {
+	col := compileColumn(&schemacache.Column{Name: "v", Type: "character varying(3)", BaseType: "character varying", MaxLength: 3})
+	for v, ok := range map[string]bool{"abc": true, "😀😀😀": true, "ab   ": true, "abc ": true, "abcd": false, "a b c": false, "ab  c": false} {
+		var p Problems
+		col.checkJSON(v, loc{kind: locBody, name: "v"}, &p)
+		if err := p.Err(); (err == nil) != ok {
+			t.Errorf("%q: %v, want ok=%v", v, err, ok)
+		}
+	}
+	// Numbers and booleans are stored as their text.
+	for _, tc := range []struct {
+		v  any
+		ok bool
+	}{{json.Number("123"), true}, {json.Number("1234"), false}, {json.Number("1e10"), false}, {true, false}, {false, false}} {
+		var p Problems
+		col.checkJSON(tc.v, loc{kind: locBody, name: "v"}, &p)
+		if err := p.Err(); (err == nil) != tc.ok {
+			t.Errorf("%v: %v, want ok=%v", tc.v, err, tc.ok)
 		}
 	}
 }
