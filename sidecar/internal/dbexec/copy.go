@@ -98,9 +98,12 @@ func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sin
 	err = run()
 	res.GUC = *guc
 	if err != nil {
-		// Leave the connection clean; a broken one is closed and dropped by the pool.
+		// Leave the connection clean (also when ctx has ended, within rollbackWait); a broken one is closed and
+		// dropped by the pool.
 		if !pc.IsClosed() {
-			_ = pc.Exec(context.Background(), "ROLLBACK").Close()
+			rctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
+			_ = pc.Exec(rctx, "ROLLBACK").Close()
+			cancel()
 		}
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
