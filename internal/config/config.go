@@ -90,9 +90,6 @@ type Config struct {
 	// many there are in all (pgway: db-max-embed-depth, default 8; db-max-embeds, default 32; 0 = no limit).
 	DBMaxEmbedDepth int
 	DBMaxEmbeds     int
-	// DBMaxCost is a planner-cost ceiling: a read whose estimated total cost exceeds it is refused before it
-	// runs (pgway: db-max-cost, default 0 = off; costs one EXPLAIN round trip per read when on).
-	DBMaxCost float64
 	// StreamBodyBytes: JSON write bodies this large or larger are streamed to PostgreSQL with COPY instead of
 	// bound as a parameter (pgway: server-stream-body-size, default 1 MiB; 0 = never).
 	StreamBodyBytes int

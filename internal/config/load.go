@@ -144,14 +144,6 @@ var keys = map[string]setter{
 	"db-statement-timeout":        seconds(func(c *Config) *time.Duration { return &c.DBStatementTimeout }),
 	"db-max-embed-depth":          nonNegative(func(c *Config) *int { return &c.DBMaxEmbedDepth }),
 	"db-max-embeds":               nonNegative(func(c *Config) *int { return &c.DBMaxEmbeds }),
-	"db-max-cost": func(c *Config, v string) error {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f < 0 {
-			return fmt.Errorf("%q is not a non-negative number", v)
-		}
-		c.DBMaxCost = f
-		return nil
-	},
 	"admin-server-port":           integer(func(c *Config) *int { return &c.AdminServerPort }),
 	"admin-server-pprof":          boolean(func(c *Config) *bool { return &c.AdminServerPprof }),
 	"jwt-secret":                  str(func(c *Config) *string { return &c.JWTSecret }),
