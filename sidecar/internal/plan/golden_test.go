@@ -256,7 +256,7 @@ var (
 	fixtureErr  error
 )
 
-func fixture(t *testing.T) *fixtureDB {
+func fixture(t testing.TB) *fixtureDB {
 	t.Helper()
 	fixtureOnce.Do(func() {
 		sql, err := os.ReadFile("testdata/fixture.sql")
@@ -265,7 +265,7 @@ func fixture(t *testing.T) *fixtureDB {
 			return
 		}
 		// The database outlives the test that created it: it is dropped with the throwaway server.
-		db := pgtest.NewDatabase(&keepAlive{T: t}, string(sql))
+		db := pgtest.NewDatabase(&keepAlive{TB: t}, string(sql))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, db.URL)
@@ -287,7 +287,7 @@ func fixture(t *testing.T) *fixtureDB {
 }
 
 // keepAlive lets the shared fixture database survive the test that created it.
-type keepAlive struct{ *testing.T }
+type keepAlive struct{ testing.TB }
 
 func (k *keepAlive) Cleanup(func()) {}
 
