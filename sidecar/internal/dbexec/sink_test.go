@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/pgway/pgway/sidecar/internal/plan"
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
@@ -130,4 +132,30 @@ func TestSinkError(t *testing.T) {
 	if e.pid(t) != pid {
 		t.Error("the connection was replaced after a sink error")
 	}
+}
+
+// TestSinkErrorPreparesNothingUnknown: after a sink error the statements the server went on to prepare in the
+// same pipeline (here the response GUCs' query) are known to the cache: every pgway statement prepared on
+// the connection is in it, and none is prepared twice.
+func TestSinkErrorPreparesNothingUnknown(t *testing.T) {
+	e := newEnv(t, 1)
+	st, tx := e.build(t, request.Input{Method: "GET", Path: "/items", Query: "select=id"}, plan.Rules{})
+	tx.Response = &GUCResponse{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 3 {
+		var res Result
+		if err := e.exec.Run(ctx, tx, st, &failingSink{}, &res); !errors.Is(err, errSink) {
+			t.Fatalf("Run: %v, want the sink's error", err)
+		}
+	}
+	e.mustRun(t, tx, st)
+	onServer := preparedNames(t, e)
+	e.onConn(t, func(pc *pgconn.PgConn) {
+		sc, _ := stmtsOf(pc)
+		if len(onServer) != len(sc.stmts) || len(sc.stmts) != 3 {
+			t.Errorf("%d statements prepared on the connection, %d in its cache, want 3 (settings, main, GUCs): %v",
+				len(onServer), len(sc.stmts), onServer)
+		}
+	})
 }
