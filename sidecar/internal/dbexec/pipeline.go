@@ -311,6 +311,22 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 			return err
 		}
 		if herr != nil {
+			// The server goes on preparing the statements after this one: record them, so that none stays
+			// prepared on the connection unknown to the cache (a new name would be prepared for it next time).
+			for j := i + 1; j < len(queries); j++ {
+				if fresh[j] != "" {
+					res, err := p.GetResults()
+					sd, ok := res.(*pgconn.StatementDescription)
+					if err != nil || !ok {
+						break
+					}
+					sd.Name, sd.SQL = fresh[j], queries[j].SQL
+					sc.stmts[queries[j].SQL] = sd
+				}
+				if discard() != nil {
+					break
+				}
+			}
 			return herr
 		}
 	}

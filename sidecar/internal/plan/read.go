@@ -151,9 +151,12 @@ func capEmbeds(r *Read, maxRows int64) {
 func (r *Read) relatedOrder(t request.OrderTerm) (Order, error) {
 	e := r.embedNamed(t.Relation)
 	if e == nil {
-		if _, err := r.findEmbed([]string{t.Relation}); err != nil {
+		// An aliased embed named by its relation (url-use-legacy-target-names), or PGRST108.
+		found, err := r.findEmbed([]string{t.Relation})
+		if err != nil {
 			return Order{}, err
 		}
+		e = found
 	}
 	if !e.ToOne {
 		return Order{}, apierr.New(http.StatusBadRequest, "PGRST118", "A related order on '"+t.Relation+"' is not possible").
