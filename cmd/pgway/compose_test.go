@@ -42,7 +42,7 @@ func TestDockerCompose(t *testing.T) {
 			Healthcheck struct {
 				Test []string `yaml:"test"`
 			} `yaml:"healthcheck"`
-			DependsOn   map[string]struct {
+			DependsOn map[string]struct {
 				Condition string `yaml:"condition"`
 			} `yaml:"depends_on"`
 		} `yaml:"services"`

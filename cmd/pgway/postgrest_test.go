@@ -79,7 +79,7 @@ func TestDumpSchema(t *testing.T) {
 		Schemas   []string
 		Relations []struct {
 			Schema, Name, Kind string
-			Columns          []struct{ Name, Type string }
+			Columns            []struct{ Name, Type string }
 		}
 		Routines      []struct{ Name, Volatility string }
 		Relationships []struct{ Cardinality string }
