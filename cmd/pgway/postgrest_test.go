@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pgway/pgway/internal/config"
@@ -105,13 +106,14 @@ func TestDumpSchema(t *testing.T) {
 // TestReady: --ready as PostgREST's (Client.hs): GET /ready of the admin server, 2xx → "OK: URL" and status 0,
 // anything else → "ERROR: …" on stderr and status 1.
 func TestReady(t *testing.T) {
-	status := http.StatusOK
+	var status atomic.Int32
+	status.Store(http.StatusOK)
 	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/ready" {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
-		w.WriteHeader(status)
+		w.WriteHeader(int(status.Load()))
 	}))
 	defer admin.Close()
 	_, port, _ := net.SplitHostPort(admin.Listener.Addr().String())
@@ -120,7 +122,7 @@ func TestReady(t *testing.T) {
 	if code, out, errOut := runCLI(t, env, "--ready"); code != 0 || out != "OK: "+url+"\n" {
 		t.Errorf("ready: %d %q %q", code, out, errOut)
 	}
-	status = http.StatusServiceUnavailable
+	status.Store(http.StatusServiceUnavailable)
 	if code, _, errOut := runCLI(t, env, "--ready"); code != 1 || errOut != "ERROR: "+url+"\n" {
 		t.Errorf("not ready: %d %q", code, errOut)
 	}
