@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -84,7 +83,9 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if cfg.DBPoolMaxLifetime > 0 {
 		pcfg.MaxConnLifetime = time.Duration(cfg.DBPoolMaxLifetime) * time.Second
 	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "pgway"
+	// An application_name given in db-uri (or PGAPPNAME) is kept, as PostgREST keeps it (it only adds a
+	// fallback_application_name); "pgway" is the default.
+	schemacache.ApplicationName(pcfg.ConnConfig.RuntimeParams, "pgway")
 	// Statements must be parsed after the batch's set_config('role', …) ran: a prepare (or describe) round
 	// trip would resolve names as the authenticator, which typically has no USAGE on the exposed schemas.
 	// Exec mode sends Parse/Bind/Execute with untyped text parameters in the same pipeline, as PostgREST's
@@ -191,17 +192,12 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	defer func() { close(stopWatch); <-watchDone }()
 
 	var admin *fasthttp.Server
-	if s.cfg.AdminServerPort > 0 {
+	if aln, err := s.adminListen(); err != nil {
+		ln.Close()
+		return err
+	} else if aln != nil {
 		admin = s.adminServer()
-		host := s.cfg.ServerHost
-		if s.cfg.AdminServerHost != "" {
-			host = s.cfg.AdminServerHost
-		}
-		aln, err := net.Listen("tcp", net.JoinHostPort(hostFor(host), strconv.Itoa(s.cfg.AdminServerPort)))
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("admin-server-port: %w", err)
-		}
+		s.log.Info("admin server listening", "addr", aln.Addr().String())
 		go func() {
 			if err := admin.Serve(aln); err != nil {
 				s.log.Error("admin server stopped", "err", err)
@@ -231,33 +227,73 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 // listen opens the TCP port or the Unix socket.
 func (s *Server) listen() (net.Listener, string, error) {
 	if p := s.cfg.ServerUnixSocket; p != "" {
-		_ = os.Remove(p)
-		ln, err := net.Listen("unix", p)
+		ln, err := listenUnix(p, s.cfg.ServerUnixSocketMode)
 		if err != nil {
 			return nil, "", fmt.Errorf("server-unix-socket: %w", err)
-		}
-		mode, err := strconv.ParseUint(s.cfg.ServerUnixSocketMode, 8, 32)
-		if err != nil {
-			mode = 0o660
-		}
-		if err := os.Chmod(p, os.FileMode(mode)); err != nil {
-			ln.Close()
-			return nil, "", fmt.Errorf("server-unix-socket-mode: %w", err)
 		}
 		return ln, "unix:" + p, nil
 	}
 	addr := net.JoinHostPort(hostFor(s.cfg.ServerHost), strconv.Itoa(s.cfg.ServerPort))
-	network := "tcp"
-	if s.cfg.ServerHost == "!4" || s.cfg.ServerHost == "*4" {
-		network = "tcp4"
-	} else if s.cfg.ServerHost == "!6" {
-		network = "tcp6"
-	}
+	network := networkFor(s.cfg.ServerHost)
 	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	return ln, ln.Addr().String(), nil
+}
+
+// adminListen opens the admin server's Unix socket (admin-server-unix-socket, which takes precedence, as in
+// PostgREST) or TCP port (admin-server-port, on admin-server-host or else server-host); nil when neither is set.
+func (s *Server) adminListen() (net.Listener, error) {
+	if p := s.cfg.AdminServerUnixSocket; p != "" {
+		ln, err := listenUnix(p, s.cfg.AdminServerUnixSocketMode)
+		if err != nil {
+			return nil, fmt.Errorf("admin-server-unix-socket: %w", err)
+		}
+		return ln, nil
+	}
+	if s.cfg.AdminServerPort <= 0 {
+		return nil, nil
+	}
+	host := s.cfg.ServerHost
+	if s.cfg.AdminServerHost != "" {
+		host = s.cfg.AdminServerHost
+	}
+	ln, err := net.Listen(networkFor(host), net.JoinHostPort(hostFor(host), strconv.Itoa(s.cfg.AdminServerPort)))
+	if err != nil {
+		return nil, fmt.Errorf("admin-server-port: %w", err)
+	}
+	return ln, nil
+}
+
+// listenUnix replaces a stale socket file at path, listens there and sets the file's mode (octal text).
+func listenUnix(path, mode string) (net.Listener, error) {
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := strconv.ParseUint(mode, 8, 32)
+	if err != nil {
+		m = 0o660
+	}
+	if err := os.Chmod(path, os.FileMode(m)); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// networkFor is the network of a server-host: IPv4 only for !4, IPv6 only for !6 (warp's host preferences,
+// as PostgREST binds them), either for anything else.
+func networkFor(h string) string {
+	switch h {
+	case "!4":
+		return "tcp4"
+	case "!6":
+		return "tcp6"
+	}
+	return "tcp"
 }
 
 // hostFor maps PostgREST's special server-host values (warp's host preferences) to a listen host.
@@ -317,19 +353,21 @@ func (s *Server) loadLoop(ctx context.Context) {
 	}
 }
 
-// listenLoop reloads on NOTIFY pgrst, 'reload schema' (the schema cache) and 'reload config' (db-config and the
-// schema cache).
+// listenLoop reloads on NOTIFY pgrst: 'reload schema' the schema cache; 'reload config' and an empty payload
+// the configuration (file, environment, database) and the schema cache, as PostgREST's listener. Bursts of
+// notifications arrive debounced into one call (schemacache.Listen).
 func (s *Server) listenLoop(ctx context.Context) {
 	err := schemacache.Listen(ctx, s.cfg.DBURI, s.cfg.DBChannel, s.log, func(payload string) {
-		switch strings.TrimSpace(payload) {
-		case "", "reload schema":
-			if err := s.Reload(ctx); err != nil {
-				s.log.Error("schema cache reload failed", "err", err)
-			}
-		case "reload config":
-			if err := s.ReloadConfig(ctx); err != nil {
-				s.log.Error("config reload failed", "err", err)
-			}
+		var err error
+		if payload == schemacache.PayloadSchema {
+			s.log.Info("NOTIFY: reloading the schema cache", "channel", s.cfg.DBChannel)
+			err = s.Reload(ctx)
+		} else {
+			s.log.Info("NOTIFY: reloading the configuration and the schema cache", "channel", s.cfg.DBChannel)
+			err = s.ReloadConfig(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("reload failed", "err", err)
 		}
 	})
 	if err != nil && ctx.Err() == nil {
@@ -349,7 +387,7 @@ func (s *Server) signalLoop(ctx context.Context) {
 		case sig := <-ch:
 			var err error
 			if sig == syscall.SIGUSR2 {
-				s.log.Info("SIGUSR2: reloading config")
+				s.log.Info("SIGUSR2: reloading the configuration (file, environment, database) and the schema cache")
 				err = s.ReloadConfig(ctx)
 			} else {
 				s.log.Info("SIGUSR1: reloading schema cache")

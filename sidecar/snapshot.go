@@ -186,29 +186,47 @@ func (s *Server) reload(ctx context.Context, set *settings) error {
 	return nil
 }
 
-// ReloadConfig applies the database's pgrst.* settings of the authenticator role (db-config) over the file,
-// environment and flags, then reloads the schema cache under the result and publishes both as one snapshot.
-// A malformed setting keeps the running configuration.
+// ReloadConfig reads the configuration again, as PostgREST does on SIGUSR2 and NOTIFY 'reload config': the
+// config file and the environment (and the same flags) as they are now, then the database's pgrst.* settings
+// of the authenticator role (db-config) over them; then it reloads the schema cache under the result and
+// publishes both as one snapshot. Keys that cannot change while running (connection, pool, listener, servers)
+// keep their started values, and those that changed are logged. A configuration that does not load or
+// validate keeps the running one.
 func (s *Server) ReloadConfig(ctx context.Context) error {
-	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := s.pool.Acquire(lctx)
-	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
-	}
-	preConfig := ""
-	if s.cfg.DBPreConfig != "" {
-		preConfig = qualifiedName(s.cfg.DBPreConfig)
-	}
-	pairs, err := schemacache.LoadDBSettings(lctx, conn, preConfig, config.Keys())
-	conn.Release()
-	if err != nil {
-		return err
-	}
 	running := s.snap.Load().set
-	cfg := s.cfg
+	cfg, err := s.cfg.Reread()
+	if err != nil {
+		s.log.Error("configuration rejected; keeping the running one", "err", err)
+		return s.reload(ctx, running)
+	}
+	if !slices.Equal(cfg.Warnings, s.cfg.Warnings) { // the ones of the start were logged then
+		for _, w := range cfg.Warnings {
+			s.log.Warn("configuration: " + w)
+		}
+	}
+	if changed := config.KeepFixed(&cfg, s.cfg); len(changed) > 0 {
+		s.log.Warn("configuration keys that cannot change while running were changed and are ignored until a restart",
+			"keys", changed)
+	}
+	pairs := 0
 	if s.cfg.DBConfig {
-		ignored, err := config.ApplyDatabase(&cfg, pairs)
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		conn, err := s.pool.Acquire(lctx)
+		if err != nil {
+			return fmt.Errorf("connecting: %w", err)
+		}
+		preConfig := ""
+		if s.cfg.DBPreConfig != "" {
+			preConfig = qualifiedName(s.cfg.DBPreConfig)
+		}
+		settings, err := schemacache.LoadDBSettings(lctx, conn, preConfig, config.Keys())
+		conn.Release()
+		if err != nil {
+			return err
+		}
+		pairs = len(settings)
+		ignored, err := config.ApplyDatabase(&cfg, settings)
 		if err != nil {
 			s.log.Error("in-database configuration rejected; keeping the running one", "err", err)
 			return s.reload(ctx, running)
@@ -222,6 +240,6 @@ func (s *Server) ReloadConfig(ctx context.Context) error {
 		s.log.Error("configuration rejected; keeping the running one", "err", err)
 		return s.reload(ctx, running)
 	}
-	s.log.Info("config reloaded", "in-database settings", len(pairs))
+	s.log.Info("config reloaded", "in-database settings", pairs)
 	return s.reload(ctx, set)
 }

@@ -39,7 +39,10 @@ func TestDockerCompose(t *testing.T) {
 			Command     []string          `yaml:"command"`
 			Environment map[string]string `yaml:"environment"`
 			Ports       []string          `yaml:"ports"`
-			DependsOn   map[string]struct {
+			Healthcheck struct {
+				Test []string `yaml:"test"`
+			} `yaml:"healthcheck"`
+			DependsOn map[string]struct {
 				Condition string `yaml:"condition"`
 			} `yaml:"depends_on"`
 		} `yaml:"services"`
@@ -84,15 +87,24 @@ func TestDockerCompose(t *testing.T) {
 		!slices.Contains(p.Ports, "3000:3000") || p.Environment["PGRST_DB_SCHEMAS"] != "api_v2,api_v1" {
 		t.Errorf("pgway must serve api_v2,api_v1 on 3000 after migrate: %+v", p)
 	}
+	// pgway runs as PostgREST's image: no command (the environment alone), and a health check with --ready.
+	if p := compose.Services["pgway"]; len(p.Command) != 0 || !slices.Contains(p.Healthcheck.Test, "--ready") ||
+		p.Environment["PGRST_ADMIN_SERVER_PORT"] == "" {
+		t.Errorf("pgway must run with no command and check its health with --ready on the admin server: %+v", p)
+	}
 	df, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := string(df)
-	for _, want := range []string{"CGO_ENABLED=0", "USER nonroot", "./cmd/pgway", "EXPOSE 3000"} {
+	for _, want := range []string{"CGO_ENABLED=0", "USER nonroot", "./cmd/pgway", "EXPOSE 3000",
+		`ENTRYPOINT ["/usr/local/bin/pgway"]`, "ln -s pgway /out/bin/postgrest", "/bin/"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
+	}
+	if strings.Contains(d, "\nCMD ") {
+		t.Error("Dockerfile must have no CMD: without arguments pgway serves with the environment, as postgrest")
 	}
 	if strings.Count(d, "\nFROM ") < 1 || strings.Count(d, "FROM ") < 2 {
 		t.Error("Dockerfile must be multi-stage")

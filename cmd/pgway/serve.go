@@ -9,12 +9,11 @@ import (
 	"strings"
 
 	"github.com/pgway/pgway/internal/config"
-	"github.com/pgway/pgway/sidecar"
 )
 
 func init() {
 	commands["serve"] = command{
-		summary: "serve the database as a PostgREST-compatible API",
+		summary: "serve the database as a PostgREST-compatible API (as pgway [FILENAME])",
 		usage: "usage: pgway serve [CONFIG_FILE] [--key=value | --key value ...]\n\n" +
 			"Configuration: CONFIG_FILE (PostgREST format) < PGRST_* environment < flags.\n" +
 			"Keys: " + strings.Join(config.Keys(), ", ") + ", app.settings.*",
@@ -35,17 +34,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if len(pos) == 1 {
 		file = pos[0]
 	}
-	cfg, err := config.Load(file, getenv, flags)
+	cfg, err := loadConfig(file, getenv, flags)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
-	if err := sidecar.Run(ctx, cfg, logger); err != nil {
-		logger.Error("server stopped", "err", err)
-		return 1
-	}
-	return 0
+	return serveWith(ctx, cfg, stderr)
 }
 
 // logLevel maps PostgREST's log-level to slog: crit logs only the most severe, debug everything.

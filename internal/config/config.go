@@ -39,6 +39,11 @@ type Config struct {
 	OpenAPIValidate       string // openapi-validate (pgway): strict (default) | off
 
 	AdminServerPort int // admin-server-port (0 = off)
+	// AdminServerUnixSocket serves the admin endpoints on a Unix socket instead of admin-server-port
+	// (admin-server-unix-socket); AdminServerUnixSocketMode is its file mode (admin-server-unix-socket-mode,
+	// octal, default "660").
+	AdminServerUnixSocket     string
+	AdminServerUnixSocketMode string
 	// AdminServerPprof serves Go's runtime profiles at /debug/pprof/ on the admin server (pgway:
 	// admin-server-pprof, default false). They expose internals and cost CPU while taken: enable it only where
 	// the admin port is private.
@@ -64,7 +69,7 @@ type Config struct {
 	DBHoistedTxSettings     []string // db-hoisted-tx-settings: function settings applied to the whole transaction
 	DBRootSpec              string   // db-root-spec: a function answering GET / instead of the document
 	DBPreConfig             string   // db-pre-config
-	LogQuery                string   // log-query
+	LogQuery                bool     // log-query (PostgREST 14+: a boolean; "main-query"/"disabled" of older versions are read too)
 	OpenAPISecurityActive   bool     // openapi-security-active (pgway always documents bearerAuth)
 
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
@@ -93,44 +98,50 @@ type Config struct {
 	// StreamBodyBytes: JSON write bodies this large or larger are streamed to PostgreSQL with COPY instead of
 	// bound as a parameter (pgway: server-stream-body-size, default 1 MiB; 0 = never).
 	StreamBodyBytes int
+
+	// Warnings are what Load tolerated and the caller should log: keys PostgREST has removed, older forms of
+	// a value.
+	Warnings []string
+	// source is what Load read, for Reread.
+	source *Source
 }
 
 // Default returns the configuration PostgREST uses when nothing is set.
 func Default() Config {
 	return Config{
-		DBSchemas:                []string{"public"},
-		DBPool:                   10,
-		DBPoolAcquisitionTimeout: 10 * time.Second,
-		DBExtraSearchPath:        []string{"public"},
-		DBTxEnd:                  "commit",
-		DBChannel:                "pgrst",
-		DBChannelEnabled:         true,
-		ServerHost:               "!4",
-		ServerPort:               3000,
-		ServerUnixSocketMode:     "660",
-		JWTRoleClaimKey:          ".role",
-		LogLevel:                 "error",
-		OpenAPIMode:              "follow-privileges",
-		OpenAPIVersion:           "3.0",
-		OpenAPIValidate:          "strict",
-		MaxBodyBytes:             10 << 20,
-		MaxHeaderBytes:           64 << 10,
-		ResponseBufferBytes:      256 << 10,
-		RequestTimeout:           60 * time.Second,
-		ShutdownTimeout:          10 * time.Second,
-		DBStatementTimeout:       30 * time.Second,
-		DBMaxEmbedDepth:          8,
-		DBMaxEmbeds:              32,
-		StreamBodyBytes:          1 << 20,
-		DBPreparedStatements:     true,
-		DBConfig:                 true,
-		URLLegacyTargetNames:     true,
-		DBPoolMaxIdletime:        30,
-		DBPoolMaxLifetime:        1800,
-		JWTCacheMaxEntries:       1000,
-		ClientErrorVerbosity:     "verbose",
-		DBPoolAutomaticRecovery:  true,
-		LogQuery:                 "disabled",
-		DBHoistedTxSettings:      []string{"statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation"},
+		DBSchemas:                 []string{"public"},
+		DBPool:                    10,
+		DBPoolAcquisitionTimeout:  10 * time.Second,
+		DBExtraSearchPath:         []string{"public"},
+		DBTxEnd:                   "commit",
+		DBChannel:                 "pgrst",
+		DBChannelEnabled:          true,
+		ServerHost:                "!4",
+		ServerPort:                3000,
+		ServerUnixSocketMode:      "660",
+		AdminServerUnixSocketMode: "660",
+		JWTRoleClaimKey:           ".role",
+		LogLevel:                  "error",
+		OpenAPIMode:               "follow-privileges",
+		OpenAPIVersion:            "3.0",
+		OpenAPIValidate:           "strict",
+		MaxBodyBytes:              10 << 20,
+		MaxHeaderBytes:            64 << 10,
+		ResponseBufferBytes:       256 << 10,
+		RequestTimeout:            60 * time.Second,
+		ShutdownTimeout:           10 * time.Second,
+		DBStatementTimeout:        30 * time.Second,
+		DBMaxEmbedDepth:           8,
+		DBMaxEmbeds:               32,
+		StreamBodyBytes:           1 << 20,
+		DBPreparedStatements:      true,
+		DBConfig:                  true,
+		URLLegacyTargetNames:      true,
+		DBPoolMaxIdletime:         30,
+		DBPoolMaxLifetime:         1800,
+		JWTCacheMaxEntries:        1000,
+		ClientErrorVerbosity:      "verbose",
+		DBPoolAutomaticRecovery:   true,
+		DBHoistedTxSettings:       []string{"statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation"},
 	}
 }

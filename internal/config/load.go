@@ -1,309 +1,266 @@
 package config
 
 import (
-	"bufio"
 	"fmt"
 	"net/url"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 )
 
-// setter parses a raw value into one Config field.
-type setter func(c *Config, v string) error
-
-func str(f func(*Config) *string) setter {
-	return func(c *Config, v string) error { *f(c) = v; return nil }
+// Source is where the configuration is read from, lowest precedence first: a config file, the environment
+// (PGRST_*), command-line flags (kebab-case keys).
+type Source struct {
+	File   string
+	Getenv func(string) string
+	// Environ lists the environment as KEY=VALUE, for PGRST_APP_SETTINGS_* (and $(NAME) in the file of a
+	// variable set to ""); nil: no PGRST_APP_SETTINGS_* is read.
+	Environ func() []string
+	Flags   map[string]string
 }
 
-func enum(f func(*Config) *string, allowed ...string) setter {
-	return func(c *Config, v string) error {
-		for _, a := range allowed {
-			if v == a {
-				*f(c) = v
-				return nil
-			}
-		}
-		return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
-	}
-}
-
-func integer(f func(*Config) *int) setter {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", v)
-		}
-		*f(c) = n
-		return nil
-	}
-}
-
-// seconds reads a whole number of seconds (negative is an error).
-func seconds(f func(*Config) *time.Duration) setter {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q is not a number of seconds", v)
-		}
-		*f(c) = time.Duration(n) * time.Second
-		return nil
-	}
-}
-
-// nonNegative reads an integer that is 0 or more.
-func nonNegative(f func(*Config) *int) setter {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q is not a non-negative integer", v)
-		}
-		*f(c) = n
-		return nil
-	}
-}
-
-func boolean(f func(*Config) *bool) setter {
-	return func(c *Config, v string) error {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true", "on", "yes":
-			*f(c) = true
-		case "false", "off", "no":
-			*f(c) = false
-		default:
-			return fmt.Errorf("%q is not a boolean", v)
-		}
-		return nil
-	}
-}
-
-func list(f func(*Config) *[]string) setter {
-	return func(c *Config, v string) error {
-		var out []string
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-		*f(c) = out
-		return nil
-	}
-}
-
-var keys = map[string]setter{
-	"db-uri": func(c *Config, v string) error {
-		if err := checkDBURI(v); err != nil {
-			return err
-		}
-		c.DBURI = v
-		return nil
-	},
-	"db-schemas":   list(func(c *Config) *[]string { return &c.DBSchemas }),
-	"db-schema":    list(func(c *Config) *[]string { return &c.DBSchemas }),
-	"db-anon-role": str(func(c *Config) *string { return &c.DBAnonRole }),
-	"db-pool":      integer(func(c *Config) *int { return &c.DBPool }),
-	"db-pool-acquisition-timeout": func(c *Config, v string) error {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", v)
-		}
-		c.DBPoolAcquisitionTimeout = time.Duration(n) * time.Second
-		return nil
-	},
-	"db-max-rows": func(c *Config, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", v)
-		}
-		c.DBMaxRows = n
-		return nil
-	},
-	"db-extra-search-path":        list(func(c *Config) *[]string { return &c.DBExtraSearchPath }),
-	"db-plan-enabled":             boolean(func(c *Config) *bool { return &c.DBPlanEnabled }),
-	"db-aggregates-enabled":       boolean(func(c *Config) *bool { return &c.DBAggregatesEnabled }),
-	"db-tx-end":                   enum(func(c *Config) *string { return &c.DBTxEnd }, "commit", "commit-allow-override", "rollback", "rollback-allow-override"),
-	"db-channel":                  str(func(c *Config) *string { return &c.DBChannel }),
-	"db-channel-enabled":          boolean(func(c *Config) *bool { return &c.DBChannelEnabled }),
-	"db-pre-request":              str(func(c *Config) *string { return &c.DBPreRequest }),
-	"db-prepared-statements":      boolean(func(c *Config) *bool { return &c.DBPreparedStatements }),
-	"db-config":                   boolean(func(c *Config) *bool { return &c.DBConfig }),
-	"server-host":                 str(func(c *Config) *string { return &c.ServerHost }),
-	"server-port":                 integer(func(c *Config) *int { return &c.ServerPort }),
-	"server-cors-allowed-origins": list(func(c *Config) *[]string { return &c.ServerCorsAllowedOrigins }),
-	"server-unix-socket":          str(func(c *Config) *string { return &c.ServerUnixSocket }),
-	"server-unix-socket-mode":     str(func(c *Config) *string { return &c.ServerUnixSocketMode }),
-	"server-timing-enabled":       boolean(func(c *Config) *bool { return &c.ServerTimingEnabled }),
-	"server-stream-body-size":     integer(func(c *Config) *int { return &c.StreamBodyBytes }),
-	"server-max-body-size":        integer(func(c *Config) *int { return &c.MaxBodyBytes }),
-	"server-max-header-size":      nonNegative(func(c *Config) *int { return &c.MaxHeaderBytes }),
-	"server-response-buffer-size": nonNegative(func(c *Config) *int { return &c.ResponseBufferBytes }),
-	"server-request-timeout":      seconds(func(c *Config) *time.Duration { return &c.RequestTimeout }),
-	"server-shutdown-timeout":     seconds(func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
-	"db-statement-timeout":        seconds(func(c *Config) *time.Duration { return &c.DBStatementTimeout }),
-	"db-max-embed-depth":          nonNegative(func(c *Config) *int { return &c.DBMaxEmbedDepth }),
-	"db-max-embeds":               nonNegative(func(c *Config) *int { return &c.DBMaxEmbeds }),
-	"admin-server-port":           integer(func(c *Config) *int { return &c.AdminServerPort }),
-	"admin-server-pprof":          boolean(func(c *Config) *bool { return &c.AdminServerPprof }),
-	"jwt-secret":                  str(func(c *Config) *string { return &c.JWTSecret }),
-	"jwt-secret-is-base64":        boolean(func(c *Config) *bool { return &c.JWTSecretIsBase64 }),
-	"jwt-aud":                     str(func(c *Config) *string { return &c.JWTAud }),
-	"jwt-role-claim-key":          str(func(c *Config) *string { return &c.JWTRoleClaimKey }),
-	"jwt-cache-max-lifetime":      integer(func(c *Config) *int { return &c.JWTCacheMaxLifetime }),
-	"log-level":                   enum(func(c *Config) *string { return &c.LogLevel }, "crit", "error", "warn", "info", "debug"),
-	"openapi-mode":                enum(func(c *Config) *string { return &c.OpenAPIMode }, "follow-privileges", "ignore-privileges", "disabled"),
-	"openapi-server-proxy-uri":    str(func(c *Config) *string { return &c.OpenAPIServerProxyURI }),
-	"openapi-version":             enum(func(c *Config) *string { return &c.OpenAPIVersion }, "3.0", "3.1"),
-	"db-pool-max-idletime":        integer(func(c *Config) *int { return &c.DBPoolMaxIdletime }),
-	"db-pool-max-lifetime":        integer(func(c *Config) *int { return &c.DBPoolMaxLifetime }),
-	"db-pool-automatic-recovery":  boolean(func(c *Config) *bool { return &c.DBPoolAutomaticRecovery }),
-	"admin-server-host":           str(func(c *Config) *string { return &c.AdminServerHost }),
-	"jwt-cache-max-entries":       integer(func(c *Config) *int { return &c.JWTCacheMaxEntries }),
-	"client-error-verbosity":      enum(func(c *Config) *string { return &c.ClientErrorVerbosity }, "verbose", "minimal"),
-	"server-reuseport":            boolean(func(c *Config) *bool { return &c.ServerReusePort }),
-	"db-hoisted-tx-settings":      list(func(c *Config) *[]string { return &c.DBHoistedTxSettings }),
-	"db-root-spec":                str(func(c *Config) *string { return &c.DBRootSpec }),
-	"db-pre-config":               str(func(c *Config) *string { return &c.DBPreConfig }),
-	"log-query":                   enum(func(c *Config) *string { return &c.LogQuery }, "disabled", "main-query"),
-	"openapi-security-active":     boolean(func(c *Config) *bool { return &c.OpenAPISecurityActive }),
-	"server-trace-header":         str(func(c *Config) *string { return &c.ServerTraceHeader }),
-	"url-use-legacy-target-names": boolean(func(c *Config) *bool { return &c.URLLegacyTargetNames }),
-	"openapi-validate":            enum(func(c *Config) *string { return &c.OpenAPIValidate }, "strict", "off"),
-}
-
-// Keys returns every configuration key Load accepts (besides app.settings.*), sorted.
-func Keys() []string {
-	out := make([]string, 0, len(keys))
-	for k := range keys {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// checkDBURI accepts postgres:// and postgresql:// URIs and libpq key=value strings.
-func checkDBURI(v string) error {
-	if strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") {
-		if _, err := url.Parse(v); err != nil {
-			return fmt.Errorf("malformed URI: %v", err)
-		}
-		return nil
-	}
-	if v == "" {
-		return nil
-	}
-	for _, f := range strings.Fields(v) {
-		if !strings.Contains(f, "=") {
-			return fmt.Errorf("%q is neither a postgres:// URI nor a key=value connection string", v)
-		}
-	}
-	return nil
-}
-
-func set(c *Config, key, v string) error {
-	if strings.HasPrefix(key, "app.settings.") {
-		if c.AppSettings == nil {
-			c.AppSettings = map[string]string{}
-		}
-		c.AppSettings[strings.TrimPrefix(key, "app.settings.")] = v
-		return nil
-	}
-	s, ok := keys[key]
-	if !ok {
-		return fmt.Errorf("config: %s: unknown key", key)
-	}
-	if err := s(c, v); err != nil {
-		return fmt.Errorf("config: %s: %w", key, err)
-	}
-	return nil
-}
-
-// Load starts from Default, applies the config file (if file != ""), then PGRST_* variables from getenv,
-// then flags (kebab-case keys), and returns the result or the first error.
+// Load reads file (none when ""), then PGRST_* variables from getenv, then flags, over Default.
 func Load(file string, getenv func(string) string, flags map[string]string) (Config, error) {
+	return LoadFrom(Source{File: file, Getenv: getenv, Flags: flags})
+}
+
+// rawValue is one value as found, with the name it was given under and where.
+type rawValue struct {
+	name, value string
+}
+
+// LoadFrom reads the configuration as PostgREST does (Config.hs): the file, overridden by the environment,
+// overridden (pgway) by flags. A key's own name wins over its alias wherever either is set (PostgREST's
+// optWithAlias). Keys PostgREST has removed load with a warning in Config.Warnings; any other unknown key in
+// the file or the flags is an error naming it. jwt-secret and db-uri of the form "@/path" are read from that
+// file (the secret without one trailing newline, the URI without surrounding white space).
+func LoadFrom(src Source) (Config, error) {
 	c := Default()
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: reading %s: %w", file, err)
+	var warnings []string
+	own := map[string]rawValue{}
+	viaAlias := map[string]rawValue{}
+	app := map[string]string{}
+	add := func(name, value string) error {
+		switch {
+		case strings.HasPrefix(name, "app.settings.") && len(name) > len("app.settings."):
+			app[strings.TrimPrefix(name, "app.settings.")] = value
+		case keys[name] != nil:
+			own[name] = rawValue{name, value}
+		case aliases[name].key != "":
+			viaAlias[aliases[name].key] = rawValue{name, value}
+		case removed[name] != "":
+			warnings = append(warnings, fmt.Sprintf("%s is ignored: %s", name, removed[name]))
+		default:
+			return fmt.Errorf("config: %s: unknown key", name)
 		}
-		if err := parseFile(&c, string(data)); err != nil {
+		return nil
+	}
+
+	env := envLookup(src)
+	if src.File != "" {
+		data, err := os.ReadFile(src.File)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: reading %s: %w", src.File, err)
+		}
+		order, vals, err := parseFileText(src.File, string(data), env)
+		if err != nil {
 			return Config{}, err
 		}
+		for _, k := range order {
+			v := vals[k]
+			if v.kind == valList {
+				return Config{}, fmt.Errorf("config: %s: a list is not a value of this key", k)
+			}
+			if err := add(k, v.text); err != nil {
+				return Config{}, err
+			}
+		}
 	}
-	if getenv != nil {
-		for _, k := range Keys() {
-			if v := getenv("PGRST_" + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))); v != "" {
-				if err := set(&c, k, v); err != nil {
+	if src.Getenv != nil {
+		for _, name := range envNames() {
+			if v := src.Getenv(envName(name)); v != "" {
+				if err := add(name, v); err != nil {
 					return Config{}, err
 				}
 			}
 		}
 	}
-	fk := make([]string, 0, len(flags))
-	for k := range flags {
-		fk = append(fk, k)
+	if src.Environ != nil {
+		for _, kv := range src.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			if s, ok := strings.CutPrefix(k, "PGRST_APP_SETTINGS_"); ok && s != "" {
+				app[s] = v
+			}
+		}
 	}
-	sort.Strings(fk)
-	for _, k := range fk {
-		if err := set(&c, k, flags[k]); err != nil {
+	flagKeys := make([]string, 0, len(src.Flags))
+	for k := range src.Flags {
+		flagKeys = append(flagKeys, k)
+	}
+	sort.Strings(flagKeys)
+	for _, k := range flagKeys {
+		if err := add(k, src.Flags[k]); err != nil {
 			return Config{}, err
 		}
 	}
+
+	for key, r := range viaAlias {
+		var first bool
+		for _, a := range aliases {
+			if a.key == key && a.aliasFirst {
+				first = true
+			}
+		}
+		if _, set := own[key]; !set || first {
+			own[key] = r
+		}
+	}
+	names := make([]string, 0, len(own))
+	for k := range own {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		r := own[k]
+		if err := set(&c, k, r.value); err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", r.name, err)
+		}
+	}
+	if len(app) > 0 {
+		c.AppSettings = app
+	}
+	c.Warnings = append(warnings, c.Warnings...)
+	if err := c.check(); err != nil {
+		return Config{}, err
+	}
+	if err := c.readFiles(true); err != nil {
+		return Config{}, err
+	}
+	s := src
+	c.source = &s
 	return c, nil
 }
 
-func parseFile(c *Config, text string) error {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return fmt.Errorf("config: line %d: expected key = value", n)
-		}
-		k = strings.TrimSpace(k)
-		v = strings.TrimSpace(v)
-		if strings.HasPrefix(v, `"`) {
-			end := closingQuote(v)
-			if end < 0 {
-				return fmt.Errorf("config: %s: unterminated string", k)
-			}
-			s, err := strconv.Unquote(v[:end+1])
-			if err != nil {
-				return fmt.Errorf("config: %s: bad string: %v", k, err)
-			}
-			v = s
-		} else if i := strings.Index(v, "#"); i >= 0 {
-			v = strings.TrimSpace(v[:i])
-		}
-		if err := set(c, k, v); err != nil {
-			return err
-		}
+// envNames are the names whose PGRST_* variable is read: every key, alias and removed key.
+func envNames() []string {
+	out := Keys()
+	for a := range aliases {
+		out = append(out, a)
 	}
-	return sc.Err()
+	for r := range removed {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
 }
 
-func closingQuote(v string) int {
-	for i := 1; i < len(v); i++ {
-		switch v[i] {
-		case '\\':
-			i++
-		case '"':
-			return i
+// envLookup finds $(NAME) of the config file in the environment: with Getenv, and in Environ for a variable
+// set to the empty string.
+func envLookup(src Source) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if src.Getenv != nil {
+			if v := src.Getenv(name); v != "" {
+				return v, true
+			}
+		}
+		if src.Environ != nil {
+			for _, kv := range src.Environ() {
+				if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+					return v, true
+				}
+			}
+		}
+		return "", false
+	}
+}
+
+// emptyable keys keep an empty value; for any other key "" means the default, as PostgREST reads an empty
+// string as not set (Config.hs optString).
+var emptyable = map[string]bool{"db-extra-search-path": true, "admin-server-host": true, "db-uri": true}
+
+// set parses one value of key (its own name) into c.
+func set(c *Config, key, v string) error {
+	s := keys[key]
+	if s == nil {
+		return fmt.Errorf("unknown key")
+	}
+	if v == "" && !emptyable[key] {
+		d := Default()
+		v = s.get(&d)
+	}
+	return s.set(c, v)
+}
+
+// check applies PostgREST's rules across keys.
+func (c *Config) check() error {
+	if c.AdminServerPort != 0 && c.AdminServerPort == c.ServerPort {
+		return fmt.Errorf("config: admin-server-port cannot be the same as server-port")
+	}
+	return nil
+}
+
+// readFiles reads jwt-secret (and, with uri, db-uri) from a file when its value is "@/path", as PostgREST
+// (Config.hs readSecretFile strips one trailing newline, readDbUriFile strips white space).
+func (c *Config) readFiles(uri bool) error {
+	if name, ok := strings.CutPrefix(c.JWTSecret, "@"); ok {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("config: jwt-secret: %w", err)
+		}
+		c.JWTSecret = strings.TrimSuffix(string(b), "\n")
+	}
+	if name, ok := strings.CutPrefix(c.DBURI, "@"); ok && uri {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("config: db-uri: %w", err)
+		}
+		c.DBURI = strings.TrimSpace(string(b))
+		if err := checkDBURI(c.DBURI); err != nil {
+			return fmt.Errorf("config: db-uri (from %s): %w", name, err)
 		}
 	}
-	return -1
+	return nil
+}
+
+// Reread loads the configuration again from where c was loaded (the file and the environment as they are
+// now, and the same flags), for SIGUSR2 and NOTIFY 'reload config'. A Config not made by Load is returned as
+// it is.
+func (c Config) Reread() (Config, error) {
+	if c.source == nil {
+		return c, nil
+	}
+	return LoadFrom(*c.source)
+}
+
+// KeepFixed gives next the values running has for the keys that cannot change while running (the
+// connection, the pool, the listener, the servers) and returns those whose value next had differed.
+func KeepFixed(next *Config, running Config) (changed []string) {
+	for _, s := range specs {
+		if !s.fixed {
+			continue
+		}
+		if s.get(next) != s.get(&running) {
+			changed = append(changed, s.name)
+		}
+	}
+	next.DBURI, next.DBConfig, next.DBPreConfig = running.DBURI, running.DBConfig, running.DBPreConfig
+	next.DBPool, next.DBPoolAcquisitionTimeout = running.DBPool, running.DBPoolAcquisitionTimeout
+	next.DBPoolMaxIdletime, next.DBPoolMaxLifetime = running.DBPoolMaxIdletime, running.DBPoolMaxLifetime
+	next.DBPoolAutomaticRecovery = running.DBPoolAutomaticRecovery
+	next.DBChannel, next.DBChannelEnabled = running.DBChannel, running.DBChannelEnabled
+	next.ServerHost, next.ServerPort, next.ServerReusePort = running.ServerHost, running.ServerPort, running.ServerReusePort
+	next.ServerUnixSocket, next.ServerUnixSocketMode = running.ServerUnixSocket, running.ServerUnixSocketMode
+	next.AdminServerHost, next.AdminServerPort = running.AdminServerHost, running.AdminServerPort
+	next.AdminServerUnixSocket, next.AdminServerUnixSocketMode = running.AdminServerUnixSocket, running.AdminServerUnixSocketMode
+	next.AdminServerPprof, next.LogLevel = running.AdminServerPprof, running.LogLevel
+	next.MaxBodyBytes, next.MaxHeaderBytes, next.ShutdownTimeout = running.MaxBodyBytes, running.MaxHeaderBytes, running.ShutdownTimeout
+	return changed
 }
 
 // Redacted renders the configuration for logging with secrets (JWT secret, db-uri password) hidden.
 func (c Config) Redacted() string {
 	r := c
+	r.source = nil
 	if r.JWTSecret != "" {
 		r.JWTSecret = "<redacted>"
 	}
@@ -318,30 +275,20 @@ func (c Config) Redacted() string {
 	return fmt.Sprintf("%+v", r)
 }
 
-// fixedKeys cannot come from the database (db-config): they are needed before connecting, or they shape the
-// listener and the pool, which a running server keeps.
-var fixedKeys = map[string]bool{
-	"db-uri": true, "db-config": true, "db-pool": true, "db-pool-acquisition-timeout": true,
-	"db-channel": true, "db-channel-enabled": true, "server-host": true, "server-port": true,
-	"server-unix-socket": true, "server-unix-socket-mode": true, "server-max-body-size": true,
-	"server-max-header-size": true, "server-shutdown-timeout": true,
-	"admin-server-port": true, "admin-server-pprof": true, "log-level": true, "db-pool-max-idletime": true, "db-pool-max-lifetime": true,
-	"db-pool-automatic-recovery": true, "admin-server-host": true, "server-reuseport": true, "db-pre-config": true,
-}
-
 // ApplyDatabase applies PostgREST's in-database settings (db-config): each pair is a pgrst.* role setting of the
 // authenticator with the prefix removed and underscores for dashes ("db_schemas" = db-schemas). Keys that are
 // unknown or cannot change while running are returned in ignored; a malformed value is an error naming the key.
+// A jwt_secret of the form "@/path" is read from that file.
 func ApplyDatabase(c *Config, settings [][2]string) (ignored []string, err error) {
 	for _, kv := range settings {
 		key := strings.ReplaceAll(kv[0], "_", "-")
-		if _, ok := keys[key]; !ok || fixedKeys[key] {
+		if s := keys[key]; s == nil || s.fixed {
 			ignored = append(ignored, kv[0])
 			continue
 		}
 		if err := set(c, key, kv[1]); err != nil {
-			return ignored, fmt.Errorf("in-database setting pgrst.%s: %w", kv[0], err)
+			return ignored, fmt.Errorf("in-database setting pgrst.%s: config: %s: %w", kv[0], key, err)
 		}
 	}
-	return ignored, nil
+	return ignored, c.readFiles(false)
 }

@@ -113,9 +113,10 @@ func TestListenReconnects(t *testing.T) {
 	if newPID == pid {
 		t.Fatal("listener backend did not change")
 	}
-	// Notifications may have been missed while disconnected: the listener asks for a reload.
-	if got := l.next(t); got != "reload schema" {
-		t.Errorf("after reconnect: payload = %q, want %q", got, "reload schema")
+	// Notifications may have been missed while disconnected: the listener asks for a reload of both the
+	// schema cache and the configuration, as PostgREST's does.
+	if got := l.next(t); got != "" {
+		t.Errorf("after reconnect: payload = %q, want %q", got, "")
 	}
 	notify(t, conn, channel, "reload config")
 	if got := l.next(t); got != "reload config" {
@@ -145,5 +146,65 @@ func TestListenStopsWhileRetrying(t *testing.T) {
 	}
 	if called {
 		t.Error("onNotify called without a connection")
+	}
+}
+
+// TestListenDebounces: a burst of notifications is one call, with the payloads merged; other payloads are
+// ignored.
+func TestListenDebounces(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(context.Background(), db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	l := startListener(t, db.URL, "")
+	listenerPID(t, conn, schemacache.DefaultChannel, 0)
+	for i := 0; i < 50; i++ {
+		notify(t, conn, schemacache.DefaultChannel, "reload schema")
+	}
+	if got := l.next(t); got != "reload schema" {
+		t.Errorf("payload = %q, want reload schema", got)
+	}
+	notify(t, conn, schemacache.DefaultChannel, "something else")
+	// One transaction's notifications arrive together: schema and config merge into both.
+	if _, err := conn.Exec(context.Background(), `select pg_notify('pgrst', 'reload schema'), pg_notify('pgrst', 'reload config'),
+		pg_notify('pgrst', 'reload schema')`); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.next(t); got != "" {
+		t.Errorf("payload = %q, want both (\"\")", got)
+	}
+	select {
+	case p := <-l.ch:
+		t.Errorf("a second call %q for one burst", p)
+	case <-time.After(400 * time.Millisecond):
+	}
+}
+
+// TestListenReadWrite: the listener connects with target_session_attrs=read-write whatever db-uri says, as
+// PostgREST's: a db-uri asking for a read-only server (a replica, which cannot LISTEN) still LISTENs on the
+// primary.
+func TestListenReadWrite(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(context.Background(), db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	cfg, err := schemacache.ListenerConfig(db.URL + "&target_session_attrs=read-only&fallback_application_name=mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ValidateConnect == nil || cfg.RuntimeParams["application_name"] != "mine" {
+		t.Fatalf("listener config: %+v", cfg.RuntimeParams)
+	}
+	l := startListener(t, db.URL+"&target_session_attrs=read-only", "")
+	listenerPID(t, conn, schemacache.DefaultChannel, 0)
+	notify(t, conn, schemacache.DefaultChannel, "reload config")
+	if got := l.next(t); got != "reload config" {
+		t.Errorf("payload = %q", got)
 	}
 }
