@@ -122,7 +122,7 @@ func TestOpenAPIConfigFile(t *testing.T) {
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.conf")
-	if err := os.WriteFile(bad, []byte("db-schemas = \"api\"\nno-such-key = 1\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("db-schemas = \"api\"\ndb-pool = \"many\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -130,7 +130,7 @@ func TestOpenAPIConfigFile(t *testing.T) {
 		code   int
 		errOut string
 	}{
-		{[]string{"openapi", bad}, 1, "config: no-such-key: unknown key"},
+		{[]string{"openapi", bad}, 1, `config: db-pool: "many" is not an integer`},
 		{[]string{"openapi", filepath.Join(t.TempDir(), "missing.conf")}, 1, "config: reading"},
 		{[]string{"openapi", file, "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"openapi", "--role"}, 2, "flag -role needs a value"},

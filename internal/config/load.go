@@ -31,8 +31,9 @@ type rawValue struct {
 
 // LoadFrom reads the configuration as PostgREST does (Config.hs): the file, overridden by the environment,
 // overridden (pgway) by flags. A key's own name wins over its alias wherever either is set (PostgREST's
-// optWithAlias). Keys PostgREST has removed load with a warning in Config.Warnings; any other unknown key in
-// the file or the flags is an error naming it. jwt-secret and db-uri of the form "@/path" are read from that
+// optWithAlias). Keys PostgREST has removed, and keys it does not know, load from the file with a warning in
+// Config.Warnings, as PostgREST ignores them (a file that starts PostgREST starts pgway); an unknown flag is an
+// error naming it. jwt-secret and db-uri of the form "@/path" are read from that
 // file (the secret without one trailing newline, the URI without surrounding white space).
 func LoadFrom(src Source) (Config, error) {
 	c := Default()
@@ -40,7 +41,7 @@ func LoadFrom(src Source) (Config, error) {
 	own := map[string]rawValue{}
 	viaAlias := map[string]rawValue{}
 	app := map[string]string{}
-	add := func(name, value string) error {
+	add := func(name, value string, flag bool) error {
 		switch {
 		case strings.HasPrefix(name, "app.settings.") && len(name) > len("app.settings."):
 			app[strings.TrimPrefix(name, "app.settings.")] = value
@@ -50,8 +51,10 @@ func LoadFrom(src Source) (Config, error) {
 			viaAlias[aliases[name].key] = rawValue{name, value}
 		case removed[name] != "":
 			warnings = append(warnings, fmt.Sprintf("%s is ignored: %s", name, removed[name]))
-		default:
+		case flag:
 			return fmt.Errorf("config: %s: unknown key", name)
+		default:
+			warnings = append(warnings, fmt.Sprintf("%s is not a configuration key: ignored, as PostgREST does (a typo?)", name))
 		}
 		return nil
 	}
@@ -71,7 +74,7 @@ func LoadFrom(src Source) (Config, error) {
 			if v.kind == valList {
 				return Config{}, fmt.Errorf("config: %s: a list is not a value of this key", k)
 			}
-			if err := add(k, v.text); err != nil {
+			if err := add(k, v.text, false); err != nil {
 				return Config{}, err
 			}
 		}
@@ -79,7 +82,7 @@ func LoadFrom(src Source) (Config, error) {
 	if src.Getenv != nil {
 		for _, name := range envNames() {
 			if v := src.Getenv(envName(name)); v != "" {
-				if err := add(name, v); err != nil {
+				if err := add(name, v, false); err != nil {
 					return Config{}, err
 				}
 			}
@@ -99,7 +102,7 @@ func LoadFrom(src Source) (Config, error) {
 	}
 	sort.Strings(flagKeys)
 	for _, k := range flagKeys {
-		if err := add(k, src.Flags[k]); err != nil {
+		if err := add(k, src.Flags[k], true); err != nil {
 			return Config{}, err
 		}
 	}

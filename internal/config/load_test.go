@@ -38,7 +38,7 @@ func TestLoad(t *testing.T) {
 		{name: "bad int", file: "server-port = abc\n", wantErr: `config: server-port: "abc" is not an integer`},
 		{name: "bad bool", file: "db-plan-enabled = maybe\n", wantErr: `config: db-plan-enabled: "maybe" is not a boolean`},
 		{name: "bad enum", flags: map[string]string{"db-tx-end": "nope"}, wantErr: "config: db-tx-end:"},
-		{name: "unknown key", file: "no-such-key = 1\n", wantErr: "config: no-such-key: unknown key"},
+		{name: "unknown flag", flags: map[string]string{"no-such-key": "1"}, wantErr: "config: no-such-key: unknown key"},
 		{name: "bad uri", flags: map[string]string{"db-uri": "postgres://a b:%zz@h/db"}, wantErr: "config: db-uri: malformed URI"},
 		{name: "not a uri", flags: map[string]string{"db-uri": "hello"}, wantErr: "config: db-uri:"},
 	}

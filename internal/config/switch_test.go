@@ -81,9 +81,14 @@ func TestRemovedKeys(t *testing.T) {
 			t.Errorf("no warning %q in %q", k, c.Warnings)
 		}
 	}
-	if _, err := config.Load(write(t, "c.conf", "db-use-legacy-gucs = true\nno-such-key = 1\n"), nil, nil); err == nil ||
+	// An unknown key in the file is ignored with a warning, as PostgREST ignores it; an unknown flag is an error.
+	if c, err := config.Load(write(t, "c.conf", "db-use-legacy-gucs = true\nno-such-key = 1\n"), nil, nil); err != nil ||
+		!strings.Contains(strings.Join(c.Warnings, "\n"), "no-such-key is not a configuration key") {
+		t.Errorf("an unknown key in the file: %v %q", err, c.Warnings)
+	}
+	if _, err := config.Load("", nil, map[string]string{"no-such-key": "1"}); err == nil ||
 		err.Error() != "config: no-such-key: unknown key" {
-		t.Errorf("an unknown key: %v", err)
+		t.Errorf("an unknown flag: %v", err)
 	}
 }
 
