@@ -49,7 +49,7 @@ func serve(t *testing.T) (string, []byte) {
 	t.Cleanup(func() { cancel(); <-done; srv.Close() })
 	url := "http://" + ln.Addr().String()
 	for i := 0; i < 200; i++ {
-		res, err := http.Get(url + "/openapi.json")
+		res, err := http.Get(url + "/pgway/openapi.json")
 		if err == nil {
 			b, _ := io.ReadAll(res.Body)
 			res.Body.Close()

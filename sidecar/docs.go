@@ -26,12 +26,12 @@ const docsPage = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%TITLE%</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css">
-<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+<link rel="stylesheet" href="/pgway/docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="/pgway/docs/favicon-32x32.png">
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/pgway/docs/swagger-ui-bundle.js"></script>
 <script>
 window.ui = SwaggerUIBundle({
   url: %URL%,
@@ -46,16 +46,55 @@ window.ui = SwaggerUIBundle({
 </html>
 `
 
-// isDocsPath reports whether path is the docs page or one of its assets.
-func isDocsPath(in request.Input) bool {
-	return (in.Method == "GET" || in.Method == "HEAD") && (in.Path == "/docs" || in.Path == "/docs/" || strings.HasPrefix(in.Path, "/docs/"))
+// pagePrefix is where pgway's own pages live (the docs page, its assets, the OpenAPI document under a plain
+// name): a path of two segments that is not /rpc/…, which PostgREST never routes, so no relation or function
+// can be shadowed. /docs, /openapi.json and /openapi.yaml are kept as aliases while the schema has no relation
+// of that name.
+const pagePrefix = "/pgway"
+
+// page is one of pgway's own pages: the docs page or an asset of it, or the document in a format.
+type page struct {
+	docs   bool
+	asset  string // the docs page's asset ("" for the page)
+	format string // the document's format ("json", "yaml")
 }
 
-// serveDocs answers GET /docs (and /vN/docs: the version's document) and the page's assets.
-func (s *Server) serveDocs(c *handling, in request.Input, version string) error {
+// pgwayPage recognises GET/HEAD of pgway's pages: under /pgway always; at /docs, /openapi.json and /openapi.yaml
+// when the schema the request would read has no relation of that name (the relation wins).
+func pgwayPage(in request.Input, relationExists func(name string) bool) (page, bool) {
+	if in.Method != "GET" && in.Method != "HEAD" {
+		return page{}, false
+	}
+	p, ok := strings.CutPrefix(in.Path, pagePrefix)
+	if !ok || p != "" && p[0] != '/' {
+		// Legacy aliases, unless a relation answers there.
+		p = in.Path
+		name := strings.Trim(p, "/")
+		if i := strings.IndexByte(name, '/'); i >= 0 {
+			name = name[:i]
+		}
+		if name != "docs" && name != "openapi.json" && name != "openapi.yaml" && name != "openapi.yml" || relationExists(name) {
+			return page{}, false
+		}
+	}
+	switch {
+	case p == "/docs" || p == "/docs/":
+		return page{docs: true}, true
+	case strings.HasPrefix(p, "/docs/"):
+		return page{docs: true, asset: path.Base(p)}, true
+	case p == "/openapi.json":
+		return page{format: "json"}, true
+	case p == "/openapi.yaml" || p == "/openapi.yml":
+		return page{format: "yaml"}, true
+	}
+	return page{}, false
+}
+
+// serveDocs answers GET /pgway/docs (and /vN/pgway/docs: the version's document) and the page's assets.
+func (s *Server) serveDocs(c *handling, pg page, version string) error {
 	resp := &c.ctx.Response
-	if in.Path == "/docs" || in.Path == "/docs/" {
-		docURL := "/openapi.json"
+	if pg.asset == "" {
+		docURL := pagePrefix + "/openapi.json"
 		title := "pgway API"
 		if version != "" {
 			docURL = "/" + version + docURL
@@ -67,7 +106,7 @@ func (s *Server) serveDocs(c *handling, in request.Input, version string) error 
 		resp.SetBodyString(page)
 		return nil
 	}
-	name := path.Base(in.Path)
+	name := pg.asset
 	b, err := docsAssets.ReadFile("docsui/assets/" + name)
 	if err != nil {
 		return apierr.New(http.StatusNotFound, "PGRST125", "Invalid path specified in request URL")

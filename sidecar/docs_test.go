@@ -8,18 +8,20 @@ import (
 	"time"
 )
 
-// TestDocsPage opens /docs in headless Chromium and checks that Swagger UI rendered the test schema's
+// TestDocsPage opens /pgway/docs in headless Chromium and checks that Swagger UI rendered the test schema's
 // relations from the live document, with the Authorize button of the bearer scheme.
 func TestDocsPage(t *testing.T) {
 	ts := start(t, nil, fixture(t))
-	res := ts.get("/docs")
-	if res.Status != 200 || !strings.Contains(res.Body, "swagger-ui-bundle.js") || !strings.Contains(res.Body, `"/openapi.json"`) {
-		t.Fatalf("/docs: %d %s", res.Status, res.Body)
+	for _, p := range []string{"/pgway/docs", "/docs"} {
+		res := ts.get(p)
+		if res.Status != 200 || !strings.Contains(res.Body, "/pgway/docs/swagger-ui-bundle.js") || !strings.Contains(res.Body, `"/pgway/openapi.json"`) {
+			t.Fatalf("%s: %d %s", p, res.Status, res.Body)
+		}
 	}
-	if a := ts.get("/docs/swagger-ui-bundle.js"); a.Status != 200 || !strings.HasPrefix(a.Header.Get("Content-Type"), "text/javascript") || len(a.Body) < 100000 {
+	if a := ts.get("/pgway/docs/swagger-ui-bundle.js"); a.Status != 200 || !strings.HasPrefix(a.Header.Get("Content-Type"), "text/javascript") || len(a.Body) < 100000 {
 		t.Fatalf("bundle: %d %s %d bytes", a.Status, a.Header.Get("Content-Type"), len(a.Body))
 	}
-	if a := ts.get("/docs/nope.js"); a.Status != 404 {
+	if a := ts.get("/pgway/docs/nope.js"); a.Status != 404 {
 		t.Fatalf("missing asset: %d", a.Status)
 	}
 	var bin string
@@ -35,7 +37,7 @@ func TestDocsPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=15000", "--dump-dom", ts.URL+"/docs")
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=15000", "--dump-dom", ts.URL+"/pgway/docs")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)

@@ -412,13 +412,14 @@ func TestDatabaseDownDetails(t *testing.T) {
 				t.Errorf("503 body names %q: %s", s, last.Body)
 			}
 		}
-		if errorCode(last.Body) == "PGRST001" && strings.Contains(last.Body, "Connection refused") || time.Now().After(deadline) {
+		if errorCode(last.Body) == "PGRST000" && strings.Contains(last.Body, "Connection refused") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	assertBody(t, last.Body, `{"code":"PGRST001","details":"Connection refused: is the database server running and accepting connections?",`+
-		`"hint":null,"message":"Database client error. Retrying the connection."}`)
+	// PostgREST's PGRST000: no connection can be made (PGRST001 is an established connection that failed).
+	assertBody(t, last.Body, `{"code":"PGRST000","details":"Connection refused: is the database server running and accepting connections?",`+
+		`"hint":null,"message":"Database connection error. Retrying the connection."}`)
 	// HEAD and writes get the same.
 	if r := ts.do("HEAD", "/items", nil, ""); r.Status != 503 || r.Header.Get("Retry-After") == "" {
 		t.Errorf("HEAD: %d %v", r.Status, r.Header)

@@ -131,11 +131,11 @@ func (s *Server) serve(h *handling) error {
 	if err != nil {
 		return err
 	}
-	if isDocsPath(in) {
-		return s.serveDocs(h, in, version)
-	}
-	if format, ok := docAlias(in); ok {
-		return s.serveDocAlias(h, in, format)
+	if pg, ok := pgwayPage(in, h.relationExists(in)); ok {
+		if pg.docs {
+			return s.serveDocs(h, pg, version)
+		}
+		return s.serveDocAlias(h, in, pg.format)
 	}
 	req, err := request.Parse(in)
 	h.timing.lap(stageParse)
@@ -187,6 +187,19 @@ func (s *Server) serve(h *handling) error {
 	}
 	h.apply(out)
 	return nil
+}
+
+// relationExists reports whether the schema the request would read (its profile, else the first exposed
+// schema) has a relation of a name: pgway's own pages never shadow one.
+func (h *handling) relationExists(in request.Input) func(string) bool {
+	return func(name string) bool {
+		schema, err := h.snap.schemaFor(&request.Request{Schema: in.AcceptProfile})
+		if err != nil {
+			return false
+		}
+		_, ok := h.snap.cache.Relation(schema, name)
+		return ok
+	}
 }
 
 // input is the raw request as the request package reads it (no fasthttp type crosses that boundary).
@@ -398,7 +411,7 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		// fasthttp's message quotes parts of the request (a header value, the request line), which may
 		// carry credentials: it goes to the log only.
 		s.log.Debug("malformed HTTP request", "remote", ctx.RemoteAddr().String(), "err", err)
-		e = apierr.New(http.StatusBadRequest, "PGRST000", "Malformed HTTP request")
+		e = apierr.New(http.StatusBadRequest, "PGWAY400", "Malformed HTTP request")
 	}
 	s.writeError(&handling{ctx: ctx, snap: s.snap.Load()}, e)
 }

@@ -908,7 +908,7 @@ func TestHostileChecks(t *testing.T) {
 		flagged bool
 	}{
 		{"a PostgREST error", "x", 400, head(""), errBody("PGRST100", "bad"), 0, false},
-		{"a 500", "x", 500, head(""), errBody("PGRST000", "Internal server error"), 0, true},
+		{"a 500", "x", 500, head(""), errBody("PGWAY500", "Internal server error"), 0, true},
 		{"a 503", "x", 503, head(""), errBody("PGRST001", "down"), 0, true},
 		{"a SQL syntax error", "x", 400, head(""), errBody("42601", `syntax error at or near \"x\"`), 0, true},
 		{"a tsquery syntax error", "'", 400, head(""), errBody("42601", `syntax error in tsquery: \"'\"`), 0, false},

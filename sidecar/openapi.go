@@ -189,21 +189,7 @@ func (s *Server) serveOpenAPI(h *handling, format string) error {
 	return nil
 }
 
-// docAlias recognises GET/HEAD /openapi.json and /openapi.yaml.
-func docAlias(in request.Input) (string, bool) {
-	if in.Method != "GET" && in.Method != "HEAD" {
-		return "", false
-	}
-	switch in.Path {
-	case "/openapi.json":
-		return "json", true
-	case "/openapi.yaml", "/openapi.yml":
-		return "yaml", true
-	}
-	return "", false
-}
-
-// serveDocAlias answers /openapi.json and /openapi.yaml: the root document under a plain name.
+// serveDocAlias answers /pgway/openapi.json and /pgway/openapi.yaml: the root document under a plain name.
 func (s *Server) serveDocAlias(h *handling, in request.Input, format string) error {
 	var err error
 	if h.schema, err = h.snap.schemaFor(&request.Request{Schema: in.AcceptProfile}); err != nil {

@@ -232,6 +232,6 @@ func fail(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Reset()
 	ctx.SetStatusCode(http.StatusInternalServerError)
 	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")
-	ctx.SetBodyString(`{"code":"PGRST000","details":null,"hint":null,"message":"Internal server error"}`)
+	ctx.SetBodyString(`{"code":"PGWAY500","details":null,"hint":null,"message":"Internal server error"}`)
 	log.Printf("%s %s: %v", ctx.Method(), ctx.RequestURI(), err)
 }

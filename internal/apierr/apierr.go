@@ -119,7 +119,7 @@ func AppendJSONString(b []byte, s string) []byte {
 
 // Internal wraps an unexpected error as a 500 that reveals nothing of the cause.
 func Internal(err error) *Error {
-	return &Error{Status: http.StatusInternalServerError, Code: "PGRST000", Message: "Internal server error", Err: err}
+	return &Error{Status: http.StatusInternalServerError, Code: "PGWAY500", Message: "Internal server error", Err: err}
 }
 
 // As extracts an *Error from err, converting PostgreSQL errors and wrapping anything else as Internal.

@@ -161,11 +161,17 @@ func settle(ctx context.Context, err error) error {
 	return canceled()
 }
 
-// ConnError is PostgREST's 503 for a database that cannot be reached. PostgREST's details are libpq's
-// message, which names the host, port, user and database; these details say only what kind of failure it
-// was, and the full error stays in Err for the server's log.
+// ConnError is PostgREST's 503 for a database that cannot be used: PGRST000 when no connection could be made
+// (an incorrect db-uri, PostgreSQL not running or refusing the authenticator), PGRST001 when an established one
+// failed. PostgREST's details are libpq's message, which names the host, port, user and database; these details
+// say only what kind of failure it was, and the full error stays in Err for the server's log.
 func ConnError(err error) *apierr.Error {
 	e := apierr.New(http.StatusServiceUnavailable, "PGRST001", "Database client error. Retrying the connection.")
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		e = apierr.New(http.StatusServiceUnavailable, "PGRST000",
+			"Database connection error. Retrying the connection.")
+	}
 	e.Details = connFailure(err)
 	e.Err = err
 	return e

@@ -243,6 +243,18 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem, depth int
 			if err != nil {
 				return err
 			}
+			if !e.Empty && !e.Spread {
+				for _, o := range r.Embeds {
+					if !o.Empty && !o.Spread && o.Key == e.Key {
+						// Two embedded resources under one JSON key: PostgREST's SQL names both subqueries alike,
+						// which PostgreSQL refuses (42712); a response with a duplicated key would be worse.
+						return apierr.New(http.StatusBadRequest, "42712",
+							fmt.Sprintf("table name %q specified more than once", r.Rel.Name+"_"+e.Key.text)).
+							WithDetails(fmt.Sprintf("Two embedded resources of '%s' are named '%s'.", r.Rel.Name, e.Key.text)).
+							WithHint("Give each of them its own alias, e.g. first:" + e.Key.text + "!hint(...)")
+					}
+				}
+			}
 			r.Embeds = append(r.Embeds, e)
 		}
 	}

@@ -190,6 +190,23 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) *builder {
 	}
 
 	s := b.sub()
+	if e.ToOne && !e.Spread && c.GroupBy && len(orderedBy(p, e)) == 0 {
+		// Aggregates next to the embed's own embeds or spreads: its row is computed grouped, then rendered
+		// (PostgreSQL allows no aggregate over the related row and an ungrouped lateral value in one list).
+		s.sql("SELECT row_to_json(_pgway_x)::jsonb AS body, true AS " + foundColumn + " FROM (SELECT ")
+		s.writeSelectList(c)
+		s.sql(" FROM ")
+		s.add(from)
+		s.add(where)
+		s.writeGroupBy(c)
+		s.sql(" LIMIT 1")
+		if c.Offset > 0 {
+			s.sql(" OFFSET ")
+			s.arg(c.Offset)
+		}
+		s.sql(") _pgway_x")
+		return s
+	}
 	if e.ToOne {
 		s.sql("SELECT ")
 		if e.Spread {

@@ -1,0 +1,49 @@
+package sidecar_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pgway/pgway/internal/config"
+)
+
+// TestPagesNeverShadowRelations: pgway's own pages live under /pgway; /docs, /openapi.json and /openapi.yaml
+// are aliases only while the schema has no relation of that name.
+func TestPagesNeverShadowRelations(t *testing.T) {
+	ts := start(t, nil, fixture(t), `
+CREATE TABLE api.docs (id int PRIMARY KEY, title text);
+INSERT INTO api.docs VALUES (1, 'a table called docs');
+CREATE TABLE api."openapi.json" (id int PRIMARY KEY);
+GRANT SELECT ON api.docs, api."openapi.json" TO web_anon;`)
+	runCases(t, ts, []readCase{
+		{name: "the table docs", path: "/docs", status: 200, body: `[{"id":1,"title":"a table called docs"}]`},
+		{name: "the table docs with a filter", path: "/docs?id=eq.1&select=title", status: 200, body: `[{"title":"a table called docs"}]`},
+		{name: "the table openapi.json", path: "/openapi.json", status: 200, body: `[]`},
+		{name: "the docs page under /pgway", path: "/pgway/docs", status: 200, contains: []string{"swagger-ui"}},
+		{name: "the document under /pgway", path: "/pgway/openapi.json", status: 200, contains: []string{`"openapi": "3.0.3"`, `"/docs"`}},
+		{name: "the YAML alias has no table", path: "/openapi.yaml", status: 200, contains: []string{"openapi: 3.0.3"}},
+		{name: "the table in another schema leaves the alias", path: "/docs", headers: []string{"Accept-Profile: other"},
+			status: 200, contains: []string{"swagger-ui"}},
+		{name: "a relation called pgway is still reachable", path: "/pgway", status: 404, contains: []string{`"code":"PGRST205"`}},
+	})
+}
+
+// TestEmbedCompatibility: cases PostgREST answers that pgway got wrong (issue #15 item 6).
+func TestEmbedCompatibility(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBAggregatesEnabled = true }, fixture(t), embedFixture(t))
+	runCases(t, ts, []readCase{
+		{name: "aggregate in a to-one embed that has its own embed", path: "/books?select=title,authors!author_id(id.count(),author_bios(bio))&id=eq.1",
+			status: 200, body: `[{"title":"Earthsea","authors":{"count":1,"author_bios":{"bio":"Wrote Earthsea"}}}]`},
+		{name: "aggregate in a to-one embed that has a spread", path: "/books?select=authors!author_id(id.sum(),...author_bios(bio))&id=eq.3",
+			status: 200, body: `[{"authors":{"sum":2,"bio":"Wrote Discworld"}}]`},
+		{name: "two embeds under one key", path: "/books?select=authors!author_id(name),authors!co_author_id(name)", status: 400,
+			contains: []string{`"code":"42712"`, `table name \"books_authors\" specified more than once`}},
+		{name: "two aliased embeds under one key", path: "/books?select=x:authors!author_id(name),x:authors!co_author_id(name)", status: 400,
+			contains: []string{`"code":"42712"`}},
+		{name: "distinct aliases are fine", path: "/books?select=a:authors!author_id(name),c:authors!co_author_id(name)&id=eq.3",
+			status: 200, body: `[{"a":{"name":"Terry"},"c":{"name":"Neil"}}]`},
+	})
+	if res := ts.get("/books?select=authors!author_id(name),authors!co_author_id(name)"); strings.Count(res.Body, `"authors"`) > 0 && res.Status == 200 {
+		t.Errorf("a duplicated key in a response: %s", res.Body)
+	}
+}
