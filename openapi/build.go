@@ -127,10 +127,20 @@ func (b *builder) relations() []*schemacache.Relation {
 func (b *builder) routines() [][]*schemacache.Routine {
 	var out [][]*schemacache.Routine
 	for q, fns := range b.c.Routines {
-		if q.Schema != b.schema || len(fns) == 0 || !b.allowed(q, PrivExecute) {
+		if q.Schema != b.schema || !b.allowed(q, PrivExecute) {
 			continue
 		}
-		out = append(out, fns)
+		// Only the overloads a request can call, as PostgREST calls them: by the names of their parameters, or
+		// a single unnamed json, jsonb, text, xml or bytea parameter taking the body. An overload that needs an
+		// unnamed parameter otherwise cannot be called.
+		callable := slices.DeleteFunc(slices.Clone(fns), func(fn *schemacache.Routine) bool {
+			return !rawBodyParam(fn) && slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool {
+				return p.Name == "" && !p.HasDefault
+			})
+		})
+		if len(callable) > 0 {
+			out = append(out, callable)
+		}
 	}
 	slices.SortFunc(out, func(x, y []*schemacache.Routine) int { return strings.Compare(x[0].Name, y[0].Name) })
 	return out

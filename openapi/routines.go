@@ -124,6 +124,18 @@ func singleUnnamed(fn *schemacache.Routine) bool {
 	return len(fn.Params) == 1 && fn.Params[0].Name == ""
 }
 
+// rawBodyParam reports whether fn's single unnamed parameter is of a type the raw body can fill.
+func rawBodyParam(fn *schemacache.Routine) bool {
+	if !singleUnnamed(fn) {
+		return false
+	}
+	switch strings.ToLower(stripTypmod(fn.Params[0].Type)) {
+	case "json", "jsonb", "text", "xml", "bytea":
+		return true
+	}
+	return false
+}
+
 // argsBody is the POST request body: the arguments as one JSON object (a component "{name}_args"), or the raw
 // body for a function with a single unnamed json, text, bytea or xml parameter.
 func (b *builder) argsBody(fns []*schemacache.Routine) *openapi3.RequestBodyRef {

@@ -47,3 +47,40 @@ func TestEmbedCompatibility(t *testing.T) {
 		t.Errorf("a duplicated key in a response: %s", res.Body)
 	}
 }
+
+// TestUnnamedParameters: functions with unnamed parameters are exposed as PostgREST exposes them: a single
+// unnamed json, jsonb, text, xml or bytea parameter takes the whole body (also sent as {"": value}, as generated
+// clients do); other unnamed parameters make an overload uncallable, never ambiguous with the named ones.
+func TestUnnamedParameters(t *testing.T) {
+	ts := start(t, nil, fixture(t), `
+CREATE FUNCTION api.echo_json(json) RETURNS json LANGUAGE sql AS $$ SELECT $1 $$;
+CREATE FUNCTION api.echo_text(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$;
+CREATE FUNCTION api.pair(int, int) RETURNS int LANGUAGE sql AS $$ SELECT $1 + $2 $$;
+CREATE FUNCTION api.pair(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;
+CREATE FUNCTION api.only_unnamed(int, int) RETURNS int LANGUAGE sql AS $$ SELECT $1 * $2 $$;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO web_anon;`)
+	json := []string{jsonCT}
+	runWrites(t, ts, []writeCase{
+		{name: "raw JSON body", method: "POST", path: "/rpc/echo_json", headers: json, reqBody: `{"x":1}`, status: 200, body: `{"x":1}`},
+		{name: `{"": object}`, method: "POST", path: "/rpc/echo_json", headers: json, reqBody: `{"": {"x":1}}`, status: 200, body: `{"x":1}`},
+		{name: `{"": number}`, method: "POST", path: "/rpc/echo_json", headers: json, reqBody: `{"": 5}`, status: 200, body: `5`},
+		{name: "raw text body", method: "POST", path: "/rpc/echo_text", headers: []string{"Content-Type: text/plain"}, reqBody: `hello`,
+			status: 200, body: `"hello"`},
+		{name: `{"": string} to a text parameter`, method: "POST", path: "/rpc/echo_text", headers: json, reqBody: `{"": "hello"}`,
+			status: 200, body: `"hello"`},
+		{name: "the named overload", method: "POST", path: "/rpc/pair", headers: json, reqBody: `{"a": 2}`, status: 200, body: `2`},
+		{name: "unnamed int parameters cannot be given", method: "POST", path: "/rpc/pair", headers: json, reqBody: `{"": 2}`,
+			status: 404, contains: []string{`"code":"PGRST202"`}},
+		{name: "a function of unnamed parameters only", method: "POST", path: "/rpc/only_unnamed", headers: json, reqBody: `{}`,
+			status: 404, contains: []string{`"code":"PGRST202"`}},
+	})
+	doc := ts.get("/pgway/openapi.json").Body
+	for _, want := range []string{`"/rpc/echo_json"`, `"/rpc/echo_text"`, `"/rpc/pair"`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the document lacks %s", want)
+		}
+	}
+	if strings.Contains(doc, `"/rpc/only_unnamed"`) {
+		t.Error("the document describes a function that cannot be called")
+	}
+}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -68,8 +69,16 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, lim Limi
 		}
 	}
 	slices.Sort(keys)
+	contentType := req.ContentType
+	if post && contentType == "application/json" && len(keys) == 1 && keys[0] == "" {
+		// {"": value}: what generated clients send for a function's single unnamed parameter (its name is
+		// empty): the value is that parameter's raw body, whichever of json, jsonb, text, xml or bytea it is.
+		if v, ok := unnamedValue(body); ok {
+			body, keys, contentType = v, nil, anyRawBody
+		}
+	}
 	fns, _ := c.Routine(schema, req.Relation)
-	fn, raw, err := findRoutine(fns, keys, req.ContentType, post)
+	fn, raw, err := findRoutine(fns, keys, contentType, post)
 	if err != nil {
 		return nil, noRoutine(err, c, schema, req, keys, post)
 	}
@@ -109,6 +118,9 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, lim Limi
 	if raw {
 		call.RawParam = &fn.Params[0]
 		call.Body = req.Body
+		if contentType == anyRawBody {
+			call.Body = rawArgument(call.RawParam, body)
+		}
 	} else {
 		for _, p := range fn.Params {
 			if slices.Contains(keys, p.Name) {
@@ -238,20 +250,51 @@ func findRoutine(fns []*schemacache.Routine, keys []string, contentType string, 
 }
 
 func matchesParams(fn *schemacache.Routine, keys []string, contentType string, post bool) bool {
+	if contentType == anyRawBody {
+		return false
+	}
 	if len(fn.Params) == 0 {
 		return len(keys) == 0 && !(post && (contentType == "application/octet-stream" || contentType == "text/plain" || contentType == "text/xml"))
 	}
 	for _, p := range fn.Params {
-		if !p.HasDefault && !slices.Contains(keys, p.Name) {
+		// An unnamed parameter cannot be given by name: a function that needs one is not called this way.
+		if !p.HasDefault && (p.Name == "" || !slices.Contains(keys, p.Name)) {
 			return false
 		}
 	}
 	for _, k := range keys {
-		if !slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool { return p.Name == k }) {
+		if k == "" || !slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool { return p.Name == k }) {
 			return false
 		}
 	}
 	return true
+}
+
+// anyRawBody stands for the content type of a {"": value} body: the value fits a single unnamed parameter of
+// any of the raw types.
+const anyRawBody = "\x00any"
+
+// unnamedValue is the value of a {"": value} body, as JSON.
+func unnamedValue(body []byte) ([]byte, bool) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || len(obj) != 1 {
+		return nil, false
+	}
+	v, ok := obj[""]
+	return v, ok
+}
+
+// rawArgument is the single unnamed parameter's argument from a {"": value} body: the JSON value for json and
+// jsonb, a JSON string's text for text, xml and bytea.
+func rawArgument(p *schemacache.RoutineParam, v []byte) []byte {
+	if p.Type == "json" || p.Type == "jsonb" {
+		return v
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return []byte(s)
+	}
+	return v
 }
 
 func singleUnnamed(fn *schemacache.Routine, contentType string, post bool) bool {
@@ -260,13 +303,13 @@ func singleUnnamed(fn *schemacache.Routine, contentType string, post bool) bool 
 	}
 	switch fn.Params[0].Type {
 	case "json", "jsonb":
-		return contentType == "application/json"
+		return contentType == "application/json" || contentType == anyRawBody
 	case "text":
-		return contentType == "text/plain"
+		return contentType == "text/plain" || contentType == anyRawBody
 	case "xml":
-		return contentType == "text/xml"
+		return contentType == "text/xml" || contentType == anyRawBody
 	case "bytea":
-		return contentType == "application/octet-stream"
+		return contentType == "application/octet-stream" || contentType == anyRawBody
 	}
 	return false
 }

@@ -181,6 +181,8 @@ func hostileSeeds(tb testing.TB) []seed {
 		add(8, "", `{"a":`+js+`,"b":1}`)
 		add(8, "", `{`+js+`:1,"b":1}`)
 		add(9, "", js)
+		add(9, "", `{"":`+js+`}`)
+		add(8, "", `{"":`+js+`}`)
 	}
 	return out
 }
