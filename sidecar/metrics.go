@@ -178,7 +178,8 @@ type routeKey struct {
 
 // routes are the values of the route label: a relation ("api.items") or function ("api.search()") only when
 // the schema cache has it, so that the label's values are bounded by the schema whatever paths clients send;
-// "/" for the root, "docs" for the docs pages and the OpenAPI documents' aliases, "unknown" for anything else.
+// "/" for the root, "docs" for pgway's pages (/pgway/…: the docs page, the OpenAPI document; their /docs,
+// /openapi.json and /openapi.yaml aliases), "unknown" for anything else.
 // Looking one up takes no lock and allocates nothing.
 type routes struct {
 	mu                  sync.Mutex
@@ -218,12 +219,13 @@ func (t *routes) add(k routeKey) *route {
 func (s *Server) route(h *handling) *route {
 	t := &s.metrics.routes
 	req := h.req
-	if req == nil { // not parsed: a docs page, an OpenAPI alias, a version or parse error
+	if req == nil { // not parsed: one of pgway's pages, a version or parse error, a CORS preflight
 		p := b2s(h.ctx.Path())
 		if _, rest, ok := versioning.SplitPath(p); ok {
 			p = rest
 		}
-		if p == "/docs" || strings.HasPrefix(p, "/docs/") || p == "/openapi.json" || p == "/openapi.yaml" || p == "/openapi.yml" {
+		if p == pagePrefix || strings.HasPrefix(p, pagePrefix+"/") || p == "/docs" || strings.HasPrefix(p, "/docs/") ||
+			p == "/openapi.json" || p == "/openapi.yaml" || p == "/openapi.yml" {
 			return t.docs
 		}
 		return t.unknown

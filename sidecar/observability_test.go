@@ -360,6 +360,7 @@ func TestMetrics(t *testing.T) {
 	ts.get("/rpc/no_such_function")
 	ts.get("/")
 	ts.get("/openapi.json")
+	ts.get("/pgway/openapi.json")
 	tok := token(t, jwt.MapClaims{"role": "web_user"})
 	for range 3 {
 		ts.get("/items?select=id", "Authorization: Bearer "+tok)
@@ -425,8 +426,8 @@ func TestMetrics(t *testing.T) {
 		`pgway_http_request_duration_seconds_count{class="2xx",route="api.sleep()"}`: "2",
 		`pgway_http_request_duration_seconds_count{class="4xx",route="unknown"}`:     "4", // and waitReady's probe
 		`pgway_http_request_duration_seconds_count{class="2xx",route="/"}`:           "1",
-		`pgway_http_request_duration_seconds_count{class="2xx",route="docs"}`:        "1",
-		`pgway_http_requests_total{class="2xx"}`:                                     "9",
+		`pgway_http_request_duration_seconds_count{class="2xx",route="docs"}`:        "2",
+		`pgway_http_requests_total{class="2xx"}`:                                     "10",
 	} {
 		if got := m[series]; got != want {
 			t.Errorf("%s = %q, want %s", series, got, want)
