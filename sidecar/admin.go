@@ -3,51 +3,19 @@ package sidecar
 import (
 	"bytes"
 	"context"
-	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/pprofhandler"
+
+	"github.com/pgway/pgway/internal/config"
 )
 
-// metrics are the Prometheus series served on the admin port.
-type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  prometheus.Histogram
-	byClass  [6]prometheus.Counter
-}
-
-func newMetrics() *metrics {
-	m := &metrics{registry: prometheus.NewRegistry()}
-	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pgway_http_requests_total", Help: "HTTP requests answered, by status class.",
-	}, []string{"class"})
-	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "pgway_http_request_duration_seconds", Help: "Time to answer a request.",
-		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
-	})
-	m.registry.MustRegister(m.requests, m.latency)
-	for i := 1; i < len(m.byClass); i++ {
-		m.byClass[i] = m.requests.WithLabelValues(strconv.Itoa(i) + "xx")
-	}
-	return m
-}
-
-func (m *metrics) observe(status int, d time.Duration) {
-	if c := status / 100; c >= 1 && c < len(m.byClass) {
-		m.byClass[c].Inc()
-	}
-	m.latency.Observe(d.Seconds())
-}
-
-// adminServer serves PostgREST's admin endpoints (/live, /ready), Prometheus /metrics and, with
-// admin-server-pprof, Go's runtime profiles under /debug/pprof/.
+// adminServer serves PostgREST's admin endpoints — /live, /ready, Prometheus /metrics (metrics.go),
+// /schema_cache, and with admin-server-config-enabled /config — and, with admin-server-pprof, Go's runtime
+// profiles under /debug/pprof/.
 func (s *Server) adminServer() *fasthttp.Server {
 	prom := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	pprof := s.cfg.AdminServerPprof
@@ -62,6 +30,10 @@ func (s *Server) adminServer() *fasthttp.Server {
 				ctx.SetStatusCode(s.readiness())
 			case "/metrics":
 				prom(ctx)
+			case "/schema_cache":
+				s.adminSchemaCache(ctx)
+			case "/config":
+				s.adminConfig(ctx)
 			default:
 				if pprof && bytes.HasPrefix(path, []byte("/debug/pprof/")) {
 					// A CPU profile or trace runs for ?seconds= inside the handler; WriteTimeout only bounds
@@ -86,4 +58,36 @@ func (s *Server) readiness() int {
 		return fasthttp.StatusServiceUnavailable
 	}
 	return fasthttp.StatusOK
+}
+
+// adminSchemaCache answers /schema_cache: the running snapshot's schema cache as JSON (the shape of
+// --dump-schema, schemacache.Cache.JSON: pgway's own, not PostgREST's). Before the first load the body is empty,
+// as PostgREST's.
+func (s *Server) adminSchemaCache(ctx *fasthttp.RequestCtx) {
+	c := s.snap.Load().cache
+	if c == nil {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		return
+	}
+	b, err := c.JSON()
+	if err != nil {
+		s.log.Error("rendering the schema cache", "err", err)
+		ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+		return
+	}
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(b)
+}
+
+// adminConfig answers /config as PostgREST 12.2.12 did: 404 unless admin-server-config-enabled, else the running
+// configuration (file, environment, flags, in-database settings, as reloaded) in --dump-config's format, with
+// jwt-secret, db-uri's password and credential-like app.settings.* values redacted (config.Redact; PostgREST
+// printed them, and dropped the endpoint in 13 for that risk).
+func (s *Server) adminConfig(ctx *fasthttp.RequestCtx) {
+	if !s.cfg.AdminServerConfigEnabled {
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
+		return
+	}
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString(config.Dump(config.Redact(s.snap.Load().set.cfg)))
 }

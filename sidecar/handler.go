@@ -47,19 +47,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	snap := s.snap.Load()
 	st := s.inflight.begin(ctx.Conn(), start, snap.set.cfg.RequestTimeout)
 	h := handling{ctx: ctx, snap: snap, db: st.ctx, state: st}
+	var err error
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "panic", r, "stack", string(debug.Stack()))
+			err = apierr.Internal(fmt.Errorf("panic: %v", r))
 			if h.body.streaming() {
 				h.body.abort()
 			} else {
 				ctx.Response.Reset()
-				s.writeError(&h, apierr.Internal(fmt.Errorf("panic: %v", r)))
+				s.writeError(&h, err)
 			}
 		}
 		finishHeaders(&ctx.Response, snap.set)
+		s.observe(&h, start, err) // metrics and the request's log line (logs.go), while its context is its own
 		s.inflight.end(st)
-		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
 	if th := snap.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
@@ -77,12 +79,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.SetBytesV("Server-Timing", h.timing.header())
 		}()
 	}
-	err := s.serve(&h)
+	err = s.serve(&h)
 	switch {
 	case err != nil && h.body.streaming():
 		// The response has begun: it cannot become an error any more. Cutting the connection short tells the
 		// client it is incomplete.
-		s.log.Error("streamed response failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		h.body.abort()
 	case err != nil:
 		s.writeError(&h, err)
@@ -346,10 +347,6 @@ func cookiesJSON(h *fasthttp.RequestHeader) string {
 func (s *Server) writeError(h *handling, err error) {
 	ctx := h.ctx
 	e := apierr.As(err, h.who.Authenticated)
-	if e.Status >= 500 && e.Code != "PGRST002" {
-		// PGRST001's cause (host, port, role, database) is kept out of its details: it is logged here.
-		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
-	}
 	resp := &ctx.Response
 	resp.Header.Del("Content-Range")
 	resp.SetStatusCode(e.Status)
@@ -413,7 +410,9 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		s.log.Debug("malformed HTTP request", "remote", ctx.RemoteAddr().String(), "err", err)
 		e = apierr.New(http.StatusBadRequest, "PGWAY400", "Malformed HTTP request")
 	}
-	s.writeError(&handling{ctx: ctx, snap: s.snap.Load()}, e)
+	h := handling{ctx: ctx, snap: s.snap.Load()}
+	s.writeError(&h, e)
+	s.observe(&h, ctx.Time(), e)
 }
 
 // isTimeout tells whether err is a read deadline passing.

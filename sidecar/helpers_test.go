@@ -49,6 +49,13 @@ func start(t testing.TB, edit func(*config.Config), fixtures ...string) *testSer
 // startOn runs pgway over an existing test database.
 func startOn(t testing.TB, db *pgtest.DB, edit func(*config.Config)) *testServer {
 	t.Helper()
+	return startLogged(t, db, edit, nil)
+}
+
+// startLogged runs pgway over db logging to log (nil: stderr, warnings and errors, everything with
+// PGWAY_TEST_LOG set).
+func startLogged(t testing.TB, db *pgtest.DB, edit func(*config.Config), log *slog.Logger) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DBURI = db.URLAs("authenticator", "")
 	cfg.DBSchemas = []string{"api", "other"}
@@ -58,11 +65,13 @@ func startOn(t testing.TB, db *pgtest.DB, edit func(*config.Config)) *testServer
 	if edit != nil {
 		edit(&cfg)
 	}
-	level := slog.LevelWarn
-	if os.Getenv("PGWAY_TEST_LOG") != "" {
-		level = slog.LevelDebug
+	if log == nil {
+		level := slog.LevelWarn
+		if os.Getenv("PGWAY_TEST_LOG") != "" {
+			level = slog.LevelDebug
+		}
+		log = slog.New(quietProbes{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := sidecar.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -144,4 +153,26 @@ func token(t testing.TB, claims jwt.MapClaims) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// quietProbes drops the log lines of waitReady's probes (503 PGRST002 until the schema cache is loaded).
+type quietProbes struct{ slog.Handler }
+
+func (q quietProbes) Handle(ctx context.Context, r slog.Record) error {
+	probe := false
+	r.Attrs(func(a slog.Attr) bool {
+		probe = a.Key == "path" && a.Value.String() == "/__pgway_probe__"
+		return !probe
+	})
+	if probe {
+		return nil
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quietProbes) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietProbes{q.Handler.WithAttrs(as)}
+}
+func (q quietProbes) WithGroup(name string) slog.Handler {
+	return quietProbes{q.Handler.WithGroup(name)}
 }

@@ -39,6 +39,8 @@ type Server struct {
 
 	reloadMu sync.Mutex
 	metrics  *metrics
+	// reqMin is the lowest level of the request lines log-level keeps (logs.go).
+	reqMin slog.Level
 
 	// inflight are the requests being handled, with their contexts.
 	inflight inflight
@@ -98,11 +100,14 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	pcfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
 	}
+	m := newMetrics()
+	pcfg.ConnConfig.Tracer = &m.pool // pgrst_db_pool_waiting and _timeouts_total
 	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating connection pool: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, pool: pool, metrics: newMetrics()}
+	m.registerPool(pool)
+	s := &Server{cfg: cfg, log: log, pool: pool, metrics: m, reqMin: requestMin(cfg.LogLevel)}
 	set, err := s.newSettings(cfg)
 	if err != nil {
 		pool.Close()
@@ -120,7 +125,7 @@ func (s *Server) Close() { s.pool.Close() }
 // transactions roll back, and each client is answered with the error that produces) and waits for those answers,
 // at most cancelWait more. Requests that arrive on open connections after that start cancelled (503).
 func (s *Server) drain(srv *fasthttp.Server) {
-	s.log.Info("shutting down", "requests", s.inflight.count(), "drain", s.cfg.ShutdownTimeout)
+	s.notice("shutting down", "requests", s.inflight.count(), "drain", s.cfg.ShutdownTimeout)
 	sctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
@@ -154,7 +159,7 @@ func (s *Server) shutdownDone(err error) {
 		s.log.Warn("closing the listener", "err", err)
 		return
 	}
-	s.log.Info("every request answered")
+	s.notice("every request answered")
 }
 
 // Serve listens and serves until ctx is done.
@@ -197,7 +202,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		return err
 	} else if aln != nil {
 		admin = s.adminServer()
-		s.log.Info("admin server listening", "addr", aln.Addr().String())
+		s.notice("admin server listening", "addr", aln.Addr().String())
 		go func() {
 			if err := admin.Serve(aln); err != nil {
 				s.log.Error("admin server stopped", "err", err)
@@ -205,7 +210,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		}()
 	}
 
-	s.log.Info("listening", "addr", addr)
+	s.notice("listening", "addr", addr, "db_pool", s.cfg.DBPool, "log_level", s.cfg.LogLevel)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(idleWriteListener{Listener: ln, idle: writeIdleTimeout}) }()
 	select {
@@ -360,10 +365,10 @@ func (s *Server) listenLoop(ctx context.Context) {
 	err := schemacache.Listen(ctx, s.cfg.DBURI, s.cfg.DBChannel, s.log, func(payload string) {
 		var err error
 		if payload == schemacache.PayloadSchema {
-			s.log.Info("NOTIFY: reloading the schema cache", "channel", s.cfg.DBChannel)
+			s.notice("NOTIFY: reloading the schema cache", "channel", s.cfg.DBChannel)
 			err = s.Reload(ctx)
 		} else {
-			s.log.Info("NOTIFY: reloading the configuration and the schema cache", "channel", s.cfg.DBChannel)
+			s.notice("NOTIFY: reloading the configuration and the schema cache", "channel", s.cfg.DBChannel)
 			err = s.ReloadConfig(ctx)
 		}
 		if err != nil && ctx.Err() == nil {
@@ -387,10 +392,10 @@ func (s *Server) signalLoop(ctx context.Context) {
 		case sig := <-ch:
 			var err error
 			if sig == syscall.SIGUSR2 {
-				s.log.Info("SIGUSR2: reloading the configuration (file, environment, database) and the schema cache")
+				s.notice("SIGUSR2: reloading the configuration (file, environment, database) and the schema cache")
 				err = s.ReloadConfig(ctx)
 			} else {
-				s.log.Info("SIGUSR1: reloading schema cache")
+				s.notice("SIGUSR1: reloading schema cache")
 				err = s.Reload(ctx)
 			}
 			if err != nil {

@@ -91,6 +91,7 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 		AnonRole:         cfg.DBAnonRole,
 		CacheMaxLifetime: time.Duration(cfg.JWTCacheMaxLifetime) * time.Second,
 		CacheMaxEntries:  cacheEntries(cfg.JWTCacheMaxEntries),
+		CacheStats:       s.jwtStats(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jwt: %w", err)
@@ -155,35 +156,50 @@ func (s *Server) Reload(ctx context.Context) error {
 	return s.reload(ctx, s.snap.Load().set)
 }
 
-// reload loads the catalog under set and publishes the snapshot.
+// reload loads the catalog under set and publishes the snapshot; the load is counted in the metrics
+// (pgrst_schema_cache_loads_total, _query_time_seconds) and logged (logLoad).
 func (s *Server) reload(ctx context.Context, set *settings) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	start := time.Now()
+	snap, err := s.load(ctx, set)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.metrics.schemaLoaded(nil, err)
+		}
+		return err
+	}
+	s.snap.Store(snap)
+	s.metrics.schemaLoaded(snap.cache, nil)
+	s.logLoad(snap, time.Since(start))
+	return nil
+}
+
+// load reads the schema cache, the version catalog and the impersonated roles' settings under set, on one
+// connection, into a new snapshot.
+func (s *Server) load(ctx context.Context, set *settings) (*snapshot, error) {
 	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	conn, err := s.pool.Acquire(lctx)
 	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
+		return nil, fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Release()
 	c, err := schemacache.Load(lctx, conn, set.cfg.DBSchemas)
 	if err != nil {
-		return fmt.Errorf("loading schema cache: %w", err)
+		return nil, fmt.Errorf("loading schema cache: %w", err)
 	}
 	vc, err := versioning.Load(lctx, conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rs, err := schemacache.LoadRoleSettings(lctx, conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	snap := newSnapshot(c, set, s.snap.Load().generation+1)
 	snap.versions, snap.roleSettings, snap.validators = vc, rs, validate.Compile(c)
-	s.snap.Store(snap)
-	s.log.Info("schema cache loaded", "relations", len(c.Relations), "routines", len(c.Routines),
-		"duration", c.LoadDuration)
-	return nil
+	return snap, nil
 }
 
 // ReloadConfig reads the configuration again, as PostgREST does on SIGUSR2 and NOTIFY 'reload config': the
@@ -240,6 +256,6 @@ func (s *Server) ReloadConfig(ctx context.Context) error {
 		s.log.Error("configuration rejected; keeping the running one", "err", err)
 		return s.reload(ctx, running)
 	}
-	s.log.Info("config reloaded", "in-database settings", pairs)
+	s.notice("config reloaded", "in_database_settings", pairs)
 	return s.reload(ctx, set)
 }

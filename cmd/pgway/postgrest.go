@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -106,12 +105,12 @@ func loadConfig(file string, getenv func(string) string, flags map[string]string
 	}})
 }
 
-// serveWith serves the API with cfg until ctx is done; the warnings of the configuration are logged first,
-// whatever log-level.
+// serveWith serves the API with cfg until ctx is done, logging to stderr in log-format at log-level
+// (sidecar.NewLogger); the warnings of the configuration are logged first, whatever log-level.
 func serveWith(ctx context.Context, cfg config.Config, stderr io.Writer) int {
-	level := logLevel(cfg.LogLevel)
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	warn := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: min(level, slog.LevelWarn)}))
+	logger := sidecar.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	warn := sidecar.NewLogger(stderr, cfg.LogFormat, "warn")
+	logger.Log(ctx, sidecar.LevelNotice, "starting pgway", "version", version)
 	for _, w := range cfg.Warnings {
 		warn.Warn("configuration: " + w)
 	}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/pgway/pgway/internal/config"
@@ -40,19 +39,4 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 1
 	}
 	return serveWith(ctx, cfg, stderr)
-}
-
-// logLevel maps PostgREST's log-level to slog: crit logs only the most severe, debug everything.
-func logLevel(s string) slog.Level {
-	switch s {
-	case "crit":
-		return slog.LevelError + 4
-	case "warn":
-		return slog.LevelWarn
-	case "info":
-		return slog.LevelInfo
-	case "debug":
-		return slog.LevelDebug
-	}
-	return slog.LevelError
 }

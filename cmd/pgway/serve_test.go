@@ -53,7 +53,7 @@ GRANT EXECUTE ON FUNCTION api.sleep(float8) TO web_anon;`)
 	cmd.Env = append(os.Environ(), serveChildEnv+"=1",
 		"PGRST_DB_URI="+db.URLAs("authenticator", ""), "PGRST_DB_SCHEMAS=api", "PGRST_DB_ANON_ROLE=web_anon",
 		"PGRST_SERVER_HOST=127.0.0.1", "PGRST_SERVER_PORT="+strconv.Itoa(port),
-		"PGRST_SERVER_SHUTDOWN_TIMEOUT=1", "PGRST_LOG_LEVEL=info")
+		"PGRST_SERVER_SHUTDOWN_TIMEOUT=1", "PGRST_LOG_LEVEL=info", "PGRST_LOG_FORMAT=json")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -129,6 +129,14 @@ GRANT EXECUTE ON FUNCTION api.sleep(float8) TO web_anon;`)
 		status, code, _ := strings.Cut(c.want, " ")
 		if !strings.HasPrefix(got[i], status+" ") || !strings.Contains(got[i], code) {
 			t.Errorf("GET %s: %s, want %s", c.path, got[i], c.want)
+		}
+	}
+	// The log as pgway writes it, log-format = json: the notices, and a line per request.
+	for _, want := range []string{`"level":"NOTICE","msg":"starting pgway"`, `"level":"NOTICE","msg":"schema cache loaded"`,
+		`"level":"NOTICE","msg":"shutting down"`, `"level":"INFO","msg":"request","method":"GET","path":"/rpc/sleep","status":200`,
+		`"level":"ERROR","msg":"request","method":"GET","path":"/rpc/sleep","status":500`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, stderr.String())
 		}
 	}
 }

@@ -32,6 +32,9 @@ type Config struct {
 	JWTRoleClaimKey   string // jwt-role-claim-key (default ".role")
 
 	LogLevel string // log-level: crit | error | warn | info | debug (default "error")
+	// LogFormat is how log lines are written (pgway: log-format): text (default, slog's key=value lines) or
+	// json (one JSON object per line).
+	LogFormat string
 
 	OpenAPIMode           string // openapi-mode: follow-privileges | ignore-privileges | disabled
 	OpenAPIServerProxyURI string // openapi-server-proxy-uri
@@ -48,6 +51,9 @@ type Config struct {
 	// admin-server-pprof, default false). They expose internals and cost CPU while taken: enable it only where
 	// the admin port is private.
 	AdminServerPprof bool
+	// AdminServerConfigEnabled serves the running configuration at /config on the admin server
+	// (admin-server-config-enabled, PostgREST 12.2.12's key, default false), secrets redacted.
+	AdminServerConfigEnabled bool
 
 	DBPreparedStatements bool              // db-prepared-statements (default true)
 	DBConfig             bool              // db-config (default true)
@@ -69,8 +75,11 @@ type Config struct {
 	DBHoistedTxSettings     []string // db-hoisted-tx-settings: function settings applied to the whole transaction
 	DBRootSpec              string   // db-root-spec: a function answering GET / instead of the document
 	DBPreConfig             string   // db-pre-config
-	LogQuery                bool     // log-query (PostgREST 14+: a boolean; "main-query"/"disabled" of older versions are read too)
 	OpenAPISecurityActive   bool     // openapi-security-active (pgway always documents bearerAuth)
+
+	// LogQuery adds each request's main SQL statement (its text, not its arguments) to the request's log line
+	// (log-query; PostgREST 14+: a boolean; "main-query"/"disabled" of older versions are read too).
+	LogQuery bool
 
 	// MaxBodyBytes is the request body limit (pgway: server-max-body-size, default 10 MiB).
 	MaxBodyBytes int
@@ -122,6 +131,7 @@ func Default() Config {
 		AdminServerUnixSocketMode: "660",
 		JWTRoleClaimKey:           ".role",
 		LogLevel:                  "error",
+		LogFormat:                 "text",
 		OpenAPIMode:               "follow-privileges",
 		OpenAPIVersion:            "3.0",
 		OpenAPIValidate:           "strict",

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -72,4 +73,68 @@ func Example() string {
 # app.settings.name = "value"
 `)
 	return b.String()
+}
+
+// redacted replaces a secret in Redact's output.
+const redacted = "REDACTED"
+
+// secretSetting matches app.settings.* names that look like they hold a credential (PostgREST's own docs once
+// kept the JWT secret in app.settings.jwt_secret).
+var secretSetting = regexp.MustCompile(`(?i)secret|passw|pwd|token|key|credential|private`)
+
+// libpqPassword matches a password in a libpq key=value string (password=x, password = 'a b') or a URI's
+// query (password=x&...).
+var libpqPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)`)
+
+// Redact returns c with its secrets replaced by REDACTED, for the admin server's /config: jwt-secret, the
+// password of db-uri (in the URI's user information, as a password= parameter, or in a key=value string) and
+// the app.settings.* values whose names look like credentials (secret, password, token, key, …). PostgREST's
+// /config (12.x) printed them as they were, which is why it made the endpoint opt-in and then dropped it.
+func Redact(c Config) Config {
+	if c.JWTSecret != "" {
+		c.JWTSecret = redacted
+	}
+	c.DBURI = redactURI(c.DBURI)
+	if len(c.AppSettings) > 0 {
+		app := make(map[string]string, len(c.AppSettings))
+		for k, v := range c.AppSettings {
+			if secretSetting.MatchString(k) && v != "" {
+				v = redacted
+			}
+			app[k] = v
+		}
+		c.AppSettings = app
+	}
+	return c
+}
+
+// redactURI hides the password of a connection URI (postgres://user:password@host/db?password=…) or of a
+// libpq key=value string.
+func redactURI(s string) string {
+	if rest, ok := strings.CutPrefix(s, "postgres://"); ok {
+		return "postgres://" + redactAuthority(rest)
+	}
+	if rest, ok := strings.CutPrefix(s, "postgresql://"); ok {
+		return "postgresql://" + redactAuthority(rest)
+	}
+	return libpqPassword.ReplaceAllString(s, "${1}"+redacted)
+}
+
+// redactAuthority hides the password in the user information of a URI without its scheme, and any password=
+// query parameter. The authority ends at the first /, ? or #, and the user information at its last @, as Go's
+// url.Parse (which pgx uses) reads them.
+func redactAuthority(rest string) string {
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		if user, _, ok := strings.Cut(rest[:at], ":"); ok {
+			rest = user + ":" + redacted + rest[at:]
+		}
+	}
+	if q := strings.IndexByte(rest, '?'); q >= 0 {
+		rest = rest[:q] + libpqPassword.ReplaceAllString(rest[q:], "${1}"+redacted)
+	}
+	return rest
 }

@@ -193,6 +193,8 @@ var specs = []keySpec{
 		"Unix socket of the admin server; takes precedence over admin-server-port.").fixedKey(),
 	modeKey("admin-server-unix-socket-mode", func(c *Config) *string { return &c.AdminServerUnixSocketMode },
 		"File mode of admin-server-unix-socket (octal, 600 to 777).").fixedKey(),
+	boolKey("admin-server-config-enabled", func(c *Config) *bool { return &c.AdminServerConfigEnabled },
+		"Serve the running configuration at /config on the admin server (secrets redacted).").fixedKey(),
 	boolKey("admin-server-pprof", func(c *Config) *bool { return &c.AdminServerPprof },
 		"Serve Go's runtime profiles at /debug/pprof/ on the admin server (only where the admin port is private).").fixedKey().pgwayKey(),
 	enumKey("client-error-verbosity", func(c *Config) *string { return &c.ClientErrorVerbosity },
@@ -309,7 +311,9 @@ var specs = []keySpec{
 		"jwt-secret is base64-encoded."),
 	enumKey("log-level", func(c *Config) *string { return &c.LogLevel },
 		"Logging level: crit, error, warn, info, debug.", "crit", "error", "warn", "info", "debug").fixedKey(),
-	{name: "log-query", shape: bare, doc: "Log each request's SQL (accepted; pgway does not log queries yet).",
+	enumKey("log-format", func(c *Config) *string { return &c.LogFormat },
+		"Log lines: text (key=value) or json (one object per line).", "text", "json").fixedKey().pgwayKey(),
+	{name: "log-query", shape: bare, doc: "Add each request's main SQL statement (text, not arguments) to its log line.",
 		set: func(c *Config, v string) error {
 			switch strings.TrimSpace(v) {
 			case "main-query":
@@ -402,7 +406,6 @@ var aliases = map[string]alias{
 var removed = map[string]string{
 	"db-use-legacy-gucs":                               "removed in PostgREST 12 (the request GUCs are always JSON)",
 	"raw-media-types":                                  "removed in PostgREST 12 (use media type handlers: functions returning a domain named as the media type)",
-	"admin-server-config-enabled":                      "removed in PostgREST 13 with the admin server's /config endpoint",
 	"server-proxy-uri":                                 "renamed openapi-server-proxy-uri in PostgREST 7; set that key instead",
 	"db-embed-default-join":                            "removed in PostgREST 9",
 	"db-timezone-enabled":                              "reverted before PostgREST 16 (Prefer: timezone needs no schema cache)",

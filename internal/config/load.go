@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -255,26 +254,16 @@ func KeepFixed(next *Config, running Config) (changed []string) {
 	next.ServerUnixSocket, next.ServerUnixSocketMode = running.ServerUnixSocket, running.ServerUnixSocketMode
 	next.AdminServerHost, next.AdminServerPort = running.AdminServerHost, running.AdminServerPort
 	next.AdminServerUnixSocket, next.AdminServerUnixSocketMode = running.AdminServerUnixSocket, running.AdminServerUnixSocketMode
-	next.AdminServerPprof, next.LogLevel = running.AdminServerPprof, running.LogLevel
+	next.AdminServerPprof, next.AdminServerConfigEnabled = running.AdminServerPprof, running.AdminServerConfigEnabled
+	next.LogLevel, next.LogFormat = running.LogLevel, running.LogFormat
 	next.MaxBodyBytes, next.MaxHeaderBytes, next.ShutdownTimeout = running.MaxBodyBytes, running.MaxHeaderBytes, running.ShutdownTimeout
 	return changed
 }
 
-// Redacted renders the configuration for logging with secrets (JWT secret, db-uri password) hidden.
+// Redacted renders the configuration for logging, its secrets hidden as Redact hides them.
 func (c Config) Redacted() string {
-	r := c
+	r := Redact(c)
 	r.source = nil
-	if r.JWTSecret != "" {
-		r.JWTSecret = "<redacted>"
-	}
-	if u, err := url.Parse(r.DBURI); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "redacted")
-		}
-		r.DBURI = u.String()
-	} else if strings.Contains(r.DBURI, "password=") {
-		r.DBURI = "<redacted>"
-	}
 	return fmt.Sprintf("%+v", r)
 }
 

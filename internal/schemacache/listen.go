@@ -105,7 +105,9 @@ func Listen(ctx context.Context, connString, channel string, log *slog.Logger, o
 			backoff = min(backoff*2, maxBackoff)
 			continue
 		}
-		log.Info("schema cache listener: listening", "channel", channel, "attempt", attempt)
+		// At the level pgway's logger names NOTICE and writes whatever log-level (sidecar.LevelNotice), as
+		// PostgREST logs its listener's connection.
+		log.Log(ctx, slog.LevelInfo+2, "schema cache listener: listening", "channel", channel, "attempt", attempt)
 		if connected {
 			d.add(reloadSchema | reloadConfig)
 		}

@@ -51,8 +51,10 @@ func Load(ctx context.Context, conn Querier, schemas []string) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
+	queried := time.Since(start)
 	c := build(cat, schemas)
 	c.LoadedAt = start
+	c.QueryDuration = queried
 	c.LoadDuration = time.Since(start)
 	return c, nil
 }

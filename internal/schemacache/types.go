@@ -31,6 +31,9 @@ type Cache struct {
 	// schemas), in a stable order; see RelationshipsFrom and RelationshipsBetween.
 	Relationships map[QName][]*Relationship
 	LoadedAt      time.Time
+	// QueryDuration is the time the catalog queries took (PostgREST's "Schema cache queried in"), LoadDuration
+	// that and building the cache from their results.
+	QueryDuration time.Duration
 	LoadDuration  time.Duration
 	// ServerVersion is PostgreSQL's server_version_num.
 	ServerVersion int

@@ -29,6 +29,8 @@ type Options struct {
 	// CacheMaxEntries bounds the verified-token cache (0: 1000, PostgREST's jwt-cache-max-entries default;
 	// negative: no cache).
 	CacheMaxEntries int
+	// CacheStats, when set, counts the cache's lookups, hits and evictions.
+	CacheStats *CacheStats
 }
 
 // Result is who a request runs as.
@@ -75,7 +77,7 @@ func New(opts Options) (*Authenticator, error) {
 		if n == 0 {
 			n = 1000
 		}
-		a.cache = newCache(n, opts.CacheMaxLifetime)
+		a.cache = newCache(n, opts.CacheMaxLifetime, opts.CacheStats)
 	}
 	return a, nil
 }

@@ -236,6 +236,45 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
+// TestCacheStats: the cache counts its lookups, hits and evictions (PostgREST's pgrst_jwt_cache_* metrics):
+// every bearer token is one lookup, a token verified before is a hit, and the entries dropped to make room are
+// evictions. Anonymous requests and a disabled cache count nothing; the counters survive a new Authenticator.
+func TestCacheStats(t *testing.T) {
+	var stats auth.CacheStats
+	a, err := auth.New(auth.Options{Secret: []byte(secret), AnonRole: "web_anon", CacheMaxEntries: 2, CacheStats: &stats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := func(i int) string { return hs(t, jwt.MapClaims{"role": fmt.Sprint("r", i)}) }
+	for _, h := range []string{tok(1), tok(1), tok(1), tok(2), "", tok(3)} {
+		if _, aerr := a.Authenticate(h, now); aerr != nil {
+			t.Fatal(aerr)
+		}
+	}
+	if _, aerr := a.Authenticate("Bearer x.y.z", now); aerr == nil {
+		t.Fatal("a malformed token was accepted")
+	}
+	// Lookups: r1 ×3, r2, r3 and the malformed token; hits: r1 twice; r3 found the cache full (2 entries): one
+	// evicted.
+	if r, h, e := stats.Requests.Load(), stats.Hits.Load(), stats.Evictions.Load(); r != 6 || h != 2 || e != 1 {
+		t.Fatalf("requests %d hits %d evictions %d, want 6 2 1", r, h, e)
+	}
+	b, err := auth.New(auth.Options{Secret: []byte(secret), AnonRole: "web_anon", CacheStats: &stats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, aerr := b.Authenticate(tok(1), now); aerr != nil || stats.Requests.Load() != 7 || stats.Hits.Load() != 2 {
+		t.Fatalf("a new authenticator: %v, requests %d hits %d", aerr, stats.Requests.Load(), stats.Hits.Load())
+	}
+	off, err := auth.New(auth.Options{Secret: []byte(secret), AnonRole: "web_anon", CacheMaxEntries: -1, CacheStats: &stats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, aerr := off.Authenticate(tok(1), now); aerr != nil || stats.Requests.Load() != 7 {
+		t.Fatalf("no cache: %v, requests %d, want 7", aerr, stats.Requests.Load())
+	}
+}
+
 func TestSecrets(t *testing.T) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -3,8 +3,18 @@ package auth
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// CacheStats count what the verified-token cache did, as PostgREST's pgrst_jwt_cache_* metrics: lookups,
+// hits and entries evicted to make room. One CacheStats may be shared by the authenticators that replace each
+// other on reloads; its counters only grow. Safe for concurrent use.
+type CacheStats struct {
+	Requests  atomic.Uint64
+	Hits      atomic.Uint64
+	Evictions atomic.Uint64
+}
 
 // cache maps a raw token to its verified form, so the hot path skips signature checks and JSON decoding.
 // Entries leave when their exp (plus the skew) has passed, when maxLife has passed, or at random when full.
@@ -14,6 +24,8 @@ type cache struct {
 	max     int
 	maxLife time.Duration
 	m       map[string]cacheEntry
+	// stats, when set, counts lookups, hits and evictions.
+	stats *CacheStats
 }
 
 type cacheEntry struct {
@@ -24,11 +36,14 @@ type cacheEntry struct {
 // maxUnixSeconds keeps exp-derived deadlines within UnixNano's range.
 const maxUnixSeconds = 9_000_000_000
 
-func newCache(max int, maxLife time.Duration) *cache {
-	return &cache{max: max, maxLife: maxLife, m: make(map[string]cacheEntry, min(max, 1024))}
+func newCache(max int, maxLife time.Duration, stats *CacheStats) *cache {
+	return &cache{max: max, maxLife: maxLife, m: make(map[string]cacheEntry, min(max, 1024)), stats: stats}
 }
 
 func (c *cache) get(tok string, now time.Time) *token {
+	if c.stats != nil {
+		c.stats.Requests.Add(1)
+	}
 	c.mu.RLock()
 	e, ok := c.m[tok]
 	c.mu.RUnlock()
@@ -42,6 +57,9 @@ func (c *cache) get(tok string, now time.Time) *token {
 		}
 		c.mu.Unlock()
 		return nil
+	}
+	if c.stats != nil {
+		c.stats.Hits.Add(1)
 	}
 	return e.t
 }
@@ -66,6 +84,9 @@ func (c *cache) put(tok string, t *token, now time.Time) {
 			if n++; n >= 1+c.max/64 {
 				break
 			}
+		}
+		if c.stats != nil {
+			c.stats.Evictions.Add(uint64(n))
 		}
 	}
 	// The key is copied: callers may pass a string aliasing a request buffer that is reused later.
