@@ -39,6 +39,19 @@ type handling struct {
 	state *reqState
 	// body receives the response body from the database; it streams it past the buffer size.
 	body *bodySink
+	// shape is the request's shape when shaped (a read: request.Shape.Of); cached is its snapshot's reqCache
+	// entry (nil: none yet).
+	shape  request.Shape
+	shaped bool
+	cached *shaped
+	// Room for a read's shape, the Request bound from it, and its arguments, so that a read served from the
+	// reqCache needs no allocation of its own for them.
+	keyBuf    [256]byte
+	slotBuf   [4]int
+	opBuf     [4]string
+	filterBuf [4]request.Filter
+	bound     request.Request
+	argBuf    [8]any
 }
 
 // handle is the fasthttp handler. It takes the snapshot, runs serve, and renders whatever error it returns.
@@ -47,6 +60,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	snap := s.snap.Load()
 	st := s.inflight.begin(ctx.Conn(), start, snap.set.cfg.RequestTimeout)
 	h := handling{ctx: ctx, snap: snap, db: st.ctx, state: st}
+	h.shape = request.Shape{Key: h.keyBuf[:0], Slots: h.slotBuf[:0], Operands: h.opBuf[:0]}
+	h.bound.Filters = h.filterBuf[:0]
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "panic", r, "stack", string(debug.Stack()))
@@ -137,7 +152,7 @@ func (s *Server) serve(h *handling) error {
 	if format, ok := docAlias(in); ok {
 		return s.serveDocAlias(h, in, format)
 	}
-	req, err := request.Parse(in)
+	req, err := s.parse(h, in)
 	h.timing.lap(stageParse)
 	if err != nil {
 		return err
@@ -159,14 +174,13 @@ func (s *Server) serve(h *handling) error {
 	if err := s.validateRequest(h); err != nil {
 		return err
 	}
-	act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
+	act, st, err := s.plan(h)
 	if err != nil {
 		return err
 	}
 	if act.Kind == plan.KindDocument {
 		return s.serveOpenAPI(h, "json")
 	}
-	st := sqlgen.For(act)
 	h.timing.lap(stagePlan)
 
 	var res dbexec.Result
@@ -187,6 +201,53 @@ func (s *Server) serve(h *handling) error {
 	}
 	h.apply(out)
 	return nil
+}
+
+// parse parses the request, or binds its operands to the parsed request of its shape when the snapshot's
+// reqCache has it. A read whose shape is new is parsed from a copy of in, so that the cache may keep it.
+func (s *Server) parse(h *handling, in request.Input) (*request.Request, error) {
+	if h.shaped = h.shape.Of(in); !h.shaped {
+		return request.Parse(in)
+	}
+	if h.cached = h.snap.reqs.get(h.shape.Key); h.cached.reusable() {
+		return h.shape.Bind(h.cached.req, &h.bound), nil
+	}
+	if h.cached == nil {
+		in = cloneInput(in)
+	}
+	return request.Parse(in)
+}
+
+// plan plans the request and builds its statements, or takes them from the reqCache entry of its shape; the
+// first request of a shape makes that entry.
+func (s *Server) plan(h *handling) (*plan.Action, sqlgen.Statements, error) {
+	if h.cached.reusable() {
+		return h.cached.act, h.cached.statements(h.shape.Operands, h.argBuf[:0]), nil
+	}
+	build := func(req *request.Request) (*plan.Action, sqlgen.Statements, error) {
+		act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
+		if err != nil {
+			return nil, sqlgen.Statements{}, err
+		}
+		if act.Kind == plan.KindDocument {
+			return act, sqlgen.Statements{}, nil
+		}
+		return act, sqlgen.For(act), nil
+	}
+	act, st, err := build(h.req)
+	if err == nil && h.shaped && h.cached == nil {
+		h.snap.reqs.put(h.shape.Key, learn(&h.shape, h.req, act, st, build))
+	}
+	return act, st, err
+}
+
+// cloneInput copies what Parse reads of in that may alias the server's request buffer.
+func cloneInput(in request.Input) request.Input {
+	for _, s := range []*string{&in.Method, &in.Path, &in.Query, &in.Accept, &in.Prefer, &in.Range, &in.RangeUnit,
+		&in.AcceptProfile, &in.ContentProfile, &in.ContentType} {
+		*s = strings.Clone(*s)
+	}
+	return in
 }
 
 // input is the raw request as the request package reads it (no fasthttp type crosses that boundary).

@@ -39,11 +39,13 @@ type snapshot struct {
 	docs *docCache
 	// generation numbers schema cache loads (prepared statements of an older one are dropped).
 	generation uint64
+	// reqs are the plans of reads by request shape, made under this snapshot.
+	reqs *reqCache
 }
 
 // newSnapshot assembles a snapshot of cache (nil: not loaded yet) under set.
 func newSnapshot(cache *schemacache.Cache, set *settings, generation uint64) *snapshot {
-	snap := &snapshot{cache: cache, set: set, generation: generation, versions: versioning.New(nil)}
+	snap := &snapshot{cache: cache, set: set, generation: generation, versions: versioning.New(nil), reqs: newReqCache()}
 	cfg := &set.cfg
 	snap.rules = plan.Rules{
 		Limits:            plan.Limits{MaxRows: cfg.DBMaxRows, MaxEmbedDepth: cfg.DBMaxEmbedDepth, MaxEmbeds: cfg.DBMaxEmbeds},
