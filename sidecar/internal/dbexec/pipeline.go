@@ -197,14 +197,9 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	pc := conn.Conn().PgConn()
 	sc, reused := stmtsOf(pc)
 	pr.reused = reused
-	p := pc.StartPipeline(ctx)
 
 	settings, vals := tx.settings()
 	dealloc := prepare && (len(sc.stmts) >= maxPrepared || sc.generation != generation && len(sc.stmts) > 0)
-	if dealloc {
-		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
-		clear(sc.stmts)
-	}
 	sc.generation = generation
 	// The settings statement is prepared like the others: its text only varies with the configuration.
 	queries = append([]Query{{SQL: settings, raw: vals, Prepare: true}}, queries...)
@@ -215,6 +210,15 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		}
 		return inner(i-1, rr)
 	}
+	if reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
+		return exchangeBatch(ctx, pc, sc, queries, prepare, pr, handle)
+	}
+
+	p := pc.StartPipeline(ctx)
+	if dealloc {
+		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
+		clear(sc.stmts)
+	}
 	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
 	var freshBuf [8]string
 	fresh := freshBuf[:0]
@@ -223,18 +227,12 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	}
 	fresh = fresh[:len(queries)]
 	for i, q := range queries {
-		vals, err := q.raw, error(nil)
-		if vals == nil {
-			vals, err = encodeArgs(q.Args)
-		}
+		vals, err := q.values()
 		if err != nil {
 			_ = p.Close()
 			return err
 		}
-		var formats []int16
-		if q.binaryBody {
-			formats = binaryFormats
-		}
+		formats := q.resultFormats()
 		if !q.Prepare || !prepare {
 			p.SendQueryParams(q.SQL, vals, nil, nil, formats)
 			continue
@@ -260,6 +258,87 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		err = cerr
 	}
 	return err
+}
+
+// values are q's arguments in PostgreSQL's text format.
+func (q *Query) values() ([][]byte, error) {
+	if q.raw != nil {
+		return q.raw, nil
+	}
+	return encodeArgs(q.Args)
+}
+
+// resultFormats asks for binary results when q's body is a media type domain's raw value (nil: text).
+func (q *Query) resultFormats() []int16 {
+	if q.binaryBody {
+		return binaryFormats
+	}
+	return nil
+}
+
+// prepared reports whether every statement of queries that is to be prepared already is, on this connection.
+func (sc *stmtCache) prepared(queries []Query, prepare bool) bool {
+	if !prepare {
+		return true
+	}
+	for i := range queries {
+		if _, ok := sc.stmts[queries[i].SQL]; queries[i].Prepare && !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// exchangeBatch runs queries, whose statements are all prepared on the connection already (or are not to be),
+// as a pgconn batch: the same messages as the pipeline (Bind, Execute, one Sync at the end), written as one
+// buffer. pgconn's Pipeline keeps its request queues in container/lists of boxed values, which costs a dozen
+// allocations per exchange; a batch costs a few. A batch's failed write is never marked safe to retry, so
+// exchangeOn uses it only where that makes no difference: for read-only transactions on a connection that served
+// before, which retryable retries whenever the connection was lost.
+func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, queries []Query, prepare bool, pr *progress,
+	handle func(int, *pgconn.ResultReader) error) error {
+	var b pgconn.Batch
+	for i := range queries {
+		q := &queries[i]
+		vals, err := q.values()
+		if err != nil {
+			return err
+		}
+		if q.Prepare && prepare {
+			b.ExecStatement(sc.stmts[q.SQL], vals, nil, q.resultFormats())
+		} else {
+			b.ExecParams(q.SQL, vals, nil, nil, q.resultFormats())
+		}
+	}
+	mrr := pc.ExecBatch(ctx, &b)
+	err := readBatch(mrr, len(queries), pr, handle)
+	if cerr := mrr.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readBatch consumes a batch's results in order, as readPipeline does; the first error ends it (the caller's
+// Close of mrr drains the rest and reports an error that ended the batch early).
+func readBatch(mrr *pgconn.MultiResultReader, n int, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
+	for i := range n {
+		if !mrr.NextResult() {
+			if err := mrr.Close(); err != nil {
+				return err
+			}
+			return fmt.Errorf("batch: %d results for %d statements", i, n)
+		}
+		rr := mrr.ResultReader()
+		herr := handle(i, rr)
+		if _, err := rr.Close(); err != nil {
+			return err
+		}
+		if herr != nil {
+			return herr
+		}
+	}
+	pr.settled = true
+	return nil
 }
 
 // readPipeline consumes the results in the order they were sent; the first error ends it (the server skipped
