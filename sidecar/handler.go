@@ -37,8 +37,12 @@ type handling struct {
 	// server-request-timeout and at shutdown after the drain period.
 	db    context.Context
 	state *reqState
-	// body receives the response body from the database; it streams it past the buffer size.
+	// body receives the response body from the database; it streams it past the buffer size. It is sink, once
+	// the request has one.
 	body *bodySink
+	sink bodySink
+	// res is what the request's statements reported.
+	res dbexec.Result
 	// shape is the request's shape when shaped (a read: request.Shape.Of); cached is its snapshot's reqCache
 	// entry (nil: none yet).
 	shape  request.Shape
@@ -183,10 +187,10 @@ func (s *Server) serve(h *handling) error {
 	}
 	h.timing.lap(stagePlan)
 
-	var res dbexec.Result
+	res := &h.res
 	if act.Kind != plan.KindInfo {
-		h.body = s.newBodySink(h, act, st.Rows, st.Explain, &res)
-		if err := h.snap.set.exec.Run(h.db, h.tx(act), st, h.body, &res); err != nil {
+		h.body = s.newBodySink(h, act, st.Rows, st.Explain, res)
+		if err := h.snap.set.exec.Run(h.db, h.tx(act), st, h.body, res); err != nil {
 			return err
 		}
 		h.timing.lap(stageTransaction)
@@ -195,7 +199,7 @@ func (s *Server) serve(h *handling) error {
 		}
 		h.body.finish()
 	}
-	out, err := respond.Build(act, req, responseResult(&res, h.body), b2s(h.ctx.URI().QueryString()))
+	out, err := respond.Build(act, req, responseResult(res, h.body), b2s(h.ctx.URI().QueryString()))
 	if err != nil {
 		return err
 	}
@@ -295,7 +299,7 @@ func (h *handling) tx(a *plan.Action) dbexec.Tx {
 	tx := dbexec.Tx{
 		RoleSettings: roleSets,
 		Role:         h.who.Role,
-		Claims:       string(h.who.Claims),
+		Claims:       b2s(h.who.Claims), // shared and never modified (auth.Result)
 		SearchPath:   h.snap.set.searchPaths[h.schema],
 		Method:       h.req.Method,
 		Path:         b2s(h.ctx.Path()),
@@ -304,6 +308,7 @@ func (h *handling) tx(a *plan.Action) dbexec.Tx {
 		ReadOnly:     a.ReadOnly,
 		Timezone:     h.req.Prefer.Timezone,
 		Generation:   h.snap.generation,
+		Waiter:       &h.state.wait,
 	}
 	// Writes and calls may set response.headers/response.status (functions, triggers), as may a read's media
 	// type handler or the pre-request function: then they are read back. A plain read skips that query.

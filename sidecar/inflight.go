@@ -30,7 +30,7 @@ const (
 // request for the statement running on the request's connection.
 //
 // A request costs two short critical sections and no goroutine, timer or allocation: contexts that were never
-// cancelled are reused.
+// cancelled are reused, with the timer that bounds waits for a pool connection (waitCtx).
 type inflight struct {
 	mu   sync.Mutex
 	live []*reqState
@@ -51,6 +51,8 @@ type reqState struct {
 	idx      int // position in inflight.live
 	// cancelled is set (under inflight.mu) once cancel was called: the context is not reused.
 	cancelled bool
+	// wait bounds the request's waits for a pool connection.
+	wait waitCtx
 }
 
 // begin registers a request that started at start on conn; timeout is server-request-timeout (0: none). The
@@ -65,6 +67,7 @@ func (in *inflight) begin(conn net.Conn, start time.Time, timeout time.Duration)
 	} else {
 		st = &reqState{}
 		st.ctx, st.cancel = context.WithCancelCause(context.Background())
+		st.wait.init(st.ctx)
 	}
 	st.conn, st.start, st.deadline = conn, start, time.Time{}
 	if timeout > 0 {

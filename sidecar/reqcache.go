@@ -135,6 +135,7 @@ func learn(sh *request.Shape, req *request.Request, act *plan.Action, st sqlgen.
 	if e.main, ok = locate(st.Main, pst.Main, sh.Operands, probe.Operands); !ok {
 		return none
 	}
+	e.st.Main.Args = textArgs(st.Main.Args)
 	switch {
 	case (st.Estimate == nil) != (pst.Estimate == nil):
 		return none
@@ -142,6 +143,9 @@ func learn(sh *request.Shape, req *request.Request, act *plan.Action, st sqlgen.
 		if e.estimate, ok = locate(*st.Estimate, *pst.Estimate, sh.Operands, probe.Operands); !ok {
 			return none
 		}
+		est := *st.Estimate
+		est.Args = textArgs(est.Args)
+		e.st.Estimate = &est
 	}
 	if st.Explain != pst.Explain || st.Check != pst.Check || st.BinaryBody != pst.BinaryBody ||
 		st.GUCColumns != pst.GUCColumns || st.ReadGUCsAfter != pst.ReadGUCsAfter || pst.StreamBody != nil ||
@@ -149,6 +153,21 @@ func learn(sh *request.Shape, req *request.Request, act *plan.Action, st sqlgen.
 		return none
 	}
 	return e
+}
+
+// textArgs is args with integers as the decimal text they are sent as, so that requests bound to cached
+// arguments do not format them again.
+func textArgs(args []any) []any {
+	out := slices.Clone(args)
+	for i, a := range out {
+		switch n := a.(type) {
+		case int64:
+			out[i] = strconv.FormatInt(n, 10)
+		case int:
+			out[i] = strconv.Itoa(n)
+		}
+	}
+	return out
 }
 
 // locate finds where each operand is bound in a statement built from the request's operands (st) and from

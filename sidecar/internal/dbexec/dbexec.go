@@ -53,6 +53,8 @@ type Tx struct {
 	// Response, when set, receives the response.headers and response.status GUCs the statements left behind
 	// (read in the same round trip, after them).
 	Response *GUCResponse
+	// Waiter, when set, bounds the waits for a pool connection (otherwise context.WithTimeout does).
+	Waiter Waiter
 	// responseInMain: the main statement returns the response GUCs itself (no separate query).
 	responseInMain bool
 
@@ -112,11 +114,29 @@ func (e *Executor) configure(tx *Tx) {
 	tx.statementTimeout = e.StatementTimeout
 }
 
-// acquire takes a connection under the configured deadline. A request whose own context ended while it waited
-// gets PostgREST's 504 when the request timed out, and a 503 naming the cause otherwise (shutdown, client gone).
-func (e *Executor) acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	actx, cancel := context.WithTimeout(ctx, e.AcquireTimeout)
-	defer cancel()
+// A Waiter bounds a request's waits for a pool connection, as context.WithTimeout(ctx, AcquireTimeout) would,
+// without allocating a context and a timer for each (the server keeps one per request state).
+type Waiter interface {
+	// Wait begins a wait of at most timeout and returns its context: done when the time is up
+	// (context.DeadlineExceeded) or when the request's context is done.
+	Wait(timeout time.Duration) context.Context
+	// Waited ends the wait begun last.
+	Waited()
+}
+
+// acquire takes a connection under the configured deadline (w, when set, bounds the wait). A request whose own
+// context ended while it waited gets PostgREST's 504 when the request timed out, and a 503 naming the cause
+// otherwise (shutdown, client gone).
+func (e *Executor) acquire(ctx context.Context, w Waiter) (*pgxpool.Conn, error) {
+	var actx context.Context
+	if w != nil {
+		actx = w.Wait(e.AcquireTimeout)
+		defer w.Waited()
+	} else {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, e.AcquireTimeout)
+		defer cancel()
+	}
 	conn, err := e.Pool.Acquire(actx)
 	if err == nil {
 		return conn, nil

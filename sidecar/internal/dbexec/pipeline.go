@@ -22,8 +22,6 @@ type Query struct {
 	// binaryBody asks for every result column in binary format (the body is a media type domain's raw value;
 	// the other columns decode from binary too).
 	binaryBody bool
-	// raw are already-encoded arguments (used instead of Args when set).
-	raw [][]byte
 	// final marks a closing check (the DO block that may roll back): the response GUCs are read before it.
 	final bool
 }
@@ -140,7 +138,7 @@ func sessionEnded(err error) bool {
 }
 
 func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
-	conn, err := e.acquire(ctx)
+	conn, err := e.acquire(ctx, tx.Waiter)
 	if err != nil {
 		return err
 	}
@@ -198,11 +196,14 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	sc, reused := stmtsOf(pc)
 	pr.reused = reused
 
-	settings, vals := tx.settings()
+	var setBuf [16][]byte
+	settings, setVals := tx.settings(setBuf[:0])
 	dealloc := prepare && (len(sc.stmts) >= maxPrepared || sc.generation != generation && len(sc.stmts) > 0)
 	sc.generation = generation
-	// The settings statement is prepared like the others: its text only varies with the configuration.
-	queries = append([]Query{{SQL: settings, raw: vals, Prepare: true}}, queries...)
+	// The settings statement is prepared like the others: its text only varies with the configuration. It is
+	// queries[0]; its arguments are setVals.
+	var queryBuf [6]Query
+	queries = append(append(queryBuf[:0], Query{SQL: settings, Prepare: true}), queries...)
 	inner := handle
 	handle = func(i int, rr *pgconn.ResultReader) error {
 		if i == 0 {
@@ -211,7 +212,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		return inner(i-1, rr)
 	}
 	if reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
-		return exchangeBatch(ctx, pc, sc, queries, prepare, pr, handle)
+		return exchangeBatch(ctx, pc, sc, queries, setVals, prepare, pr, handle)
 	}
 
 	p := pc.StartPipeline(ctx)
@@ -226,8 +227,12 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		fresh = make([]string, 0, len(queries))
 	}
 	fresh = fresh[:len(queries)]
+	var args argBuf
 	for i, q := range queries {
-		vals, err := q.values()
+		vals, err := setVals, error(nil)
+		if i > 0 {
+			vals, err = encodeArgs(&args, q.Args)
+		}
 		if err != nil {
 			_ = p.Close()
 			return err
@@ -260,14 +265,6 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 	return err
 }
 
-// values are q's arguments in PostgreSQL's text format.
-func (q *Query) values() ([][]byte, error) {
-	if q.raw != nil {
-		return q.raw, nil
-	}
-	return encodeArgs(q.Args)
-}
-
 // resultFormats asks for binary results when q's body is a media type domain's raw value (nil: text).
 func (q *Query) resultFormats() []int16 {
 	if q.binaryBody {
@@ -295,12 +292,16 @@ func (sc *stmtCache) prepared(queries []Query, prepare bool) bool {
 // allocations per exchange; a batch costs a few. A batch's failed write is never marked safe to retry, so
 // exchangeOn uses it only where that makes no difference: for read-only transactions on a connection that served
 // before, which retryable retries whenever the connection was lost.
-func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, queries []Query, prepare bool, pr *progress,
-	handle func(int, *pgconn.ResultReader) error) error {
+func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, queries []Query, setVals [][]byte, prepare bool,
+	pr *progress, handle func(int, *pgconn.ResultReader) error) error {
 	var b pgconn.Batch
+	var args argBuf
 	for i := range queries {
 		q := &queries[i]
-		vals, err := q.values()
+		vals, err := setVals, error(nil)
+		if i > 0 {
+			vals, err = encodeArgs(&args, q.Args)
+		}
 		if err != nil {
 			return err
 		}
@@ -404,8 +405,8 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 	return nil
 }
 
-// values are the settings statement's arguments, with room for the statement timeout.
-func (t *Tx) values() [][]byte {
+// values are the settings statement's arguments, appended to vals[:0].
+func (t *Tx) values(vals [][]byte) [][]byte {
 	claims, headers, cookies := t.Claims, t.Headers, t.Cookies
 	if claims == "" {
 		claims = "{}"
@@ -416,10 +417,8 @@ func (t *Tx) values() [][]byte {
 	if cookies == "" {
 		cookies = "{}"
 	}
-	vals := make([][]byte, 7, 8)
-	vals[0], vals[1], vals[2], vals[3] = s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method)
-	vals[4], vals[5], vals[6] = s2b(t.Path), s2b(headers), s2b(cookies)
-	return vals
+	return append(vals[:0], s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method), s2b(t.Path), s2b(headers),
+		s2b(cookies))
 }
 
 // s2b views s as bytes without copying; pgconn only reads arguments while it encodes them.
@@ -430,12 +429,21 @@ func s2b(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
-// encodeArgs renders arguments in PostgreSQL's text format.
-func encodeArgs(args []any) ([][]byte, error) {
+// argBuf is room for one statement's encoded arguments.
+type argBuf [16][]byte
+
+// encodeArgs renders arguments in PostgreSQL's text format, in buf when they fit (nil: allocated); they are valid
+// until buf is used again.
+func encodeArgs(buf *argBuf, args []any) ([][]byte, error) {
 	if len(args) == 0 {
 		return nil, nil
 	}
-	vals := make([][]byte, len(args))
+	var vals [][]byte
+	if buf != nil && len(args) <= len(buf) {
+		vals = buf[:len(args)]
+	} else {
+		vals = make([][]byte, len(args))
+	}
 	for i, a := range args {
 		switch v := a.(type) {
 		case string:
@@ -460,12 +468,12 @@ func encodeArgs(args []any) ([][]byte, error) {
 // the authenticator was granted with GRANT SET ON PARAMETER may not be settable by the role itself), then
 // search_path, role, claims and request GUCs, then app.settings and the time zone. set_config calls in one
 // target list run in order, so a later setting of the same name wins.
-func (t *Tx) settings() (string, [][]byte) {
+func (t *Tx) settings(buf [][]byte) (string, [][]byte) {
 	base := settingsList
 	if t.ReadOnly {
 		base = readOnlyList
 	}
-	vals := t.values()
+	vals := t.values(buf)
 	extra := t.appSettings
 	if t.Timezone != "" {
 		extra = append(extra[:len(extra):len(extra)], [2]string{"", t.Timezone})

@@ -103,6 +103,7 @@ func read(a *plan.Action, p *plan.Read, req *request.Request, r Result, query st
 		return out, err
 	}
 	out.Status = head.Status
+	out.Headers = make([]Header, 0, 2+len(head.Headers))
 	if p.Handler != nil {
 		out.add("Content-Type", CustomContentType(p.Handler.Media))
 	} else {

@@ -119,15 +119,22 @@ func countName(c request.Count) string {
 // ContentRange is PostgREST's Content-Range value: "lower-upper/total", "*" for an empty page or zero total,
 // and "*" for an unknown total.
 func ContentRange(lower, upper, total int64) string {
-	rng := "*"
+	var buf [64]byte
+	b := buf[:0]
 	if total != 0 && lower <= upper {
-		rng = strconv.FormatInt(lower, 10) + "-" + strconv.FormatInt(upper, 10)
+		b = strconv.AppendInt(b, lower, 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, upper, 10)
+	} else {
+		b = append(b, '*')
 	}
-	t := "*"
+	b = append(b, '/')
 	if total >= 0 {
-		t = strconv.FormatInt(total, 10)
+		b = strconv.AppendInt(b, total, 10)
+	} else {
+		b = append(b, '*')
 	}
-	return rng + "/" + t
+	return string(b)
 }
 
 // readPreferences lists the preferences a read honours, in PostgREST's order.
