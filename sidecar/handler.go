@@ -309,6 +309,7 @@ func (h *handling) tx(a *plan.Action) dbexec.Tx {
 		Timezone:     h.req.Prefer.Timezone,
 		Generation:   h.snap.generation,
 		Waiter:       &h.state.wait,
+		Interrupter:  &h.state.interrupt,
 	}
 	// Writes and calls may set response.headers/response.status (functions, triggers), as may a read's media
 	// type handler or the pre-request function: then they are read back. A plain read skips that query.

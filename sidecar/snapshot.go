@@ -98,9 +98,10 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 		return nil, fmt.Errorf("jwt: %w", err)
 	}
 	set := &settings{
-		cfg:         cfg,
-		auth:        a,
-		exec:        dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
+		cfg:  cfg,
+		auth: a,
+		exec: dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements,
+			CancelHandler: cancelHandler},
 		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
 		schemaList:  strings.Join(cfg.DBSchemas, ", "),
 	}

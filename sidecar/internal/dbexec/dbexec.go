@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -28,6 +29,9 @@ type Executor struct {
 	PreRequest string
 	// NoPrepare turns named prepared statements off (PostgREST's db-prepared-statements = false).
 	NoPrepare bool
+	// CancelHandler builds a connection's handler of a cancelled exchange for Tx.Interrupter (the pool's
+	// ConnConfig.BuildContextWatcherHandler: a cancel request, then a deadline on the socket).
+	CancelHandler func(*pgconn.PgConn) ctxwatch.Handler
 	// StatementTimeout is statement_timeout for every request's transaction, in PostgreSQL's text form
 	// ("30000" is 30 s; "" leaves the server's setting): pgway's db-statement-timeout. It is set before the
 	// impersonated role's and the function's hoisted settings, which override it.
@@ -55,6 +59,9 @@ type Tx struct {
 	Response *GUCResponse
 	// Waiter, when set, bounds the waits for a pool connection (otherwise context.WithTimeout does).
 	Waiter Waiter
+	// Interrupter, when set with Executor.CancelHandler, stops the exchange in PostgreSQL if the request ends
+	// early (otherwise pgconn watches the request's context).
+	Interrupter Interrupter
 	// responseInMain: the main statement returns the response GUCs itself (no separate query).
 	responseInMain bool
 
@@ -122,6 +129,18 @@ type Waiter interface {
 	Wait(timeout time.Duration) context.Context
 	// Waited ends the wait begun last.
 	Waited()
+}
+
+// An Interrupter stops a request's exchange in PostgreSQL once the request has ended early (the client went away,
+// server-request-timeout, shutdown): the exchange runs between Begin and End, and when the request's context is
+// done meanwhile, the interrupter calls h.HandleCancel (a cancel request for the running statement, a deadline on
+// the socket); End then calls h.HandleUnwatchAfterCancel, which waits for that to finish, before the connection
+// goes back to the pool. That is what pgconn does when it watches a context, which costs a channel and a few
+// closures per exchange; an interrupter is set up once per request state. Begin reports false when the request
+// has ended already (nothing is sent then).
+type Interrupter interface {
+	Begin(h ctxwatch.Handler) bool
+	End()
 }
 
 // acquire takes a connection under the configured deadline (w, when set, bounds the wait). A request whose own

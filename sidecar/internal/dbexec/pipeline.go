@@ -9,7 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // Query is one statement of a pipelined exchange.
@@ -37,6 +37,8 @@ type stmtCache struct {
 	stmts      map[string]*pgconn.StatementDescription
 	next       int
 	generation uint64
+	// cancel is the connection's handler of an interrupted exchange (Interrupter), built on first use.
+	cancel ctxwatch.Handler
 }
 
 // binaryFormats asks for every result column in binary.
@@ -184,17 +186,28 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr 
 			return nil
 		}
 	}
-	err = exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, tx.Generation, pr, handle)
+	pc := conn.Conn().PgConn()
+	sc, reused := stmtsOf(pc)
+	pr.reused = reused
+	xctx := ctx // what pgconn watches
+	if tx.Interrupter != nil && e.CancelHandler != nil {
+		if sc.cancel == nil {
+			sc.cancel = e.CancelHandler(pc)
+		}
+		if !tx.Interrupter.Begin(sc.cancel) {
+			return wrap(settle(ctx, ctx.Err()))
+		}
+		defer tx.Interrupter.End()
+		xctx = context.Background()
+	}
+	err = exchangeOn(xctx, pc, sc, tx, queries, !e.NoPrepare, tx.Generation, pr, handle)
 	pr.lost = err != nil && conn.Conn().PgConn().IsClosed()
 	return wrap(settle(ctx, err))
 }
 
 // exchangeOn runs queries in one pipeline on conn; with prepare false no named statement is created (db-prepared-statements
 // off, for transaction-pooling proxies such as PgBouncer).
-func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, generation uint64, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
-	pc := conn.Conn().PgConn()
-	sc, reused := stmtsOf(pc)
-	pr.reused = reused
+func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, queries []Query, prepare bool, generation uint64, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
 
 	var setBuf [16][]byte
 	settings, setVals := tx.settings(setBuf[:0])
@@ -211,7 +224,7 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		}
 		return inner(i-1, rr)
 	}
-	if reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
+	if pr.reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
 		return exchangeBatch(ctx, pc, sc, queries, setVals, prepare, pr, handle)
 	}
 
