@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -56,14 +57,21 @@ type handling struct {
 	filterBuf [4]request.Filter
 	bound     request.Request
 	argBuf    [8]any
+	// jsonBuf is request.headers (headersJSON); its array is kept when the handling is reused.
+	jsonBuf []byte
 }
+
+// handlings are the handling values of requests done, for reuse (a handling is a couple of KiB, most of it room
+// that saves allocations later; nothing refers to one once its request is done).
+var handlings = sync.Pool{New: func() any { return new(handling) }}
 
 // handle is the fasthttp handler. It takes the snapshot, runs serve, and renders whatever error it returns.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	snap := s.snap.Load()
 	st := s.inflight.begin(ctx.Conn(), start, snap.set.cfg.RequestTimeout)
-	h := handling{ctx: ctx, snap: snap, db: st.ctx, state: st}
+	h := handlings.Get().(*handling)
+	h.ctx, h.snap, h.db, h.state = ctx, snap, st.ctx, st
 	h.shape = request.Shape{Key: h.keyBuf[:0], Slots: h.slotBuf[:0], Operands: h.opBuf[:0]}
 	h.bound.Filters = h.filterBuf[:0]
 	defer func() {
@@ -73,12 +81,18 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 				h.body.abort()
 			} else {
 				ctx.Response.Reset()
-				s.writeError(&h, apierr.Internal(fmt.Errorf("panic: %v", r)))
+				s.writeError(h, apierr.Internal(fmt.Errorf("panic: %v", r)))
 			}
 		}
 		finishHeaders(&ctx.Response, snap.set)
 		s.inflight.end(st)
 		s.metrics.observe(ctx.Response.StatusCode(), time.Since(start))
+		buf := h.jsonBuf[:0]
+		*h = handling{}
+		if cap(buf) <= 4<<10 {
+			h.jsonBuf = buf
+		}
+		handlings.Put(h)
 	}()
 	if th := snap.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
@@ -86,7 +100,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.SetBytesV(th, v)
 		}
 	}
-	if s.cors(&h) {
+	if s.cors(h) {
 		return
 	}
 	if snap.set.cfg.ServerTimingEnabled {
@@ -96,7 +110,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.SetBytesV("Server-Timing", h.timing.header())
 		}()
 	}
-	err := s.serve(&h)
+	err := s.serve(h)
 	switch {
 	case err != nil && h.body.streaming():
 		// The response has begun: it cannot become an error any more. Cutting the connection short tells the
@@ -104,7 +118,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.log.Error("streamed response failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		h.body.abort()
 	case err != nil:
-		s.writeError(&h, err)
+		s.writeError(h, err)
 	case h.body.streaming():
 		h.body.end()
 	case len(ctx.Response.Header.Peek("Vary")) == 0:
@@ -303,7 +317,7 @@ func (h *handling) tx(a *plan.Action) dbexec.Tx {
 		SearchPath:   h.snap.set.searchPaths[h.schema],
 		Method:       h.req.Method,
 		Path:         b2s(h.ctx.Path()),
-		Headers:      headersJSON(&h.ctx.Request.Header),
+		Headers:      h.headersJSON(),
 		Cookies:      cookiesJSON(&h.ctx.Request.Header),
 		ReadOnly:     a.ReadOnly,
 		Timezone:     h.req.Prefer.Timezone,
@@ -349,10 +363,16 @@ func (h *handling) apply(out respond.Response) {
 	}
 }
 
-// headersJSON renders the request headers as PostgREST's request.headers GUC: a JSON object with lower-case
+// headersJSON renders the request headers as PostgREST's request.headers GUC, in h's reused buffer (valid until
+// the request is done).
+func (h *handling) headersJSON() string {
+	h.jsonBuf = appendHeadersJSON(h.jsonBuf[:0], &h.ctx.Request.Header)
+	return b2s(h.jsonBuf)
+}
+
+// appendHeadersJSON appends the request headers as PostgREST's request.headers GUC: a JSON object with lower-case
 // names, cookies left out (PostgREST passes them as request.cookies).
-func headersJSON(h *fasthttp.RequestHeader) string {
-	b := make([]byte, 0, 256)
+func appendHeadersJSON(b []byte, h *fasthttp.RequestHeader) []byte {
 	b = append(b, '{')
 	first := true
 	for k, v := range h.All() {
@@ -373,8 +393,7 @@ func headersJSON(h *fasthttp.RequestHeader) string {
 		b = append(b, ':')
 		b = apierr.AppendJSONString(b, b2s(v))
 	}
-	b = append(b, '}')
-	return b2s(b)
+	return append(b, '}')
 }
 
 // cookiesJSON renders the request's cookies as PostgREST's request.cookies GUC ("" when there are none).

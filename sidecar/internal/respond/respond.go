@@ -72,8 +72,11 @@ type ReadResult struct {
 
 // Read decides status and headers of a read: Content-Range, 206 for a partial page of a known total,
 // 416 PGRST103 past the end, 406 PGRST116 when one object was requested and the page is not exactly one row.
-func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) {
-	h := Head{Status: http.StatusOK}
+func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) { return readHead(req, r, nil) }
+
+// readHead is Read with its headers appended to hs.
+func readHead(req *request.Request, r ReadResult, hs []Header) (Head, *apierr.Error) {
+	h := Head{Status: http.StatusOK, Headers: hs}
 	lower := r.Offset
 	upper := lower + r.PageTotal - 1
 	if r.Total >= 0 {
