@@ -35,7 +35,7 @@ func TestWaitCtx(t *testing.T) {
 	}
 	w.Waited()
 	// A short wait that ends in time is not ended later by its timer, nor is the next one.
-	ctx = w.Wait(time.Millisecond)
+	w.Wait(time.Millisecond)
 	w.Waited()
 	ctx = w.Wait(time.Hour)
 	time.Sleep(20 * time.Millisecond)
