@@ -86,13 +86,14 @@ func (e *shaped) statements(ops []string, buf []any) sqlgen.Statements {
 }
 
 // bindArgs is args with ops at their positions (args itself when there are none), in buf when it is large enough.
+// An operand is bound as a pointer to it (which dbexec reads as the string), which costs no allocation.
 func bindArgs(args []any, at []int, ops []string, buf []any) []any {
 	if len(at) == 0 {
 		return args
 	}
 	out := append(buf[:0], args...)
 	for i, k := range at {
-		out[k] = ops[i]
+		out[k] = &ops[i]
 	}
 	return out
 }

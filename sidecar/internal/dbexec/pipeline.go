@@ -15,7 +15,9 @@ import (
 // Query is one statement of a pipelined exchange.
 type Query struct {
 	SQL  string
-	Args []any // strings and int64s, sent as untyped text so PostgreSQL infers each type from its context
+	// Args are strings (or pointers to strings, read when the exchange is sent) and int64s, sent as untyped text so
+	// PostgreSQL infers each type from its context.
+	Args []any
 	// Prepare caches the statement per connection (Parse once, then only Bind/Execute). Use it for statements
 	// whose text repeats; leave it off for one-offs such as EXPLAIN.
 	Prepare bool
@@ -461,6 +463,8 @@ func encodeArgs(buf *argBuf, args []any) ([][]byte, error) {
 		switch v := a.(type) {
 		case string:
 			vals[i] = s2b(v)
+		case *string:
+			vals[i] = s2b(*v)
 		case []byte:
 			vals[i] = v
 		case int64:
