@@ -224,7 +224,7 @@ func (s *Server) serve(h *handling) error {
 // parse parses the request, or binds its operands to the parsed request of its shape when the snapshot's
 // reqCache has it. A read whose shape is new is parsed from a copy of in, so that the cache may keep it.
 func (s *Server) parse(h *handling, in request.Input) (*request.Request, error) {
-	if h.shaped = h.shape.Of(in); !h.shaped {
+	if h.shaped = len(in.Query) <= reqCacheKeyMax && h.shape.Of(in) && len(h.shape.Key) <= reqCacheKeyMax; !h.shaped {
 		return request.Parse(in)
 	}
 	if h.cached = h.snap.reqs.get(h.shape.Key); h.cached.reusable() {

@@ -14,8 +14,12 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/sqlgen"
 )
 
-// reqCacheMax bounds the shapes one snapshot's reqCache holds.
-const reqCacheMax = 1024
+// reqCacheMax bounds the shapes one snapshot's reqCache holds, and reqCacheKeyMax the size of a shape's key and of
+// its query string (a request with a longer one is planned afresh): a full cache holds a few MiB at most.
+const (
+	reqCacheMax    = 1024
+	reqCacheKeyMax = 2 << 10
+)
 
 // reqCache keeps the parsed request, plan and statements of reads by their shape (request.Shape: everything
 // that decides how a read parses, less the operands of its simple filters, such as the id of ?id=eq.7). A read
