@@ -149,3 +149,37 @@ func TestShapeOnlyReadsOfRelations(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShape checks Shape against Parse on any input: the operands it takes out are the values of the filters
+// its slots number, which are simple filters, and binding them to the parsed request changes nothing.
+func FuzzShape(f *testing.F) {
+	for _, in := range fuzzSeeds {
+		f.Add(in.Method, in.Path, in.Query, in.Accept, in.Prefer, in.Range)
+	}
+	f.Add("GET", "/items", "id=eq.1&select=id&a.b=eq.2&not=not.gt.x&limit=1&c=lte.&d", "", "", "")
+	f.Fuzz(func(t *testing.T, method, path, query, accept, prefer, rng string) {
+		in := request.Input{Method: method, Path: path, Query: query, Accept: accept, Prefer: prefer, Range: rng}
+		var sh request.Shape
+		if !sh.Of(in) {
+			return
+		}
+		req, err := request.Parse(in)
+		if err != nil {
+			return
+		}
+		for i, f := range sh.Slots {
+			c := req.Filters[f].Cond
+			if c.Value != sh.Operands[i] || c.Quant != "" || len(req.Filters[f].Path) > 0 {
+				t.Fatalf("slot %d (filter %d): operand %q, filter %+v", i, f, sh.Operands[i], req.Filters[f])
+			}
+			switch c.Op {
+			case "eq", "neq", "gt", "gte", "lt", "lte":
+			default:
+				t.Fatalf("slot %d is a filter with operator %q", i, c.Op)
+			}
+		}
+		if got := sh.Bind(req, nil); !reflect.DeepEqual(got, req) {
+			t.Fatalf("Bind changed the request:\n%+v\n%+v", got, req)
+		}
+	})
+}
