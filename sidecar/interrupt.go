@@ -30,7 +30,7 @@ func (i *interrupter) init(req context.Context) {
 func (i *interrupter) Begin(h ctxwatch.Handler) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if i.ended {
+	if i.ended || i.req.Err() != nil { // (fire runs in its own goroutine, maybe not yet)
 		return false
 	}
 	i.h, i.fired = h, false

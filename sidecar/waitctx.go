@@ -33,6 +33,10 @@ func (w *waitCtx) init(req context.Context) {
 func (w *waitCtx) Wait(timeout time.Duration) context.Context {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.err == nil && w.req.Err() != nil { // the request has ended, and abort (in its own goroutine) not run yet
+		w.err = w.req.Err()
+		close(w.done)
+	}
 	if w.err != nil {
 		if w.req.Err() != nil {
 			return w // the request is over: so is the wait
