@@ -45,9 +45,11 @@ type bodySink struct {
 	emitted bool
 }
 
+// newBodySink is h's sink (h.sink), set up for the response to act.
 func (s *Server) newBodySink(h *handling, act *plan.Action, framing *sqlgen.Framing, explain bool, res *dbexec.Result) *bodySink {
-	return &bodySink{s: s, h: h, act: act, framing: framing, explain: explain, res: res,
+	h.sink = bodySink{s: s, h: h, act: act, framing: framing, explain: explain, res: res,
 		countOnly: h.ctx.IsHead(), limit: h.snap.set.cfg.ResponseBufferBytes}
+	return &h.sink
 }
 
 // Body appends a one-row statement's body, or a plan line.

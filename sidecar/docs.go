@@ -61,7 +61,7 @@ type page struct {
 
 // pgwayPage recognises GET/HEAD of pgway's pages: under /pgway always; at /docs, /openapi.json and /openapi.yaml
 // when the schema the request would read has no relation of that name (the relation wins).
-func pgwayPage(in request.Input, relationExists func(name string) bool) (page, bool) {
+func pgwayPage(in request.Input, snap *snapshot) (page, bool) {
 	if in.Method != "GET" && in.Method != "HEAD" {
 		return page{}, false
 	}
@@ -73,7 +73,7 @@ func pgwayPage(in request.Input, relationExists func(name string) bool) (page, b
 		if i := strings.IndexByte(name, '/'); i >= 0 {
 			name = name[:i]
 		}
-		if name != "docs" && name != "openapi.json" && name != "openapi.yaml" && name != "openapi.yml" || relationExists(name) {
+		if name != "docs" && name != "openapi.json" && name != "openapi.yaml" && name != "openapi.yml" || snap.hasRelation(in.AcceptProfile, name) {
 			return page{}, false
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -37,16 +38,42 @@ type handling struct {
 	// server-request-timeout and at shutdown after the drain period.
 	db    context.Context
 	state *reqState
-	// body receives the response body from the database; it streams it past the buffer size.
+	// body receives the response body from the database; it streams it past the buffer size. It is sink, once
+	// the request has one.
 	body *bodySink
+	sink bodySink
+	// res is what the request's statements reported.
+	res dbexec.Result
+	// shape is the request's shape when shaped (a read: request.Shape.Of); cached is its snapshot's reqCache
+	// entry (nil: none yet).
+	shape  request.Shape
+	shaped bool
+	cached *shaped
+	// Room for a read's shape, the Request bound from it, and its arguments, so that a read served from the
+	// reqCache needs no allocation of its own for them.
+	keyBuf    [256]byte
+	slotBuf   [4]int
+	opBuf     [4]string
+	filterBuf [4]request.Filter
+	bound     request.Request
+	argBuf    [8]any
+	// jsonBuf is request.headers (headersJSON); its array is kept when the handling is reused.
+	jsonBuf []byte
 }
+
+// handlings are the handling values of requests done, for reuse (a handling is a couple of KiB, most of it room
+// that saves allocations later; nothing refers to one once its request is done).
+var handlings = sync.Pool{New: func() any { return new(handling) }}
 
 // handle is the fasthttp handler. It takes the snapshot, runs serve, and renders whatever error it returns.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	snap := s.snap.Load()
 	st := s.inflight.begin(ctx.Conn(), start, snap.set.cfg.RequestTimeout)
-	h := handling{ctx: ctx, snap: snap, db: st.ctx, state: st}
+	h := handlings.Get().(*handling)
+	h.ctx, h.snap, h.db, h.state = ctx, snap, st.ctx, st
+	h.shape = request.Shape{Key: h.keyBuf[:0], Slots: h.slotBuf[:0], Operands: h.opBuf[:0]}
+	h.bound.Filters = h.filterBuf[:0]
 	var err error
 	defer func() {
 		if r := recover(); r != nil {
@@ -56,12 +83,18 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 				h.body.abort()
 			} else {
 				ctx.Response.Reset()
-				s.writeError(&h, err)
+				s.writeError(h, err)
 			}
 		}
 		finishHeaders(&ctx.Response, snap.set)
-		s.observe(&h, start, err) // metrics and the request's log line (logs.go), while its context is its own
+		s.observe(h, start, err) // metrics and the request's log line (logs.go), while its context is its own
 		s.inflight.end(st)
+		buf := h.jsonBuf[:0]
+		*h = handling{}
+		if cap(buf) <= 4<<10 {
+			h.jsonBuf = buf
+		}
+		handlings.Put(h)
 	}()
 	if th := snap.set.cfg.ServerTraceHeader; th != "" {
 		// PostgREST's trace header: the request's value is echoed on every response, errors included.
@@ -69,7 +102,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.SetBytesV(th, v)
 		}
 	}
-	if s.cors(&h) {
+	if s.cors(h) {
 		return
 	}
 	if snap.set.cfg.ServerTimingEnabled {
@@ -79,14 +112,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.SetBytesV("Server-Timing", h.timing.header())
 		}()
 	}
-	err = s.serve(&h)
+	err = s.serve(h)
 	switch {
 	case err != nil && h.body.streaming():
 		// The response has begun: it cannot become an error any more. Cutting the connection short tells the
 		// client it is incomplete.
 		h.body.abort()
 	case err != nil:
-		s.writeError(&h, err)
+		s.writeError(h, err)
 	case h.body.streaming():
 		h.body.end()
 	case len(ctx.Response.Header.Peek("Vary")) == 0:
@@ -132,13 +165,13 @@ func (s *Server) serve(h *handling) error {
 	if err != nil {
 		return err
 	}
-	if pg, ok := pgwayPage(in, h.relationExists(in)); ok {
+	if pg, ok := pgwayPage(in, h.snap); ok {
 		if pg.docs {
 			return s.serveDocs(h, pg, version)
 		}
 		return s.serveDocAlias(h, in, pg.format)
 	}
-	req, err := request.Parse(in)
+	req, err := s.parse(h, in)
 	h.timing.lap(stageParse)
 	if err != nil {
 		return err
@@ -160,20 +193,19 @@ func (s *Server) serve(h *handling) error {
 	if err := s.validateRequest(h); err != nil {
 		return err
 	}
-	act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
+	act, st, err := s.plan(h)
 	if err != nil {
 		return err
 	}
 	if act.Kind == plan.KindDocument {
 		return s.serveOpenAPI(h, "json")
 	}
-	st := sqlgen.For(act)
 	h.timing.lap(stagePlan)
 
-	var res dbexec.Result
+	res := &h.res
 	if act.Kind != plan.KindInfo {
-		h.body = s.newBodySink(h, act, st.Rows, st.Explain, &res)
-		if err := h.snap.set.exec.Run(h.db, h.tx(act), st, h.body, &res); err != nil {
+		h.body = s.newBodySink(h, act, st.Rows, st.Explain, res)
+		if err := h.snap.set.exec.Run(h.db, h.tx(act), st, h.body, res); err != nil {
 			return err
 		}
 		h.timing.lap(stageTransaction)
@@ -182,7 +214,7 @@ func (s *Server) serve(h *handling) error {
 		}
 		h.body.finish()
 	}
-	out, err := respond.Build(act, req, responseResult(&res, h.body), b2s(h.ctx.URI().QueryString()))
+	out, err := respond.Build(act, req, responseResult(res, h.body), b2s(h.ctx.URI().QueryString()))
 	if err != nil {
 		return err
 	}
@@ -190,17 +222,62 @@ func (s *Server) serve(h *handling) error {
 	return nil
 }
 
-// relationExists reports whether the schema the request would read (its profile, else the first exposed
+// hasRelation reports whether the schema a request with this Accept-Profile would read (else the first exposed
 // schema) has a relation of a name: pgway's own pages never shadow one.
-func (h *handling) relationExists(in request.Input) func(string) bool {
-	return func(name string) bool {
-		schema, err := h.snap.schemaFor(&request.Request{Schema: in.AcceptProfile})
-		if err != nil {
-			return false
-		}
-		_, ok := h.snap.cache.Relation(schema, name)
-		return ok
+func (snap *snapshot) hasRelation(profile, name string) bool {
+	schema, err := snap.schemaFor(&request.Request{Schema: profile})
+	if err != nil {
+		return false
 	}
+	_, ok := snap.cache.Relation(schema, name)
+	return ok
+}
+
+// parse parses the request, or binds its operands to the parsed request of its shape when the snapshot's
+// reqCache has it. A read whose shape is new is parsed from a copy of in, so that the cache may keep it.
+func (s *Server) parse(h *handling, in request.Input) (*request.Request, error) {
+	if h.shaped = len(in.Query) <= reqCacheKeyMax && h.shape.Of(in) && len(h.shape.Key) <= reqCacheKeyMax; !h.shaped {
+		return request.Parse(in)
+	}
+	if h.cached = h.snap.reqs.get(h.shape.Key); h.cached.reusable() {
+		return h.shape.Bind(h.cached.req, &h.bound), nil
+	}
+	if h.cached == nil {
+		in = cloneInput(in)
+	}
+	return request.Parse(in)
+}
+
+// plan plans the request and builds its statements, or takes them from the reqCache entry of its shape; the
+// first request of a shape makes that entry.
+func (s *Server) plan(h *handling) (*plan.Action, sqlgen.Statements, error) {
+	if h.cached.reusable() {
+		return h.cached.act, h.cached.statements(h.shape.Operands, h.argBuf[:0]), nil
+	}
+	build := func(req *request.Request) (*plan.Action, sqlgen.Statements, error) {
+		act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
+		if err != nil {
+			return nil, sqlgen.Statements{}, err
+		}
+		if act.Kind == plan.KindDocument {
+			return act, sqlgen.Statements{}, nil
+		}
+		return act, sqlgen.For(act), nil
+	}
+	act, st, err := build(h.req)
+	if err == nil && h.shaped && h.cached == nil {
+		h.snap.reqs.put(h.shape.Key, learn(&h.shape, h.req, act, st, build))
+	}
+	return act, st, err
+}
+
+// cloneInput copies what Parse reads of in that may alias the server's request buffer.
+func cloneInput(in request.Input) request.Input {
+	for _, s := range []*string{&in.Method, &in.Path, &in.Query, &in.Accept, &in.Prefer, &in.Range, &in.RangeUnit,
+		&in.AcceptProfile, &in.ContentProfile, &in.ContentType} {
+		*s = strings.Clone(*s)
+	}
+	return in
 }
 
 // input is the raw request as the request package reads it (no fasthttp type crosses that boundary).
@@ -248,15 +325,17 @@ func (h *handling) tx(a *plan.Action) dbexec.Tx {
 	tx := dbexec.Tx{
 		RoleSettings: roleSets,
 		Role:         h.who.Role,
-		Claims:       string(h.who.Claims),
+		Claims:       b2s(h.who.Claims), // shared and never modified (auth.Result)
 		SearchPath:   h.snap.set.searchPaths[h.schema],
 		Method:       h.req.Method,
 		Path:         b2s(h.ctx.Path()),
-		Headers:      headersJSON(&h.ctx.Request.Header),
+		Headers:      h.headersJSON(),
 		Cookies:      cookiesJSON(&h.ctx.Request.Header),
 		ReadOnly:     a.ReadOnly,
 		Timezone:     h.req.Prefer.Timezone,
 		Generation:   h.snap.generation,
+		Waiter:       &h.state.wait,
+		Interrupter:  &h.state.interrupt,
 	}
 	// Writes and calls may set response.headers/response.status (functions, triggers), as may a read's media
 	// type handler or the pre-request function: then they are read back. A plain read skips that query.
@@ -296,10 +375,16 @@ func (h *handling) apply(out respond.Response) {
 	}
 }
 
-// headersJSON renders the request headers as PostgREST's request.headers GUC: a JSON object with lower-case
+// headersJSON renders the request headers as PostgREST's request.headers GUC, in h's reused buffer (valid until
+// the request is done).
+func (h *handling) headersJSON() string {
+	h.jsonBuf = appendHeadersJSON(h.jsonBuf[:0], &h.ctx.Request.Header)
+	return b2s(h.jsonBuf)
+}
+
+// appendHeadersJSON appends the request headers as PostgREST's request.headers GUC: a JSON object with lower-case
 // names, cookies left out (PostgREST passes them as request.cookies).
-func headersJSON(h *fasthttp.RequestHeader) string {
-	b := make([]byte, 0, 256)
+func appendHeadersJSON(b []byte, h *fasthttp.RequestHeader) []byte {
 	b = append(b, '{')
 	first := true
 	for k, v := range h.All() {
@@ -320,8 +405,7 @@ func headersJSON(h *fasthttp.RequestHeader) string {
 		b = append(b, ':')
 		b = apierr.AppendJSONString(b, b2s(v))
 	}
-	b = append(b, '}')
-	return b2s(b)
+	return append(b, '}')
 }
 
 // cookiesJSON renders the request's cookies as PostgREST's request.cookies GUC ("" when there are none).

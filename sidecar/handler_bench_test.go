@@ -14,6 +14,7 @@ func BenchmarkHandler(b *testing.B) {
 	for _, c := range []struct {
 		name, method, path, body string
 	}{
+		{"by-id", "GET", "/items?id=eq.2", ""},
 		{"filter-order", "GET", "/items?select=id,name,price&price=gt.1&order=id&limit=25", ""},
 		{"insert", "POST", "/tasks", `{"title":"bench","project":1}`},
 	} {

@@ -30,7 +30,8 @@ const (
 // request for the statement running on the request's connection.
 //
 // A request costs two short critical sections and no goroutine, timer or allocation: contexts that were never
-// cancelled are reused.
+// cancelled are reused, with the timer that bounds waits for a pool connection (waitCtx) and what interrupts an
+// exchange in PostgreSQL (interrupter).
 type inflight struct {
 	mu   sync.Mutex
 	live []*reqState
@@ -51,6 +52,9 @@ type reqState struct {
 	idx      int // position in inflight.live
 	// cancelled is set (under inflight.mu) once cancel was called: the context is not reused.
 	cancelled bool
+	// wait bounds the request's waits for a pool connection; interrupt stops its exchange in PostgreSQL.
+	wait      waitCtx
+	interrupt interrupter
 }
 
 // begin registers a request that started at start on conn; timeout is server-request-timeout (0: none). The
@@ -65,6 +69,8 @@ func (in *inflight) begin(conn net.Conn, start time.Time, timeout time.Duration)
 	} else {
 		st = &reqState{}
 		st.ctx, st.cancel = context.WithCancelCause(context.Background())
+		st.wait.init(st.ctx)
+		st.interrupt.init(st.ctx)
 	}
 	st.conn, st.start, st.deadline = conn, start, time.Time{}
 	if timeout > 0 {

@@ -50,6 +50,13 @@ type Server struct {
 // past it pgconn closes the connection, which the pool then drops.
 const cancelWait = 5 * time.Second
 
+// cancelHandler handles a connection's cancelled statement: a cancel request, and a deadline of cancelWait on
+// the socket. pgconn uses it when a context it watches is done; requests' exchanges use it through their
+// interrupter (dbexec.Executor.CancelHandler).
+func cancelHandler(pc *pgconn.PgConn) ctxwatch.Handler {
+	return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
+}
+
 // Run serves the API described by cfg until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	s, err := New(cfg, log)
@@ -97,9 +104,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	// request for the running statement: closing the socket alone leaves a backend busy in pg_sleep or a long
 	// scan. The statement ends with 57014, the exchange reads up to its Sync and the connection goes back to
 	// the pool idle; one that does not answer within cancelWait is closed and dropped.
-	pcfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
-	}
+	pcfg.ConnConfig.BuildContextWatcherHandler = cancelHandler
 	m := newMetrics()
 	pcfg.ConnConfig.Tracer = &m.pool // pgrst_db_pool_waiting and _timeouts_total
 	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)

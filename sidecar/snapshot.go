@@ -39,11 +39,13 @@ type snapshot struct {
 	docs *docCache
 	// generation numbers schema cache loads (prepared statements of an older one are dropped).
 	generation uint64
+	// reqs are the plans of reads by request shape, made under this snapshot.
+	reqs *reqCache
 }
 
 // newSnapshot assembles a snapshot of cache (nil: not loaded yet) under set.
 func newSnapshot(cache *schemacache.Cache, set *settings, generation uint64) *snapshot {
-	snap := &snapshot{cache: cache, set: set, generation: generation, versions: versioning.New(nil)}
+	snap := &snapshot{cache: cache, set: set, generation: generation, versions: versioning.New(nil), reqs: newReqCache()}
 	cfg := &set.cfg
 	snap.rules = plan.Rules{
 		Limits:            plan.Limits{MaxRows: cfg.DBMaxRows, MaxEmbedDepth: cfg.DBMaxEmbedDepth, MaxEmbeds: cfg.DBMaxEmbeds},
@@ -97,9 +99,10 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 		return nil, fmt.Errorf("jwt: %w", err)
 	}
 	set := &settings{
-		cfg:         cfg,
-		auth:        a,
-		exec:        dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements},
+		cfg:  cfg,
+		auth: a,
+		exec: dbexec.Executor{Pool: s.pool, AcquireTimeout: cfg.DBPoolAcquisitionTimeout, NoPrepare: !cfg.DBPreparedStatements,
+			CancelHandler: cancelHandler},
 		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
 		schemaList:  strings.Join(cfg.DBSchemas, ", "),
 	}

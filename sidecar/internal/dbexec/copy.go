@@ -35,7 +35,7 @@ var (
 // transaction. It takes a few round trips instead of one, so it is used only above a size threshold.
 func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sink Sink, res *Result) error {
 	body := st.StreamBody
-	conn, err := e.acquire(ctx)
+	conn, err := e.acquire(ctx, tx.Waiter)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sin
 		if err := pc.Exec(ctx, "BEGIN; "+prepareStreamSQL).Close(); err != nil {
 			return err
 		}
-		settings, vals := tx.settings()
+		settings, vals := tx.settings(nil)
 		if err := pc.ExecParams(ctx, settings, vals, nil, nil, nil).Read().Err; err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sin
 		if _, err := pc.CopyFrom(ctx, r, "COPY "+StreamTable+" (body) FROM STDIN (FORMAT binary)"); err != nil {
 			return err
 		}
-		args, err := encodeArgs(st.Main.Args)
+		args, err := encodeArgs(nil, st.Main.Args)
 		if err != nil {
 			return err
 		}

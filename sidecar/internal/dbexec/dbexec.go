@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -28,6 +29,9 @@ type Executor struct {
 	PreRequest string
 	// NoPrepare turns named prepared statements off (PostgREST's db-prepared-statements = false).
 	NoPrepare bool
+	// CancelHandler builds a connection's handler of a cancelled exchange for Tx.Interrupter (the pool's
+	// ConnConfig.BuildContextWatcherHandler: a cancel request, then a deadline on the socket).
+	CancelHandler func(*pgconn.PgConn) ctxwatch.Handler
 	// StatementTimeout is statement_timeout for every request's transaction, in PostgreSQL's text form
 	// ("30000" is 30 s; "" leaves the server's setting): pgway's db-statement-timeout. It is set before the
 	// impersonated role's and the function's hoisted settings, which override it.
@@ -53,6 +57,11 @@ type Tx struct {
 	// Response, when set, receives the response.headers and response.status GUCs the statements left behind
 	// (read in the same round trip, after them).
 	Response *GUCResponse
+	// Waiter, when set, bounds the waits for a pool connection (otherwise context.WithTimeout does).
+	Waiter Waiter
+	// Interrupter, when set with Executor.CancelHandler, stops the exchange in PostgreSQL if the request ends
+	// early (otherwise pgconn watches the request's context).
+	Interrupter Interrupter
 	// responseInMain: the main statement returns the response GUCs itself (no separate query).
 	responseInMain bool
 
@@ -112,11 +121,41 @@ func (e *Executor) configure(tx *Tx) {
 	tx.statementTimeout = e.StatementTimeout
 }
 
-// acquire takes a connection under the configured deadline. A request whose own context ended while it waited
-// gets PostgREST's 504 when the request timed out, and a 503 naming the cause otherwise (shutdown, client gone).
-func (e *Executor) acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	actx, cancel := context.WithTimeout(ctx, e.AcquireTimeout)
-	defer cancel()
+// A Waiter bounds a request's waits for a pool connection, as context.WithTimeout(ctx, AcquireTimeout) would,
+// without allocating a context and a timer for each (the server keeps one per request state).
+type Waiter interface {
+	// Wait begins a wait of at most timeout and returns its context: done when the time is up
+	// (context.DeadlineExceeded) or when the request's context is done.
+	Wait(timeout time.Duration) context.Context
+	// Waited ends the wait begun last.
+	Waited()
+}
+
+// An Interrupter stops a request's exchange in PostgreSQL once the request has ended early (the client went away,
+// server-request-timeout, shutdown): the exchange runs between Begin and End, and when the request's context is
+// done meanwhile, the interrupter calls h.HandleCancel (a cancel request for the running statement, a deadline on
+// the socket); End then calls h.HandleUnwatchAfterCancel, which waits for that to finish, before the connection
+// goes back to the pool. That is what pgconn does when it watches a context, which costs a channel and a few
+// closures per exchange; an interrupter is set up once per request state. Begin reports false when the request
+// has ended already (nothing is sent then).
+type Interrupter interface {
+	Begin(h ctxwatch.Handler) bool
+	End()
+}
+
+// acquire takes a connection under the configured deadline (w, when set, bounds the wait). A request whose own
+// context ended while it waited gets PostgREST's 504 when the request timed out, and a 503 naming the cause
+// otherwise (shutdown, client gone).
+func (e *Executor) acquire(ctx context.Context, w Waiter) (*pgxpool.Conn, error) {
+	var actx context.Context
+	if w != nil {
+		actx = w.Wait(e.AcquireTimeout)
+		defer w.Waited()
+	} else {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, e.AcquireTimeout)
+		defer cancel()
+	}
 	conn, err := e.Pool.Acquire(actx)
 	if err == nil {
 		return conn, nil

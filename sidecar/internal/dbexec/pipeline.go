@@ -9,21 +9,21 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // Query is one statement of a pipelined exchange.
 type Query struct {
 	SQL  string
-	Args []any // strings and int64s, sent as untyped text so PostgreSQL infers each type from its context
+	// Args are strings (or pointers to strings, read when the exchange is sent) and int64s, sent as untyped text so
+	// PostgreSQL infers each type from its context.
+	Args []any
 	// Prepare caches the statement per connection (Parse once, then only Bind/Execute). Use it for statements
 	// whose text repeats; leave it off for one-offs such as EXPLAIN.
 	Prepare bool
 	// binaryBody asks for every result column in binary format (the body is a media type domain's raw value;
 	// the other columns decode from binary too).
 	binaryBody bool
-	// raw are already-encoded arguments (used instead of Args when set).
-	raw [][]byte
 	// final marks a closing check (the DO block that may roll back): the response GUCs are read before it.
 	final bool
 }
@@ -39,6 +39,8 @@ type stmtCache struct {
 	stmts      map[string]*pgconn.StatementDescription
 	next       int
 	generation uint64
+	// cancel is the connection's handler of an interrupted exchange (Interrupter), built on first use.
+	cancel ctxwatch.Handler
 }
 
 // binaryFormats asks for every result column in binary.
@@ -140,7 +142,7 @@ func sessionEnded(err error) bool {
 }
 
 func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
-	conn, err := e.acquire(ctx)
+	conn, err := e.acquire(ctx, tx.Waiter)
 	if err != nil {
 		return err
 	}
@@ -186,34 +188,52 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr 
 			return nil
 		}
 	}
-	err = exchangeOn(ctx, conn, tx, queries, !e.NoPrepare, tx.Generation, pr, handle)
+	pc := conn.Conn().PgConn()
+	sc, reused := stmtsOf(pc)
+	pr.reused = reused
+	xctx := ctx // what pgconn watches
+	if tx.Interrupter != nil && e.CancelHandler != nil {
+		if sc.cancel == nil {
+			sc.cancel = e.CancelHandler(pc)
+		}
+		if !tx.Interrupter.Begin(sc.cancel) {
+			return wrap(settle(ctx, ctx.Err()))
+		}
+		defer tx.Interrupter.End()
+		xctx = context.Background()
+	}
+	err = exchangeOn(xctx, pc, sc, tx, queries, !e.NoPrepare, tx.Generation, pr, handle)
 	pr.lost = err != nil && conn.Conn().PgConn().IsClosed()
 	return wrap(settle(ctx, err))
 }
 
 // exchangeOn runs queries in one pipeline on conn; with prepare false no named statement is created (db-prepared-statements
 // off, for transaction-pooling proxies such as PgBouncer).
-func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query, prepare bool, generation uint64, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
-	pc := conn.Conn().PgConn()
-	sc, reused := stmtsOf(pc)
-	pr.reused = reused
-	p := pc.StartPipeline(ctx)
+func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, queries []Query, prepare bool, generation uint64, pr *progress, handle func(i int, rr *pgconn.ResultReader) error) error {
 
-	settings, vals := tx.settings()
+	var setBuf [16][]byte
+	settings, setVals := tx.settings(setBuf[:0])
 	dealloc := prepare && (len(sc.stmts) >= maxPrepared || sc.generation != generation && len(sc.stmts) > 0)
-	if dealloc {
-		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
-		clear(sc.stmts)
-	}
 	sc.generation = generation
-	// The settings statement is prepared like the others: its text only varies with the configuration.
-	queries = append([]Query{{SQL: settings, raw: vals, Prepare: true}}, queries...)
+	// The settings statement is prepared like the others: its text only varies with the configuration. It is
+	// queries[0]; its arguments are setVals.
+	var queryBuf [6]Query
+	queries = append(append(queryBuf[:0], Query{SQL: settings, Prepare: true}), queries...)
 	inner := handle
 	handle = func(i int, rr *pgconn.ResultReader) error {
 		if i == 0 {
 			return nil
 		}
 		return inner(i-1, rr)
+	}
+	if pr.reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
+		return exchangeBatch(ctx, pc, sc, queries, setVals, prepare, pr, handle)
+	}
+
+	p := pc.StartPipeline(ctx)
+	if dealloc {
+		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
+		clear(sc.stmts)
 	}
 	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
 	var freshBuf [8]string
@@ -222,19 +242,17 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		fresh = make([]string, 0, len(queries))
 	}
 	fresh = fresh[:len(queries)]
+	var args argBuf
 	for i, q := range queries {
-		vals, err := q.raw, error(nil)
-		if vals == nil {
-			vals, err = encodeArgs(q.Args)
+		vals, err := setVals, error(nil)
+		if i > 0 {
+			vals, err = encodeArgs(&args, q.Args)
 		}
 		if err != nil {
 			_ = p.Close()
 			return err
 		}
-		var formats []int16
-		if q.binaryBody {
-			formats = binaryFormats
-		}
+		formats := q.resultFormats()
 		if !q.Prepare || !prepare {
 			p.SendQueryParams(q.SQL, vals, nil, nil, formats)
 			continue
@@ -260,6 +278,83 @@ func exchangeOn(ctx context.Context, conn *pgxpool.Conn, tx Tx, queries []Query,
 		err = cerr
 	}
 	return err
+}
+
+// resultFormats asks for binary results when q's body is a media type domain's raw value (nil: text).
+func (q *Query) resultFormats() []int16 {
+	if q.binaryBody {
+		return binaryFormats
+	}
+	return nil
+}
+
+// prepared reports whether every statement of queries that is to be prepared already is, on this connection.
+func (sc *stmtCache) prepared(queries []Query, prepare bool) bool {
+	if !prepare {
+		return true
+	}
+	for i := range queries {
+		if _, ok := sc.stmts[queries[i].SQL]; queries[i].Prepare && !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// exchangeBatch runs queries, whose statements are all prepared on the connection already (or are not to be),
+// as a pgconn batch: the same messages as the pipeline (Bind, Execute, one Sync at the end), written as one
+// buffer. pgconn's Pipeline keeps its request queues in container/lists of boxed values, which costs a dozen
+// allocations per exchange; a batch costs a few. A batch's failed write is never marked safe to retry, so
+// exchangeOn uses it only where that makes no difference: for read-only transactions on a connection that served
+// before, which retryable retries whenever the connection was lost.
+func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, queries []Query, setVals [][]byte, prepare bool,
+	pr *progress, handle func(int, *pgconn.ResultReader) error) error {
+	var b pgconn.Batch
+	var args argBuf
+	for i := range queries {
+		q := &queries[i]
+		vals, err := setVals, error(nil)
+		if i > 0 {
+			vals, err = encodeArgs(&args, q.Args)
+		}
+		if err != nil {
+			return err
+		}
+		if q.Prepare && prepare {
+			b.ExecStatement(sc.stmts[q.SQL], vals, nil, q.resultFormats())
+		} else {
+			b.ExecParams(q.SQL, vals, nil, nil, q.resultFormats())
+		}
+	}
+	mrr := pc.ExecBatch(ctx, &b)
+	err := readBatch(mrr, len(queries), pr, handle)
+	if cerr := mrr.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readBatch consumes a batch's results in order, as readPipeline does; the first error ends it (the caller's
+// Close of mrr drains the rest and reports an error that ended the batch early).
+func readBatch(mrr *pgconn.MultiResultReader, n int, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
+	for i := range n {
+		if !mrr.NextResult() {
+			if err := mrr.Close(); err != nil {
+				return err
+			}
+			return fmt.Errorf("batch: %d results for %d statements", i, n)
+		}
+		rr := mrr.ResultReader()
+		herr := handle(i, rr)
+		if _, err := rr.Close(); err != nil {
+			return err
+		}
+		if herr != nil {
+			return herr
+		}
+	}
+	pr.settled = true
+	return nil
 }
 
 // readPipeline consumes the results in the order they were sent; the first error ends it (the server skipped
@@ -341,8 +436,8 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 	return nil
 }
 
-// values are the settings statement's arguments, with room for the statement timeout.
-func (t *Tx) values() [][]byte {
+// values are the settings statement's arguments, appended to vals[:0].
+func (t *Tx) values(vals [][]byte) [][]byte {
 	claims, headers, cookies := t.Claims, t.Headers, t.Cookies
 	if claims == "" {
 		claims = "{}"
@@ -353,10 +448,8 @@ func (t *Tx) values() [][]byte {
 	if cookies == "" {
 		cookies = "{}"
 	}
-	vals := make([][]byte, 7, 8)
-	vals[0], vals[1], vals[2], vals[3] = s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method)
-	vals[4], vals[5], vals[6] = s2b(t.Path), s2b(headers), s2b(cookies)
-	return vals
+	return append(vals[:0], s2b(t.SearchPath), s2b(t.Role), s2b(claims), s2b(t.Method), s2b(t.Path), s2b(headers),
+		s2b(cookies))
 }
 
 // s2b views s as bytes without copying; pgconn only reads arguments while it encodes them.
@@ -367,16 +460,27 @@ func s2b(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
-// encodeArgs renders arguments in PostgreSQL's text format.
-func encodeArgs(args []any) ([][]byte, error) {
+// argBuf is room for one statement's encoded arguments.
+type argBuf [16][]byte
+
+// encodeArgs renders arguments in PostgreSQL's text format, in buf when they fit (nil: allocated); they are valid
+// until buf is used again.
+func encodeArgs(buf *argBuf, args []any) ([][]byte, error) {
 	if len(args) == 0 {
 		return nil, nil
 	}
-	vals := make([][]byte, len(args))
+	var vals [][]byte
+	if buf != nil && len(args) <= len(buf) {
+		vals = buf[:len(args)]
+	} else {
+		vals = make([][]byte, len(args))
+	}
 	for i, a := range args {
 		switch v := a.(type) {
 		case string:
 			vals[i] = s2b(v)
+		case *string:
+			vals[i] = s2b(*v)
 		case []byte:
 			vals[i] = v
 		case int64:
@@ -397,12 +501,12 @@ func encodeArgs(args []any) ([][]byte, error) {
 // the authenticator was granted with GRANT SET ON PARAMETER may not be settable by the role itself), then
 // search_path, role, claims and request GUCs, then app.settings and the time zone. set_config calls in one
 // target list run in order, so a later setting of the same name wins.
-func (t *Tx) settings() (string, [][]byte) {
+func (t *Tx) settings(buf [][]byte) (string, [][]byte) {
 	base := settingsList
 	if t.ReadOnly {
 		base = readOnlyList
 	}
-	vals := t.values()
+	vals := t.values(buf)
 	extra := t.appSettings
 	if t.Timezone != "" {
 		extra = append(extra[:len(extra):len(extra)], [2]string{"", t.Timezone})

@@ -84,9 +84,11 @@ func (e *Executor) Run(ctx context.Context, tx Tx, st sqlgen.Statements, sink Si
 	if tx.Response != nil {
 		res.GUC = *tx.Response
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
-		return nil // rolled back on request after the result was read
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == sqlgen.RollbackCode {
+			return nil // rolled back on request after the result was read
+		}
 	}
 	return err
 }

@@ -50,7 +50,7 @@ func TestSettingsOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx := tc.tx(base)
-			sql, vals := tx.settings()
+			sql, vals := tx.settings(nil)
 			at := 0
 			for _, part := range tc.sql {
 				i := strings.Index(sql[at:], part)

@@ -442,7 +442,7 @@ func leafOf(e Expr, c *request.Condition) (*Leaf, error) {
 	if op == OpIs {
 		l.Is = isValues[strings.ToLower(c.Value)]
 	}
-	if e.Column != nil && (e.Column.TypeCategory == 'A' || op == OpCs || op == OpCd || op == OpOv) {
+	if e.Column != nil && checksArrayDepth(e.Column, op) {
 		for _, v := range append([]string{c.Value}, c.List...) {
 			if arrayDepth(v) > maxArrayDepth {
 				return nil, apierr.New(http.StatusBadRequest, "22P02", "malformed array literal: \""+v+"\"").
@@ -457,6 +457,21 @@ func leafOf(e Expr, c *request.Condition) (*Leaf, error) {
 		l.Lang = c.Lang
 	}
 	return l, nil
+}
+
+// checksArrayDepth reports whether leafOf checks the nesting of a filter's operands: those of array columns and of
+// the array operators.
+func checksArrayDepth(col *schemacache.Column, op Op) bool {
+	return col.TypeCategory == 'A' || op == OpCs || op == OpCd || op == OpOv
+}
+
+// InspectsOperand reports whether planning a filter with operator op (PostgREST's name) on column col looks at its
+// operand: is's operand is the test, and array operands have their nesting checked. Every other operand is only
+// bound as a parameter, so that a plan made for one operand holds for any other (the server caches plans by
+// request shape, relying on this). Keep it in step with leafOf.
+func InspectsOperand(col *schemacache.Column, op string) bool {
+	o, ok := opNames[op]
+	return !ok || o == OpIs || checksArrayDepth(col, o)
 }
 
 // arrayDepth is how deeply braces nest in an array literal (outside double quotes).

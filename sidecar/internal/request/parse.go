@@ -302,13 +302,7 @@ func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawR
 		if !q.hasVal {
 			continue
 		}
-		switch q.key {
-		case "select", "columns", "on_conflict":
-			continue
-		}
 		switch lastSegment(q.key) {
-		case "order", "and", "or":
-			continue
 		case "limit", "offset":
 			k := q.key
 			isLimit := lastSegment(k) == "limit"
@@ -329,6 +323,9 @@ func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawR
 			} else {
 				ranges[j].offset, ranges[j].hasO = q.val, true
 			}
+			continue
+		}
+		if !isFilterKey(q.key) {
 			continue
 		}
 		f, ok, err := parseFilter(p, q.key, q.val, rpcRead)
@@ -355,6 +352,20 @@ func (req *Request) parseQuery(p *parser, params []qparam, rpcRead bool) ([]rawR
 		}
 	}
 	return ranges, nil
+}
+
+// isFilterKey reports whether a query parameter with a value and this key is a filter (or an RPC argument):
+// any key but the reserved ones (Shape relies on it to number filters as parseQuery does).
+func isFilterKey(k string) bool {
+	switch k {
+	case "select", "columns", "on_conflict":
+		return false
+	}
+	switch lastSegment(k) {
+	case "order", "and", "or", "limit", "offset":
+		return false
+	}
+	return true
 }
 
 // parseTreePath parses a parameter key into its embed path (PostgREST's pTreePath, the field ignored).

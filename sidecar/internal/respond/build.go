@@ -98,29 +98,29 @@ func read(a *plan.Action, p *plan.Read, req *request.Request, r Result, query st
 	if p.Media == request.MediaPlan {
 		return Response{Status: http.StatusOK, Headers: []Header{{"Content-Type", ContentType(req.Accept, req.Plan)}}}, nil
 	}
-	head, err := page(req, p.Offset, p.Limit, r.PageTotal, total(p, r), a.TxApplied, r.Streamed)
+	ct := Header{"Content-Type", ContentType(req.Accept, req.Plan)}
+	if p.Handler != nil {
+		ct[1] = CustomContentType(p.Handler.Media)
+	}
+	head, err := page(req, p.Offset, p.Limit, r.PageTotal, total(p, r), a.TxApplied, r.Streamed,
+		append(make([]Header, 0, 4), ct))
 	if err != nil {
 		return out, err
 	}
-	out.Status = head.Status
-	if p.Handler != nil {
-		out.add("Content-Type", CustomContentType(p.Handler.Media))
-	} else {
-		out.add("Content-Type", ContentType(req.Accept, req.Plan))
-	}
-	out.Headers = append(out.Headers, head.Headers...)
+	out.Status, out.Headers = head.Status, head.Headers
 	out.add("Content-Location", ContentLocation(req.Relation, query))
 	return out, nil
 }
 
 // page is Read for a page whose row count may be unknown (a streamed body): with a count, the page's extent
-// follows from the offset, the limit and the total; without one, Content-Range is left out.
-func page(req *request.Request, offset, limit, pageTotal, total int64, txApplied string, streamed bool) (Head, *apierr.Error) {
+// follows from the offset, the limit and the total; without one, Content-Range is left out. The headers are
+// appended to hs.
+func page(req *request.Request, offset, limit, pageTotal, total int64, txApplied string, streamed bool, hs []Header) (Head, *apierr.Error) {
 	if !streamed {
-		return Read(req, ReadResult{Offset: offset, PageTotal: pageTotal, Total: total, TxApplied: txApplied})
+		return readHead(req, ReadResult{Offset: offset, PageTotal: pageTotal, Total: total, TxApplied: txApplied}, hs)
 	}
 	if total < 0 {
-		h := Head{Status: http.StatusOK}
+		h := Head{Status: http.StatusOK, Headers: hs}
 		if v := readPreferences(req, txApplied); v != "" {
 			h.Headers = append(h.Headers, Header{"Preference-Applied", v})
 		}
@@ -130,7 +130,7 @@ func page(req *request.Request, offset, limit, pageTotal, total int64, txApplied
 	if limit >= 0 {
 		rows = min(rows, limit)
 	}
-	return Read(req, ReadResult{Offset: offset, PageTotal: rows, Total: total, TxApplied: txApplied})
+	return readHead(req, ReadResult{Offset: offset, PageTotal: rows, Total: total, TxApplied: txApplied}, hs)
 }
 
 func call(a *plan.Action, req *request.Request, r Result) (Response, error) {
@@ -149,7 +149,7 @@ func call(a *plan.Action, req *request.Request, r Result) (Response, error) {
 	if c.Read != nil {
 		offset, limit = c.Read.Offset, c.Read.Limit
 	}
-	head, err := page(req, offset, limit, r.PageTotal, total(c.Read, r), a.TxApplied, r.Streamed)
+	head, err := page(req, offset, limit, r.PageTotal, total(c.Read, r), a.TxApplied, r.Streamed, nil)
 	if err != nil {
 		return Response{}, err
 	}

@@ -72,8 +72,11 @@ type ReadResult struct {
 
 // Read decides status and headers of a read: Content-Range, 206 for a partial page of a known total,
 // 416 PGRST103 past the end, 406 PGRST116 when one object was requested and the page is not exactly one row.
-func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) {
-	h := Head{Status: http.StatusOK}
+func Read(req *request.Request, r ReadResult) (Head, *apierr.Error) { return readHead(req, r, nil) }
+
+// readHead is Read with its headers appended to hs.
+func readHead(req *request.Request, r ReadResult, hs []Header) (Head, *apierr.Error) {
+	h := Head{Status: http.StatusOK, Headers: hs}
 	lower := r.Offset
 	upper := lower + r.PageTotal - 1
 	if r.Total >= 0 {
@@ -119,15 +122,22 @@ func countName(c request.Count) string {
 // ContentRange is PostgREST's Content-Range value: "lower-upper/total", "*" for an empty page or zero total,
 // and "*" for an unknown total.
 func ContentRange(lower, upper, total int64) string {
-	rng := "*"
+	var buf [64]byte
+	b := buf[:0]
 	if total != 0 && lower <= upper {
-		rng = strconv.FormatInt(lower, 10) + "-" + strconv.FormatInt(upper, 10)
+		b = strconv.AppendInt(b, lower, 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, upper, 10)
+	} else {
+		b = append(b, '*')
 	}
-	t := "*"
+	b = append(b, '/')
 	if total >= 0 {
-		t = strconv.FormatInt(total, 10)
+		b = strconv.AppendInt(b, total, 10)
+	} else {
+		b = append(b, '*')
 	}
-	return rng + "/" + t
+	return string(b)
 }
 
 // readPreferences lists the preferences a read honours, in PostgREST's order.
