@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -75,7 +77,7 @@ func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string 
 			return fmt.Sprintf("%s: Content-Range %q vs %q", target, sa.crange, sb.crange)
 		case sa.ctype != sb.ctype:
 			return fmt.Sprintf("%s: Content-Type %q vs %q", target, sa.ctype, sb.ctype)
-		case !bytes.Equal(sa.body, sb.body):
+		case !sameJSON(sa.body, sb.body):
 			i := 0
 			for i < min(len(sa.body), len(sb.body)) && sa.body[i] == sb.body[i] {
 				i++
@@ -86,4 +88,14 @@ func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string 
 		}
 	}
 	return ""
+}
+
+// sameJSON reports whether two bodies are the same JSON value (json_agg and pgway's row framing format the same
+// array differently), or the same bytes when either is not JSON.
+func sameJSON(a, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return bytes.Equal(a, b)
+	}
+	return reflect.DeepEqual(va, vb)
 }

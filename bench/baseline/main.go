@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log"
@@ -117,7 +118,8 @@ func (s *server) handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// respond reads the main row and writes status, Content-Range and body, as pgway's respond stage does.
+// respond reads the main statement's rows (total, row), joins them into a JSON array and writes status,
+// Content-Range and body, as pgway's body sink and respond stage do.
 func (s *server) respond(ctx *fasthttp.RequestCtx, br pgx.BatchResults) error {
 	if _, err := br.Exec(); err != nil {
 		return err
@@ -127,27 +129,38 @@ func (s *server) respond(ctx *fasthttp.RequestCtx, br pgx.BatchResults) error {
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return errors.New("main statement returned no row")
-	}
-	v := rows.RawValues()
 	var total int64 = -1
-	if v[0] != nil {
-		total, _ = strconv.ParseInt(string(v[0]), 10, 64)
-		if len(v[0]) == 8 { // binary int8
-			total = int64(uint64(v[0][0])<<56 | uint64(v[0][1])<<48 | uint64(v[0][2])<<40 | uint64(v[0][3])<<32 |
-				uint64(v[0][4])<<24 | uint64(v[0][5])<<16 | uint64(v[0][6])<<8 | uint64(v[0][7]))
-		}
-	}
 	var page int64
-	if len(v[1]) == 8 {
-		page = int64(uint64(v[1][0])<<56 | uint64(v[1][1])<<48 | uint64(v[1][2])<<40 | uint64(v[1][3])<<32 |
-			uint64(v[1][4])<<24 | uint64(v[1][5])<<16 | uint64(v[1][6])<<8 | uint64(v[1][7]))
+	body := ctx.Response.BodyWriter()
+	first := true
+	for rows.Next() {
+		v := rows.RawValues()
+		if first && v[0] != nil {
+			total, _ = strconv.ParseInt(string(v[0]), 10, 64)
+			if len(v[0]) == 8 && rows.FieldDescriptions()[0].Format == 1 { // binary int8
+				total = int64(binary.BigEndian.Uint64(v[0]))
+			}
+		}
+		if v[1] == nil {
+			first = false
+			continue
+		}
+		if page == 0 {
+			_, _ = body.Write([]byte{'['})
+		} else {
+			_, _ = body.Write([]byte{','})
+		}
+		_, _ = body.Write(v[1])
+		page++
+		first = false
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if page == 0 {
+		ctx.Response.SetBodyString("[]")
 	} else {
-		page, _ = strconv.ParseInt(string(v[1]), 10, 64)
+		_, _ = body.Write([]byte{']'})
 	}
 	status := http.StatusOK
 	cr := make([]byte, 0, 32)
@@ -169,8 +182,7 @@ func (s *server) respond(ctx *fasthttp.RequestCtx, br pgx.BatchResults) error {
 	ctx.SetStatusCode(status)
 	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")
 	ctx.Response.Header.SetBytesV("Content-Range", cr)
-	ctx.Response.SetBody(v[2])
-	return rows.Err()
+	return nil
 }
 
 // respondWrite reads the write's row and answers 201 with no body, as pgway does for return=minimal.

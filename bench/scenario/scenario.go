@@ -25,9 +25,10 @@ type Scenario struct {
 	// Status lists the accepted response statuses.
 	Status []int
 	// SQL is pgway's main statement for this shape, as sqlgen builds it; the baseline runs it verbatim after
-	// the same per-request settings. A read returns one row: total bigint (or NULL), page_total bigint, body
-	// text; a write (Write set) returns page_total, location, body, inserted, response_headers, response_status
-	// and is answered 201.
+	// the same per-request settings. A read returns a row per result row: total bigint (or NULL) and row text
+	// (the row as JSON; NULL in the one row of an empty counted page), which the caller joins into an array; a
+	// write (Write set) returns page_total, location, body, inserted, response_headers, response_status and is
+	// answered 201.
 	SQL string
 	// Args computes SQL's arguments from the request (the baseline's only "parsing").
 	Args func(in Input) []any
@@ -98,10 +99,17 @@ func (s Scenario) MethodOrGet() string { return s.method() }
 const itemCols = `"items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price", ` +
 	`"items"."meta" AS "meta", "items"."created_at" AS "created_at"`
 
-const (
-	noTotal  = `SELECT NULL::bigint AS total, pg_catalog.count(_pgway_t) AS page_total, `
-	jsonBody = `coalesce(json_agg(_pgway_t)::text, '[]') AS body FROM (`
-)
+// rows is pgway's statement for a read rendered row by row (sqlgen's Rows framing): every row of inner as
+// JSON, with the total (NULL: not counted); the caller joins the rows into an array.
+func rows(inner string) string {
+	return `SELECT NULL::bigint AS total, row_to_json(_pgway_t)::text AS row FROM (` + inner + `) _pgway_t`
+}
+
+// countedRows is rows with the exact count (count=exact): an empty page still carries it.
+func countedRows(count, inner string) string {
+	return `SELECT _pgway_c.total, _pgway_r.row FROM (SELECT ` + count + ` AS total) _pgway_c LEFT JOIN LATERAL ` +
+		`(SELECT row_to_json(_pgway_t)::text AS row FROM (` + inner + `) _pgway_t) _pgway_r ON TRUE`
+}
 
 // BareRole and BarePassword are the bare handler's login (Seed creates it with the privileges it needs).
 const (
@@ -163,7 +171,7 @@ var All = []Scenario{
 		Name:     "by-id",
 		Target:   func(r *rand.Rand, rows int) string { return "/items?id=eq." + strconv.Itoa(1+r.IntN(rows)) },
 		Status:   []int{200},
-		SQL:      noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" WHERE ("items"."id" = $1)) _pgway_t`,
+		SQL:      rows(`SELECT ` + itemCols + ` FROM "public"."items" AS "items" WHERE ("items"."id" = $1)`),
 		Args:     func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
 		Bare:     bareJSON(`SELECT * FROM items WHERE id = $1`),
 		BareArgs: bareByID,
@@ -174,8 +182,8 @@ var All = []Scenario{
 			return "/items?select=id,name,price&price=gt." + strconv.Itoa(r.IntN(900)) + "&order=id&limit=25"
 		},
 		Status: []int{200},
-		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price"` +
-			` FROM "public"."items" WHERE ("items"."price" > $1) ORDER BY "items"."id" ASC LIMIT $2) _pgway_t`,
+		SQL: rows(`SELECT "items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price"` +
+			` FROM "public"."items" AS "items" WHERE ("items"."price" > $1) ORDER BY "items"."id" ASC LIMIT $2`),
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("price"), "gt."), atoi(in.Query("limit"))}
 		},
@@ -191,8 +199,8 @@ var All = []Scenario{
 		},
 		Status: []int{200},
 		Env:    []string{"PGRST_OPENAPI_VALIDATE=off"},
-		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price"` +
-			` FROM "public"."items" WHERE ("items"."price" > $1) ORDER BY "items"."id" ASC LIMIT $2) _pgway_t`,
+		SQL: rows(`SELECT "items"."id" AS "id", "items"."name" AS "name", "items"."price" AS "price"` +
+			` FROM "public"."items" AS "items" WHERE ("items"."price" > $1) ORDER BY "items"."id" ASC LIMIT $2`),
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("price"), "gt."), atoi(in.Query("limit"))}
 		},
@@ -203,7 +211,7 @@ var All = []Scenario{
 		Name:     "page-1000",
 		Target:   func(r *rand.Rand, rows int) string { return "/items?limit=1000" },
 		Status:   []int{200},
-		SQL:      noTotal + jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
+		SQL:      rows(`SELECT ` + itemCols + ` FROM "public"."items" AS "items" LIMIT $1`),
 		Args:     func(in Input) []any { return []any{atoi(in.Query("limit"))} },
 		Bare:     bareJSON(`SELECT * FROM items LIMIT $1`),
 		BareArgs: bareLimit,
@@ -213,8 +221,8 @@ var All = []Scenario{
 		Target: func(r *rand.Rand, rows int) string { return "/items?limit=25" },
 		Header: [][2]string{{"Prefer", "count=exact"}},
 		Status: []int{200, 206},
-		SQL: `SELECT (SELECT pg_catalog.count(*) FROM "public"."items") AS total, pg_catalog.count(_pgway_t) AS page_total, ` +
-			jsonBody + `SELECT ` + itemCols + ` FROM "public"."items" LIMIT $1) _pgway_t`,
+		SQL: countedRows(`(SELECT pg_catalog.count(*) FROM "public"."items" AS "items")`,
+			`SELECT `+itemCols+` FROM "public"."items" AS "items" LIMIT $1`),
 		Args:     func(in Input) []any { return []any{atoi(in.Query("limit"))} },
 		Bare:     `SELECT coalesce(json_agg(t), '[]')::text, count(t), (SELECT count(*) FROM items) FROM (SELECT * FROM items LIMIT $1) t`,
 		BareArgs: bareLimit,
@@ -225,11 +233,11 @@ var All = []Scenario{
 			return "/items?select=id,name,events(id,note)&id=eq." + strconv.Itoa(1+r.IntN(rows))
 		},
 		Status: []int{200},
-		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
+		SQL: rows(`SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
 			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x)::jsonb AS body, ` +
 			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
 			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
-			`WHERE ("items"."id" = $1)) _pgway_t`,
+			`WHERE ("items"."id" = $1)`),
 		Args:     func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
 		Bare:     bareJSON(`SELECT i.id, i.name, ` + bareEvents + ` FROM items i WHERE i.id = $1`),
 		BareArgs: bareByID,
@@ -241,11 +249,11 @@ var All = []Scenario{
 			return "/events?select=id,note,items(id,name)&id=gt." + strconv.Itoa(r.IntN(rows/2)) + "&order=id&limit=25"
 		},
 		Status: []int{200},
-		SQL: noTotal + jsonBody + `SELECT "events"."id" AS "id", "events"."note" AS "note", "pgrst_1".body AS "items" ` +
+		SQL: rows(`SELECT "events"."id" AS "id", "events"."note" AS "note", "pgrst_1".body AS "items" ` +
 			`FROM "public"."events" AS "events" LEFT JOIN LATERAL (SELECT (SELECT row_to_json(_pgway_x)::jsonb FROM ` +
 			`(SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."name" AS "name") _pgway_x) AS body, true AS "pgrst_found" ` +
 			`FROM "public"."items" AS "pgrst_1_t" WHERE "pgrst_1_t"."id" = "events"."item_id" LIMIT 1) AS "pgrst_1" ON TRUE ` +
-			`WHERE ("events"."id" > $1) ORDER BY "events"."id" ASC LIMIT $2) _pgway_t`,
+			`WHERE ("events"."id" > $1) ORDER BY "events"."id" ASC LIMIT $2`),
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
 		},
@@ -260,11 +268,11 @@ var All = []Scenario{
 			return "/items?select=id,name,events(id,note)&id=gt." + strconv.Itoa(r.IntN(rows)) + "&order=id&limit=25"
 		},
 		Status: []int{200},
-		SQL: noTotal + jsonBody + `SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
+		SQL: rows(`SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
 			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x)::jsonb AS body, ` +
 			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
 			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
-			`WHERE ("items"."id" > $1) ORDER BY "items"."id" ASC LIMIT $2) _pgway_t`,
+			`WHERE ("items"."id" > $1) ORDER BY "items"."id" ASC LIMIT $2`),
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
 		},

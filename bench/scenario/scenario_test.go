@@ -2,10 +2,13 @@ package scenario_test
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -110,9 +113,24 @@ func TestScenarios(t *testing.T) {
 					}
 					continue
 				}
-				if err := tx.QueryRow(ctx, sc.SQL, args...).Scan(&total, &page, &body); err != nil {
+				rs, err := tx.Query(ctx, sc.SQL, args...)
+				if err != nil {
 					t.Fatalf("%s: %v", target, err)
 				}
+				var parts []string
+				for rs.Next() {
+					var row *string
+					if err := rs.Scan(&total, &row); err != nil {
+						t.Fatalf("%s: %v", target, err)
+					}
+					if row != nil {
+						parts = append(parts, *row)
+					}
+				}
+				if err := rs.Err(); err != nil {
+					t.Fatalf("%s: %v", target, err)
+				}
+				page, body = int64(len(parts)), "["+strings.Join(parts, ",")+"]"
 				tx.Rollback(ctx)
 				if page == 0 || body == "[]" {
 					t.Fatalf("%s: empty page", target)
@@ -126,7 +144,7 @@ func TestScenarios(t *testing.T) {
 				if err := bare.QueryRow(ctx, sc.Bare, bareArgs...).Scan(dest...); err != nil {
 					t.Fatalf("%s: bare: %v", target, err)
 				}
-				if bareBody != body {
+				if !sameJSON(bareBody, body) {
 					t.Fatalf("%s: bare body differs:\n%.300s\nvs pgway's\n%.300s", target, bareBody, body)
 				}
 				if total != nil && (barePage != page || bareTotal != *total) {
@@ -135,4 +153,14 @@ func TestScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameJSON reports whether two bodies are the same JSON value (json_agg and pgway's row framing format the same
+// array differently).
+func sameJSON(a, b string) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(va, vb)
 }
