@@ -53,6 +53,11 @@ type Action struct {
 	// FunctionSettings are the called function's own settings named in db-hoisted-tx-settings, applied to the
 	// transaction after the role's (a function's statement_timeout bounds its call).
 	FunctionSettings [][2]string
+	// Isolation is the called function's own isolation level (CREATE FUNCTION … SET default_transaction_isolation),
+	// the setting's value as the catalog holds it ("" for none): the call's transaction begins with that level,
+	// over the role's, as PostgREST's planIsoLvl. It is not subject to db-hoisted-tx-settings, as in PostgREST,
+	// whose schema cache reads it from every function.
+	Isolation string
 	// Warning is PostgREST's deprecation Warning text (url-use-legacy-target-names).
 	Warning string
 }
@@ -126,6 +131,7 @@ func New(req *request.Request, cache *schemacache.Cache, schema string, rules *R
 		c.Rollback = rollback && !c.ReadOnly
 		a.Kind, a.Call, a.ReadOnly, a.Rollback = KindCall, c, c.ReadOnly, c.Rollback
 		a.FunctionSettings = hoistedSettings(c.Routine.Settings, rules.HoistedSettings)
+		a.Isolation = isolationSetting(c.Routine.Settings)
 		if c.Read != nil {
 			a.Warning = c.Read.Warning
 		}
@@ -153,8 +159,9 @@ func TxEnd(mode, pref string) (rollback bool, applied string) {
 	return rollback, applied
 }
 
-// hoistedSettings are the function's own settings named in db-hoisted-tx-settings, as PostgREST hoists them
-// (transaction isolation is not hoisted: it must be set before the transaction's first statement).
+// hoistedSettings are the function's own settings named in db-hoisted-tx-settings, as PostgREST hoists them.
+// The isolation level is not among them: set_config cannot change it once the transaction has run a query, so
+// it is the transaction's own (Action.Isolation).
 func hoistedSettings(fn [][2]string, allowed []string) [][2]string {
 	var out [][2]string
 	for _, kv := range fn {
@@ -163,6 +170,16 @@ func hoistedSettings(fn [][2]string, allowed []string) [][2]string {
 		}
 	}
 	return out
+}
+
+// isolationSetting is the value of the function's default_transaction_isolation setting ("" for none).
+func isolationSetting(fn [][2]string) string {
+	for _, kv := range fn {
+		if kv[0] == "default_transaction_isolation" {
+			return kv[1]
+		}
+	}
+	return ""
 }
 
 // options answers OPTIONS with the Allow header PostgREST sends.
