@@ -72,6 +72,13 @@ type Info struct {
 // ends, the stream threshold of write bodies, db-root-spec and hoisted function settings.
 func New(req *request.Request, cache *schemacache.Cache, schema string, rules *Rules) (*Action, error) {
 	req.StrictTargetNames = rules.StrictTargetNames
+	if req.Accept == request.MediaGeoJSON && (cache == nil || cache.GeoJSON == nil) {
+		// application/geo+json needs PostGIS (3.0 or later) in the database: without it, the next accepted
+		// media type is negotiated (406 PGRST107 when there is none; a media type handler may still take it).
+		if err := req.WithoutGeoJSON(); err != nil {
+			return nil, err
+		}
+	}
 	// The relation is found first (PGRST205 wins), then the request-level checks, then the plan.
 	checks := func() error {
 		if req.Accept == request.MediaPlan && !rules.PlanEnabled {

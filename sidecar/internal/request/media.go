@@ -344,6 +344,10 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 	case mtNDJSON:
 		// pgway's newline-delimited JSON: rows of reads and calls, one JSON object per line.
 		return MediaNDJSON, req.Action == ActionRead || req.Action == ActionCall
+	case mtGeoJSON:
+		// PostgREST's built-in geo+json handler: reads, calls and writes' representations; unless the database
+		// has PostGIS, the plan negotiates again without it (WithoutGeoJSON).
+		return MediaGeoJSON, !req.noGeoJSON
 	case mtPlan:
 		if _, ok := req.outputKind(*m.forType); !ok || m.forType.kind == mtPlan {
 			return 0, false
@@ -351,6 +355,14 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 		return MediaPlan, true
 	}
 	return 0, false
+}
+
+// WithoutGeoJSON negotiates the response media type again as if application/geo+json were not produced: the
+// database has no PostGIS to render it. Its 406 (PGRST107) is returned, or for reads and calls kept in AcceptErr
+// as Parse keeps it.
+func (req *Request) WithoutGeoJSON() error {
+	req.noGeoJSON = true
+	return req.negotiate(req.acceptHeader)
 }
 
 // negotiate picks the response media type from Accept (PostgREST's negotiateContent / inspectPlan).

@@ -47,6 +47,7 @@ type Request struct {
 	AcceptIndex  int
 	AcceptErr    error
 	acceptHeader string // the Accept header, kept for AcceptList (it may alias the server's request buffer)
+	noGeoJSON    bool   // application/geo+json is not produced (WithoutGeoJSON)
 	// ContentType is the body's media type for writes ("application/json", "text/csv", ...).
 	ContentType string
 	Body        []byte
@@ -203,6 +204,8 @@ const (
 	MediaCustom
 	// MediaNDJSON is application/x-ndjson (pgway): one JSON object per row and line, streamed.
 	MediaNDJSON
+	// MediaGeoJSON is application/geo+json: the rows as a GeoJSON FeatureCollection (PostGIS's ST_AsGeoJSON).
+	MediaGeoJSON
 )
 
 // AcceptedMedia is one media type of an RPC's Accept header, in preference order.
