@@ -33,8 +33,8 @@ func splitIsolation(rs schemacache.RoleSettings) (schemacache.RoleSettings, map[
 // isolation is the level a request's transaction begins with: the called function's own, else its role's
 // (PostgREST's planIsoLvl); IsolationDefault keeps the implicit transaction.
 func (h *handling) isolation(a *plan.Action) dbexec.Isolation {
-	if a.Isolation != "" {
-		return dbexec.ParseIsolation(a.Isolation)
+	if a.Call != nil && a.Call.Isolation != "" {
+		return dbexec.ParseIsolation(a.Call.Isolation)
 	}
 	return h.snap.roleIsolation[h.who.Role]
 }

@@ -227,24 +227,31 @@ func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, qu
 	sc.generation = generation
 	// The settings statement is prepared like the others: its text only varies with the configuration. It is
 	// queries[at] (after the BEGIN of an explicit transaction); its arguments are setVals.
-	var queryBuf [8]Query
-	at, n := 0, len(queries)
+	var queryBuf [6]Query // an explicit transaction's BEGIN and COMMIT may need more: those requests alone allocate
+	at := 0
+	inner := handle
 	if begin := tx.begin(); begin != "" {
 		// An isolation level: the exchange is an explicit transaction, begun before any statement takes a
 		// snapshot and committed before the Sync (the server skips the COMMIT after an error).
 		// A DEALLOCATE ALL goes after it (it takes a snapshot); BEGIN is not prepared then, or it would go too.
+		n := len(queries)
 		queries = append(append(append(queryBuf[:0], Query{SQL: begin, Prepare: !dealloc}, Query{SQL: settings, Prepare: true}),
 			queries...), Query{SQL: commitSQL, Prepare: true, commit: true})
 		at = 1
+		handle = func(i int, rr *pgconn.ResultReader) error {
+			if i <= 1 || i > n+1 {
+				return nil // BEGIN, the settings, COMMIT
+			}
+			return inner(i-2, rr)
+		}
 	} else {
 		queries = append(append(queryBuf[:0], Query{SQL: settings, Prepare: true}), queries...)
-	}
-	inner := handle
-	handle = func(i int, rr *pgconn.ResultReader) error {
-		if i <= at || i > at+n {
-			return nil // BEGIN, the settings, COMMIT
+		handle = func(i int, rr *pgconn.ResultReader) error {
+			if i == 0 {
+				return nil
+			}
+			return inner(i-1, rr)
 		}
-		return inner(i-at-1, rr)
 	}
 	if pr.reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
 		return exchangeBatch(ctx, pc, sc, queries, at, setVals, prepare, pr, handle)

@@ -53,11 +53,6 @@ type Action struct {
 	// FunctionSettings are the called function's own settings named in db-hoisted-tx-settings, applied to the
 	// transaction after the role's (a function's statement_timeout bounds its call).
 	FunctionSettings [][2]string
-	// Isolation is the called function's own isolation level (CREATE FUNCTION … SET default_transaction_isolation),
-	// the setting's value as the catalog holds it ("" for none): the call's transaction begins with that level,
-	// over the role's, as PostgREST's planIsoLvl. It is not subject to db-hoisted-tx-settings, as in PostgREST,
-	// whose schema cache reads it from every function.
-	Isolation string
 	// Warning is PostgREST's deprecation Warning text (url-use-legacy-target-names).
 	Warning string
 }
@@ -138,7 +133,7 @@ func New(req *request.Request, cache *schemacache.Cache, schema string, rules *R
 		c.Rollback = rollback && !c.ReadOnly
 		a.Kind, a.Call, a.ReadOnly, a.Rollback = KindCall, c, c.ReadOnly, c.Rollback
 		a.FunctionSettings = hoistedSettings(c.Routine.Settings, rules.HoistedSettings)
-		a.Isolation = isolationSetting(c.Routine.Settings)
+		c.Isolation = isolationSetting(c.Routine.Settings)
 		if c.Read != nil {
 			a.Warning = c.Read.Warning
 		}

@@ -49,6 +49,11 @@ type Call struct {
 	Rollback bool
 	// GeoJSON is PostGIS's ST_AsGeoJSON(record) when Media is MediaGeoJSON (the function's rows as features).
 	GeoJSON *schemacache.QName
+	// Isolation is the function's own isolation level (CREATE FUNCTION … SET default_transaction_isolation), the
+	// setting's value as the catalog holds it ("" for none): the call's transaction begins with that level, over
+	// the role's, as PostgREST's planIsoLvl. It is not subject to db-hoisted-tx-settings, as in PostgREST, whose
+	// schema cache reads it from every function.
+	Isolation string
 }
 
 // ForCall resolves /rpc/{name}: finds the overload whose parameters match the argument names (PostgREST's

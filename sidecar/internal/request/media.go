@@ -328,8 +328,9 @@ func readDouble(s string) float64 {
 	return f
 }
 
-// outputKind maps a decoded type to the response MediaType, reporting whether the action can produce it.
-func (req *Request) outputKind(m mediaType) (MediaType, bool) {
+// outputKind maps a decoded type to the response MediaType, reporting whether the action can produce it (geo:
+// whether application/geo+json may be produced).
+func (req *Request) outputKind(m mediaType, geo bool) (MediaType, bool) {
 	switch m.kind {
 	case mtJSON, mtAny:
 		return MediaJSON, true
@@ -347,9 +348,9 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 	case mtGeoJSON:
 		// PostgREST's built-in geo+json handler: reads, calls and writes' representations; unless the database
 		// has PostGIS, the plan negotiates again without it (WithoutGeoJSON).
-		return MediaGeoJSON, !req.noGeoJSON
+		return MediaGeoJSON, geo
 	case mtPlan:
-		if _, ok := req.outputKind(*m.forType); !ok || m.forType.kind == mtPlan {
+		if _, ok := req.outputKind(*m.forType, geo); !ok || m.forType.kind == mtPlan {
 			return 0, false
 		}
 		return MediaPlan, true
@@ -361,12 +362,12 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 // database has no PostGIS to render it. Its 406 (PGRST107) is returned, or for reads and calls kept in AcceptErr
 // as Parse keeps it.
 func (req *Request) WithoutGeoJSON() error {
-	req.noGeoJSON = true
-	return req.negotiate(req.acceptHeader)
+	return req.negotiate(req.acceptHeader, false)
 }
 
-// negotiate picks the response media type from Accept (PostgREST's negotiateContent / inspectPlan).
-func (req *Request) negotiate(accept string) error {
+// negotiate picks the response media type from Accept (PostgREST's negotiateContent / inspectPlan); geo: whether
+// application/geo+json may be produced.
+func (req *Request) negotiate(accept string, geo bool) error {
 	if req.Action == ActionInfo {
 		req.Accept = MediaJSON
 		return nil
@@ -391,7 +392,7 @@ func (req *Request) negotiate(accept string) error {
 			}
 			continue
 		}
-		if k, ok := req.outputKind(m); ok {
+		if k, ok := req.outputKind(m, geo); ok {
 			req.Accept = k
 			req.AcceptIndex = i
 			if k == MediaPlan {

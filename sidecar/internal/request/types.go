@@ -47,7 +47,6 @@ type Request struct {
 	AcceptIndex  int
 	AcceptErr    error
 	acceptHeader string // the Accept header, kept for AcceptList (it may alias the server's request buffer)
-	noGeoJSON    bool   // application/geo+json is not produced (WithoutGeoJSON)
 	// ContentType is the body's media type for writes ("application/json", "text/csv", ...).
 	ContentType string
 	Body        []byte
