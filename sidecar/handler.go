@@ -316,7 +316,8 @@ func (s *Server) authenticate(h *handling) error {
 }
 
 // tx are the request's transaction settings: PostgREST's role switch and request GUCs, the impersonated
-// role's settings followed by the called function's hoisted ones, and read-only for reads.
+// role's settings followed by the called function's hoisted ones, read-only for reads, and the isolation level
+// the function or the role sets.
 func (h *handling) tx(a *plan.Action) dbexec.Tx {
 	roleSets := h.snap.roleSettings[h.who.Role]
 	if len(a.FunctionSettings) > 0 {
@@ -332,6 +333,7 @@ func (h *handling) tx(a *plan.Action) dbexec.Tx {
 		Headers:      h.headersJSON(),
 		Cookies:      cookiesJSON(&h.ctx.Request.Header),
 		ReadOnly:     a.ReadOnly,
+		Isolation:    h.isolation(a),
 		Timezone:     h.req.Prefer.Timezone,
 		Generation:   h.snap.generation,
 		Waiter:       &h.state.wait,

@@ -32,7 +32,9 @@ type snapshot struct {
 	validators   *validate.Set
 	versions     *versioning.Catalog
 	roleSettings schemacache.RoleSettings
-	set          *settings
+	// roleIsolation are the isolation levels the impersonated roles' settings name (taken out of roleSettings).
+	roleIsolation map[string]dbexec.Isolation
+	set           *settings
 	// rules are the configuration the planner applies.
 	rules plan.Rules
 	// docs are the OpenAPI documents and role privileges of this snapshot, built on demand.
@@ -201,7 +203,8 @@ func (s *Server) load(ctx context.Context, set *settings) (*snapshot, error) {
 		return nil, err
 	}
 	snap := newSnapshot(c, set, s.snap.Load().generation+1)
-	snap.versions, snap.roleSettings, snap.validators = vc, rs, validate.Compile(c)
+	snap.versions, snap.validators = vc, validate.Compile(c)
+	snap.roleSettings, snap.roleIsolation = splitIsolation(rs)
 	return snap, nil
 }
 

@@ -27,6 +27,7 @@ type catalog struct {
 	retRel    map[*Routine]QName
 	handlers  map[HandlerKey]*MediaHandler
 	types     castTypes
+	geoJSON   *QName
 }
 
 // constraint is a PK, unique key or FK of a table, with column names and numbers in key order.
@@ -246,6 +247,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
+	queueGeoJSON(b, &cat.geoJSON)
 	b.Queue(restoreSQL)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
@@ -276,6 +278,7 @@ func build(cat *catalog, schemas []string) *Cache {
 		Relationships: map[QName][]*Relationship{},
 		ServerVersion: cat.version,
 		MediaHandlers: cat.handlers,
+		GeoJSON:       cat.geoJSON,
 		castTypes:     cat.types,
 	}
 	for _, r := range cat.relations {

@@ -40,6 +40,9 @@ type Cache struct {
 	// MediaHandlers are the aggregates that render a relation's rows in a media type (PostgREST's media type
 	// handlers for tables and views).
 	MediaHandlers map[HandlerKey]*MediaHandler
+	// GeoJSON is PostGIS's ST_AsGeoJSON(record) function, which renders application/geo+json (nil: PostGIS 3 is
+	// not installed in the database, and geo+json is not available).
+	GeoJSON *QName
 	// castTypes are the types a request may cast to (see CastType).
 	castTypes castTypes
 

@@ -47,7 +47,11 @@ func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sin
 		guc = &GUCResponse{}
 	}
 	run := func() error {
-		if err := pc.Exec(ctx, "BEGIN; "+prepareStreamSQL).Close(); err != nil {
+		begin := tx.begin() // an isolation level (the role's or the function's), else the session's default
+		if begin == "" {
+			begin = "BEGIN"
+		}
+		if err := pc.Exec(ctx, begin+"; "+prepareStreamSQL).Close(); err != nil {
 			return err
 		}
 		settings, vals := tx.settings(nil)

@@ -48,6 +48,9 @@ type Tx struct {
 	Headers    string // request.headers JSON
 	Cookies    string // request.cookies JSON ("" = {})
 	ReadOnly   bool
+	// Isolation, when set, runs the exchange as an explicit transaction of that isolation level (the impersonated
+	// role's or the called function's default_transaction_isolation); RoleSettings must not carry it.
+	Isolation Isolation
 	// Timezone is Prefer: timezone= (validated), set as the transaction's timezone ("" = the default).
 	Timezone string
 	// Generation identifies the schema cache the statements were built from: a connection's statements

@@ -14,7 +14,7 @@ import (
 
 // Query is one statement of a pipelined exchange.
 type Query struct {
-	SQL  string
+	SQL string
 	// Args are strings (or pointers to strings, read when the exchange is sent) and int64s, sent as untyped text so
 	// PostgreSQL infers each type from its context.
 	Args []any
@@ -26,6 +26,9 @@ type Query struct {
 	binaryBody bool
 	// final marks a closing check (the DO block that may roll back): the response GUCs are read before it.
 	final bool
+	// commit marks the COMMIT closing an explicit transaction: once every statement before it has completed,
+	// the exchange is settled, as it is before the Sync that commits an implicit one.
+	commit bool
 }
 
 // maxPrepared bounds the named statements one connection keeps; past it they are all deallocated.
@@ -204,6 +207,13 @@ func (e *Executor) exchangeOnce(ctx context.Context, tx Tx, queries []Query, pr 
 	}
 	err = exchangeOn(xctx, pc, sc, tx, queries, !e.NoPrepare, tx.Generation, pr, handle)
 	pr.lost = err != nil && conn.Conn().PgConn().IsClosed()
+	if tx.Isolation != IsolationDefault && !pc.IsClosed() && pc.TxStatus() != 'I' {
+		// An explicit transaction that failed (or was rolled back on request) stays open after the Sync: end it,
+		// so that the connection goes back to the pool clean (a broken one is closed and dropped by the pool).
+		rctx, cancel := context.WithTimeout(context.Background(), rollbackWait)
+		_ = pc.Exec(rctx, "ROLLBACK").Close()
+		cancel()
+	}
 	return wrap(settle(ctx, err))
 }
 
@@ -216,23 +226,41 @@ func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, qu
 	dealloc := prepare && (len(sc.stmts) >= maxPrepared || sc.generation != generation && len(sc.stmts) > 0)
 	sc.generation = generation
 	// The settings statement is prepared like the others: its text only varies with the configuration. It is
-	// queries[0]; its arguments are setVals.
-	var queryBuf [6]Query
-	queries = append(append(queryBuf[:0], Query{SQL: settings, Prepare: true}), queries...)
+	// queries[at] (after the BEGIN of an explicit transaction); its arguments are setVals.
+	var queryBuf [6]Query // an explicit transaction's BEGIN and COMMIT may need more: those requests alone allocate
+	at := 0
 	inner := handle
-	handle = func(i int, rr *pgconn.ResultReader) error {
-		if i == 0 {
-			return nil
+	if begin := tx.begin(); begin != "" {
+		// An isolation level: the exchange is an explicit transaction, begun before any statement takes a
+		// snapshot and committed before the Sync (the server skips the COMMIT after an error).
+		// A DEALLOCATE ALL goes after it (it takes a snapshot); BEGIN is not prepared then, or it would go too.
+		n := len(queries)
+		queries = append(append(append(queryBuf[:0], Query{SQL: begin, Prepare: !dealloc}, Query{SQL: settings, Prepare: true}),
+			queries...), Query{SQL: commitSQL, Prepare: true, commit: true})
+		at = 1
+		handle = func(i int, rr *pgconn.ResultReader) error {
+			if i <= 1 || i > n+1 {
+				return nil // BEGIN, the settings, COMMIT
+			}
+			return inner(i-2, rr)
 		}
-		return inner(i-1, rr)
+	} else {
+		queries = append(append(queryBuf[:0], Query{SQL: settings, Prepare: true}), queries...)
+		handle = func(i int, rr *pgconn.ResultReader) error {
+			if i == 0 {
+				return nil
+			}
+			return inner(i-1, rr)
+		}
 	}
 	if pr.reused && tx.ReadOnly && !dealloc && sc.prepared(queries, prepare) {
-		return exchangeBatch(ctx, pc, sc, queries, setVals, prepare, pr, handle)
+		return exchangeBatch(ctx, pc, sc, queries, at, setVals, prepare, pr, handle)
 	}
 
 	p := pc.StartPipeline(ctx)
+	deallocAt := -1 // DEALLOCATE ALL goes before queries[deallocAt], the settings statement
 	if dealloc {
-		p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
+		deallocAt = at
 		clear(sc.stmts)
 	}
 	// fresh[i] is the statement name queries[i] prepares in this pipeline ("" if none).
@@ -244,8 +272,11 @@ func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, qu
 	fresh = fresh[:len(queries)]
 	var args argBuf
 	for i, q := range queries {
+		if i == deallocAt {
+			p.SendQueryParams("DEALLOCATE ALL", nil, nil, nil, nil)
+		}
 		vals, err := setVals, error(nil)
-		if i > 0 {
+		if i != at {
 			vals, err = encodeArgs(&args, q.Args)
 		}
 		if err != nil {
@@ -273,7 +304,7 @@ func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, qu
 		return err
 	}
 
-	err := readPipeline(p, sc, dealloc, queries, fresh, pr, handle)
+	err := readPipeline(p, sc, deallocAt, queries, fresh, pr, handle)
 	if cerr := p.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -307,14 +338,14 @@ func (sc *stmtCache) prepared(queries []Query, prepare bool) bool {
 // allocations per exchange; a batch costs a few. A batch's failed write is never marked safe to retry, so
 // exchangeOn uses it only where that makes no difference: for read-only transactions on a connection that served
 // before, which retryable retries whenever the connection was lost.
-func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, queries []Query, setVals [][]byte, prepare bool,
+func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, queries []Query, settingsAt int, setVals [][]byte, prepare bool,
 	pr *progress, handle func(int, *pgconn.ResultReader) error) error {
 	var b pgconn.Batch
 	var args argBuf
 	for i := range queries {
 		q := &queries[i]
 		vals, err := setVals, error(nil)
-		if i > 0 {
+		if i != settingsAt {
 			vals, err = encodeArgs(&args, q.Args)
 		}
 		if err != nil {
@@ -327,7 +358,7 @@ func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, querie
 		}
 	}
 	mrr := pc.ExecBatch(ctx, &b)
-	err := readBatch(mrr, len(queries), pr, handle)
+	err := readBatch(mrr, queries, pr, handle)
 	if cerr := mrr.Close(); err == nil {
 		err = cerr
 	}
@@ -336,8 +367,12 @@ func exchangeBatch(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, querie
 
 // readBatch consumes a batch's results in order, as readPipeline does; the first error ends it (the caller's
 // Close of mrr drains the rest and reports an error that ended the batch early).
-func readBatch(mrr *pgconn.MultiResultReader, n int, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
+func readBatch(mrr *pgconn.MultiResultReader, queries []Query, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
+	n := len(queries)
 	for i := range n {
+		if queries[i].commit {
+			pr.settled = true
+		}
 		if !mrr.NextResult() {
 			if err := mrr.Close(); err != nil {
 				return err
@@ -357,9 +392,10 @@ func readBatch(mrr *pgconn.MultiResultReader, n int, pr *progress, handle func(i
 	return nil
 }
 
-// readPipeline consumes the results in the order they were sent; the first error ends it (the server skipped
-// everything after it up to the Sync, and Close drains what is left).
-func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Query, fresh []string, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
+// readPipeline consumes the results in the order they were sent, a DEALLOCATE ALL's before queries[deallocAt]
+// (-1: none); the first error ends it (the server skipped everything after it up to the Sync, and Close drains
+// what is left).
+func readPipeline(p *pgconn.Pipeline, sc *stmtCache, deallocAt int, queries []Query, fresh []string, pr *progress, handle func(int, *pgconn.ResultReader) error) error {
 	next := func() (*pgconn.ResultReader, error) {
 		res, err := p.GetResults()
 		if err != nil {
@@ -379,12 +415,15 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 		_, err = rr.Close()
 		return err
 	}
-	if dealloc {
-		if err := discard(); err != nil {
-			return err
-		}
-	}
 	for i := range queries {
+		if i == deallocAt {
+			if err := discard(); err != nil {
+				return err
+			}
+		}
+		if queries[i].commit {
+			pr.settled = true
+		}
 		if fresh[i] != "" {
 			res, err := p.GetResults()
 			if err != nil {
@@ -409,6 +448,9 @@ func readPipeline(p *pgconn.Pipeline, sc *stmtCache, dealloc bool, queries []Que
 			// The server goes on preparing the statements after this one: record them, so that none stays
 			// prepared on the connection unknown to the cache (a new name would be prepared for it next time).
 			for j := i + 1; j < len(queries); j++ {
+				if j == deallocAt && discard() != nil {
+					break
+				}
 				if fresh[j] != "" {
 					res, err := p.GetResults()
 					sd, ok := res.(*pgconn.StatementDescription)

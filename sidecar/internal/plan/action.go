@@ -67,6 +67,13 @@ type Info struct {
 // ends, the stream threshold of write bodies, db-root-spec and hoisted function settings.
 func New(req *request.Request, cache *schemacache.Cache, schema string, rules *Rules) (*Action, error) {
 	req.StrictTargetNames = rules.StrictTargetNames
+	if req.Accept == request.MediaGeoJSON && (cache == nil || cache.GeoJSON == nil) {
+		// application/geo+json needs PostGIS (3.0 or later) in the database: without it, the next accepted
+		// media type is negotiated (406 PGRST107 when there is none; a media type handler may still take it).
+		if err := req.WithoutGeoJSON(); err != nil {
+			return nil, err
+		}
+	}
 	// The relation is found first (PGRST205 wins), then the request-level checks, then the plan.
 	checks := func() error {
 		if req.Accept == request.MediaPlan && !rules.PlanEnabled {
@@ -126,6 +133,7 @@ func New(req *request.Request, cache *schemacache.Cache, schema string, rules *R
 		c.Rollback = rollback && !c.ReadOnly
 		a.Kind, a.Call, a.ReadOnly, a.Rollback = KindCall, c, c.ReadOnly, c.Rollback
 		a.FunctionSettings = hoistedSettings(c.Routine.Settings, rules.HoistedSettings)
+		c.Isolation = isolationSetting(c.Routine.Settings)
 		if c.Read != nil {
 			a.Warning = c.Read.Warning
 		}
@@ -153,8 +161,9 @@ func TxEnd(mode, pref string) (rollback bool, applied string) {
 	return rollback, applied
 }
 
-// hoistedSettings are the function's own settings named in db-hoisted-tx-settings, as PostgREST hoists them
-// (transaction isolation is not hoisted: it must be set before the transaction's first statement).
+// hoistedSettings are the function's own settings named in db-hoisted-tx-settings, as PostgREST hoists them.
+// The isolation level is not among them: set_config cannot change it once the transaction has run a query, so
+// it is the transaction's own (Action.Isolation).
 func hoistedSettings(fn [][2]string, allowed []string) [][2]string {
 	var out [][2]string
 	for _, kv := range fn {
@@ -163,6 +172,16 @@ func hoistedSettings(fn [][2]string, allowed []string) [][2]string {
 		}
 	}
 	return out
+}
+
+// isolationSetting is the value of the function's default_transaction_isolation setting ("" for none).
+func isolationSetting(fn [][2]string) string {
+	for _, kv := range fn {
+		if kv[0] == "default_transaction_isolation" {
+			return kv[1]
+		}
+	}
+	return ""
 }
 
 // options answers OPTIONS with the Allow header PostgREST sends.

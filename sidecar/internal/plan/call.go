@@ -47,6 +47,13 @@ type Call struct {
 	MaxAffected int64
 	// Rollback ends a read-write call's transaction with a rollback (Prefer: tx=rollback, db-tx-end).
 	Rollback bool
+	// GeoJSON is PostGIS's ST_AsGeoJSON(record) when Media is MediaGeoJSON (the function's rows as features).
+	GeoJSON *schemacache.QName
+	// Isolation is the function's own isolation level (CREATE FUNCTION … SET default_transaction_isolation), the
+	// setting's value as the catalog holds it ("" for none): the call's transaction begins with that level, over
+	// the role's, as PostgREST's planIsoLvl. It is not subject to db-hoisted-tx-settings, as in PostgREST, whose
+	// schema cache reads it from every function.
+	Isolation string
 }
 
 // ForCall resolves /rpc/{name}: finds the overload whose parameters match the argument names (PostgREST's
@@ -111,8 +118,11 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, lim Limi
 		MaxRows:  maxRows,
 		Limit:    -1,
 	}
-	if media == request.MediaCustom {
+	switch media {
+	case request.MediaCustom:
 		call.CustomMedia = fn.MediaType
+	case request.MediaGeoJSON:
+		call.GeoJSON = c.GeoJSON
 	}
 	call.ArrayBody = post && req.ContentType == "application/json" && req.Payload != nil && !req.Payload.Object
 	if raw {

@@ -194,6 +194,8 @@ type Read struct {
 	Warning string
 	// Handler is the aggregate media type handler rendering the rows (Media is then MediaCustom).
 	Handler *schemacache.MediaHandler
+	// GeoJSON is PostGIS's ST_AsGeoJSON(record), which renders each row when Media is MediaGeoJSON.
+	GeoJSON *schemacache.QName
 	// legacyTargets allows those names (set from the request).
 	legacyTargets bool
 }

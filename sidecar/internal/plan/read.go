@@ -50,6 +50,9 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 			r.Handler, r.Media, r.Singular = h, request.MediaCustom, false
 		}
 	}
+	if r.Media == request.MediaGeoJSON && c != nil {
+		r.GeoJSON = c.GeoJSON // New negotiated geo+json only where PostGIS is installed
+	}
 	rv := &resolver{cache: c, schema: rel.Schema, limits: lim}
 	if err := r.resolveSelect(rv, req.Select, 1); err != nil {
 		return nil, err

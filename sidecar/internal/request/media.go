@@ -328,8 +328,9 @@ func readDouble(s string) float64 {
 	return f
 }
 
-// outputKind maps a decoded type to the response MediaType, reporting whether the action can produce it.
-func (req *Request) outputKind(m mediaType) (MediaType, bool) {
+// outputKind maps a decoded type to the response MediaType, reporting whether the action can produce it (geo:
+// whether application/geo+json may be produced).
+func (req *Request) outputKind(m mediaType, geo bool) (MediaType, bool) {
 	switch m.kind {
 	case mtJSON, mtAny:
 		return MediaJSON, true
@@ -344,8 +345,12 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 	case mtNDJSON:
 		// pgway's newline-delimited JSON: rows of reads and calls, one JSON object per line.
 		return MediaNDJSON, req.Action == ActionRead || req.Action == ActionCall
+	case mtGeoJSON:
+		// PostgREST's built-in geo+json handler: reads, calls and writes' representations; unless the database
+		// has PostGIS, the plan negotiates again without it (WithoutGeoJSON).
+		return MediaGeoJSON, geo
 	case mtPlan:
-		if _, ok := req.outputKind(*m.forType); !ok || m.forType.kind == mtPlan {
+		if _, ok := req.outputKind(*m.forType, geo); !ok || m.forType.kind == mtPlan {
 			return 0, false
 		}
 		return MediaPlan, true
@@ -353,8 +358,16 @@ func (req *Request) outputKind(m mediaType) (MediaType, bool) {
 	return 0, false
 }
 
-// negotiate picks the response media type from Accept (PostgREST's negotiateContent / inspectPlan).
-func (req *Request) negotiate(accept string) error {
+// WithoutGeoJSON negotiates the response media type again as if application/geo+json were not produced: the
+// database has no PostGIS to render it. Its 406 (PGRST107) is returned, or for reads and calls kept in AcceptErr
+// as Parse keeps it.
+func (req *Request) WithoutGeoJSON() error {
+	return req.negotiate(req.acceptHeader, false)
+}
+
+// negotiate picks the response media type from Accept (PostgREST's negotiateContent / inspectPlan); geo: whether
+// application/geo+json may be produced.
+func (req *Request) negotiate(accept string, geo bool) error {
 	if req.Action == ActionInfo {
 		req.Accept = MediaJSON
 		return nil
@@ -379,7 +392,7 @@ func (req *Request) negotiate(accept string) error {
 			}
 			continue
 		}
-		if k, ok := req.outputKind(m); ok {
+		if k, ok := req.outputKind(m, geo); ok {
 			req.Accept = k
 			req.AcceptIndex = i
 			if k == MediaPlan {

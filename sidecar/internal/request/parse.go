@@ -91,7 +91,7 @@ func Parse(in Input) (*Request, error) {
 			return nil, err
 		}
 	}
-	if err := req.negotiate(in.Accept); err != nil {
+	if err := req.negotiate(in.Accept, true); err != nil {
 		return nil, err
 	}
 	if req.Action == ActionRead || req.Action == ActionCall {

@@ -203,6 +203,8 @@ const (
 	MediaCustom
 	// MediaNDJSON is application/x-ndjson (pgway): one JSON object per row and line, streamed.
 	MediaNDJSON
+	// MediaGeoJSON is application/geo+json: the rows as a GeoJSON FeatureCollection (PostGIS's ST_AsGeoJSON).
+	MediaGeoJSON
 )
 
 // AcceptedMedia is one media type of an RPC's Accept header, in preference order.

@@ -44,6 +44,8 @@ func ContentType(m request.MediaType, plan request.PlanOptions) string {
 		return "application/openapi+json; charset=utf-8"
 	case request.MediaNDJSON:
 		return "application/x-ndjson; charset=utf-8"
+	case request.MediaGeoJSON:
+		return "application/geo+json; charset=utf-8"
 	default:
 		return "application/json; charset=utf-8"
 	}

@@ -53,7 +53,9 @@ func ForCall(c *plan.Call) Statements {
 		inner.sql("SELECT pgrst_call.pgrst_scalar FROM ")
 		inner.add(from)
 		inner.window(c.Limit, c.Offset)
-		if c.SetOf && !c.Singular {
+		if c.Media == request.MediaGeoJSON {
+			body.geoBody(c.GeoJSON) // a geometry result is a feature without properties
+		} else if c.SetOf && !c.Singular {
 			body.sql("coalesce(json_agg(_pgway_t.pgrst_scalar)::text, '[]')")
 		} else {
 			body.sql("coalesce((json_agg(_pgway_t.pgrst_scalar)->0)::text, 'null')")
@@ -68,7 +70,9 @@ func ForCall(c *plan.Call) Statements {
 		inner.add(from)
 		inner.sql(" AS pgrst_call")
 		inner.window(c.Limit, c.Offset)
-		if c.SetOf && !c.Singular {
+		if c.Media == request.MediaGeoJSON {
+			body.geoBody(c.GeoJSON)
+		} else if c.SetOf && !c.Singular {
 			body.sql("coalesce(json_agg(_pgway_t)::text, '[]')")
 		} else {
 			body.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
@@ -93,7 +97,7 @@ func ForCall(c *plan.Call) Statements {
 		if framing := rowsFraming(c.Read); framing != nil {
 			// Rows of a set-returning function, rendered one by one like a relation's; the response GUCs the
 			// function set are read after the statement.
-			b.rowsStatement(c.Read.Media, total, inner, c.Count != request.CountNone)
+			b.rowsStatement(c.Read, total, inner, c.Count != request.CountNone)
 			return Statements{Main: b.statement(), Rows: framing}
 		}
 	}

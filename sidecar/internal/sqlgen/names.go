@@ -59,6 +59,9 @@ func handlerTarget(h *schemacache.MediaHandler) (schema, name ident) {
 	return ident(h.Target.Schema), ident(h.Target.Name)
 }
 
+// geoJSONFn is PostGIS's ST_AsGeoJSON(record), as the catalog names it.
+func geoJSONFn(fn *schemacache.QName) (schema, name ident) { return ident(fn.Schema), ident(fn.Name) }
+
 func routineName(fn *schemacache.Routine) (schema, name ident) {
 	return ident(fn.Schema), ident(fn.Name)
 }

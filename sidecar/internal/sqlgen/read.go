@@ -66,6 +66,8 @@ func rowsFraming(r *plan.Read) *Framing {
 		return &jsonFraming
 	case request.MediaNDJSON:
 		return &ndjsonFraming
+	case request.MediaGeoJSON:
+		return &geoFraming
 	case request.MediaCSV:
 		keys := outputKeys(r)
 		header := make([]byte, 0, 16*len(keys)+1)
@@ -86,9 +88,11 @@ var (
 	ndjsonFraming = Framing{Sep: "\n", Close: "\n"}
 )
 
-// rowExpr renders one row of _pgway_t in the media type.
-func (b *builder) rowExpr(media request.MediaType) {
-	switch media {
+// rowExpr renders one row of _pgway_t in r's media type.
+func (b *builder) rowExpr(r *plan.Read) {
+	switch r.Media {
+	case request.MediaGeoJSON:
+		b.geoFeature(r.GeoJSON)
 	case request.MediaCSV:
 		b.sql("substring(_pgway_t::text, 2, length(_pgway_t::text) - 2)")
 	case request.MediaArrayStripped:
@@ -100,10 +104,10 @@ func (b *builder) rowExpr(media request.MediaType) {
 
 // rowsStatement writes the row-by-row form of a read: each row of inner rendered as row, with the total; a
 // counted result is a LEFT JOIN LATERAL of the rows to the count, so that an empty page still carries it.
-func (b *builder) rowsStatement(media request.MediaType, total, inner *builder, counted bool) {
+func (b *builder) rowsStatement(r *plan.Read, total, inner *builder, counted bool) {
 	if !counted {
 		b.sql("SELECT NULL::bigint AS total, ")
-		b.rowExpr(media)
+		b.rowExpr(r)
 		b.sql(" AS row FROM (")
 		b.add(inner)
 		b.sql(") _pgway_t")
@@ -112,7 +116,7 @@ func (b *builder) rowsStatement(media request.MediaType, total, inner *builder, 
 	b.sql("SELECT _pgway_c.total, _pgway_r.row FROM (SELECT ")
 	b.add(total)
 	b.sql(" AS total) _pgway_c LEFT JOIN LATERAL (SELECT ")
-	b.rowExpr(media)
+	b.rowExpr(r)
 	b.sql(" AS row FROM (")
 	b.add(inner)
 	b.sql(") _pgway_t) _pgway_r ON TRUE")
@@ -165,7 +169,7 @@ func ForRead(r *plan.Read) Statements {
 	explain := r.Media == request.MediaPlan
 	out := Statements{Explain: explain, BinaryBody: r.Handler != nil && !explain}
 	if out.Rows = rowsFraming(r); out.Rows != nil {
-		b.rowsStatement(r.Media, total, inner, r.Count == request.CountExact || r.Count == request.CountEstimated)
+		b.rowsStatement(r, total, inner, r.Count == request.CountExact || r.Count == request.CountEstimated)
 	} else {
 		if explain {
 			b.explainPrefix(r.Explain)
@@ -344,6 +348,8 @@ func (b *builder) body(r *plan.Read) {
 		return
 	}
 	switch r.Media {
+	case request.MediaGeoJSON:
+		b.geoBody(r.GeoJSON)
 	case request.MediaCSV:
 		keys := outputKeys(r)
 		header := make([]byte, 0, 16*len(keys))
