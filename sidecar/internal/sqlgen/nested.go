@@ -9,7 +9,7 @@ import (
 // written, in an order that lets each use the keys it needs.
 //
 //	pgrst_p_N  the objects of level N (0: the body's rows; N: nested write N's), one row each: its path
-//	           (its position in the body: "2", "2.1", ...), its parent's path and the object itself
+//	           (its position in the body: {2}, {2,1}, ...), its parent's path and the object itself
 //	pgrst_w_N  INSERT INTO level N's relation: its columns from the object, its foreign key from the parent's
 //	           pgrst_w (one-to-many, one-to-one) or from a to-one child's pgrst_w (many-to-one, inserted first),
 //	           joined by path; RETURNING the keys others need, the columns the representation reads and the
@@ -20,8 +20,9 @@ import (
 //
 // RETURNING sees only the inserted row, not the SELECT that produced it, so the path travels through a
 // transaction-local setting: the SELECT feeding an INSERT sets pgway.nested_N to the row's path as it
-// produces the row (in its own target list, the last step before the row is inserted), and RETURNING reads it
-// back for that row, before the next one is produced. A row a BEFORE trigger skips returns nothing.
+// produces the row (in its own target list, the last step before the row is inserted: PostgreSQL evaluates a
+// volatile target list after the ORDER BY that inserts the rows in the body's order), and RETURNING reads it back
+// for that row, before the next one is produced. A row a BEFORE trigger skips returns nothing.
 //
 // The representation's embeds of the nested relationships (plan.Embed.Written) read the inserted rows from
 // pgrst_w_N and pgrst_j_N: the statement's snapshot does not show them in the tables. A many-to-one embed reads
@@ -244,12 +245,12 @@ func (b *builder) payloadLevel(m *plan.Mutate, l *level) {
 			}
 		}
 		if m.Payload.Object {
-			b.sql("'1'::text AS path, ")
+			b.sql("'{1}'::bigint[] AS path, ")
 			root()
 			b.sql(" AS val)")
 			return
 		}
-		b.sql("_e.ordinality::text AS path, _e.value AS val FROM json_array_elements(")
+		b.sql("ARRAY[_e.ordinality] AS path, _e.value AS val FROM json_array_elements(")
 		root()
 		b.sql(") WITH ORDINALITY AS _e)")
 		return
@@ -258,23 +259,28 @@ func (b *builder) payloadLevel(m *plan.Mutate, l *level) {
 		b.sql("_p.val -> ")
 		b.pathStep(plan.PathStep{Key: l.node.Key})
 	}
+	// The level's rows are made by an uncorrelated subquery into an array, unnested: the planner estimates
+	// a few rows for it whatever it estimates for the levels above (set-returning functions over set-returning
+	// functions multiply their 100-row estimates, and a deep body would be planned as huge, and JIT-compiled).
+	b.sql("_r.parent_path, _r.path, _r.val FROM unnest(ARRAY(SELECT ROW(_p.path, ")
 	if l.node.Many {
-		b.sql("_p.path AS parent_path, _p.path || '.' || _e.ordinality AS path, _e.value AS val FROM ")
+		b.sql("_p.path || _e.ordinality, _e.value) FROM ")
 		b.cte("p", l.parent.n)
 		b.sql(" AS _p CROSS JOIN LATERAL json_array_elements(CASE WHEN json_typeof(")
 		value()
 		b.sql(") = 'array' THEN ")
 		value()
-		b.sql(" END) WITH ORDINALITY AS _e)")
-		return
+		b.sql(" END) WITH ORDINALITY AS _e")
+	} else {
+		b.sql("_p.path, ")
+		value()
+		b.sql(") FROM ")
+		b.cte("p", l.parent.n)
+		b.sql(" AS _p WHERE json_typeof(")
+		value()
+		b.sql(") = 'object'")
 	}
-	b.sql("_p.path AS parent_path, _p.path AS path, ")
-	value()
-	b.sql(" AS val FROM ")
-	b.cte("p", l.parent.n)
-	b.sql(" AS _p WHERE json_typeof(")
-	value()
-	b.sql(") = 'object')")
+	b.sql(")) AS _r(parent_path bigint[], path bigint[], val json))")
 }
 
 // setting writes the name of level n's path setting as a string literal: 'pgway.nested_n'.
@@ -390,7 +396,7 @@ func (b *builder) insertLevel(m *plan.Mutate, l *level) {
 	}
 	b.sql("set_config(")
 	b.setting(l.n)
-	b.sql(", _p.path, true) AS pgrst_path FROM ")
+	b.sql(", _p.path::text, true) AS pgrst_path FROM ")
 	b.cte("p", l.n)
 	b.sql(" AS _p")
 	if n := l.node; n != nil && !n.Before && n.Junction() == nil {
@@ -420,7 +426,7 @@ func (b *builder) insertLevel(m *plan.Mutate, l *level) {
 		b.recordDefinition(l.cols)
 		b.sql(") AS pgrst_body")
 	}
-	b.sql(" OFFSET 0) _s RETURNING ")
+	b.sql(" ORDER BY _p.path OFFSET 0) _s RETURNING ")
 	for _, c := range l.ret.list(l.rel) {
 		b.alias(a)
 		b.sql(".")
@@ -429,7 +435,7 @@ func (b *builder) insertLevel(m *plan.Mutate, l *level) {
 	}
 	b.sql("current_setting(")
 	b.setting(l.n)
-	b.sql(") AS pgrst_path)")
+	b.sql(")::bigint[] AS pgrst_path)")
 }
 
 // junctionLevel writes pgrst_j_n: the junction rows linking many-to-many level n's rows to their parents.
