@@ -2,6 +2,7 @@ package sidecar_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/pgway/pgway/internal/config"
@@ -120,7 +121,8 @@ func TestNestedWritesAllOrNothing(t *testing.T) {
 
 // TestNestedWritesErrors: what a nested key may not be, and how PostgREST's meaning of a body key is kept.
 func TestNestedWritesErrors(t *testing.T) {
-	ts := start(t, func(c *config.Config) { c.DBMaxEmbedDepth = 2; c.DBMaxEmbeds = 3 }, fixture(t), nestedFixture(t))
+	ts := start(t, func(c *config.Config) { c.DBMaxEmbedDepth = 2; c.DBMaxEmbeds = 3; c.StreamBodyBytes = 256 },
+		fixture(t), nestedFixture(t))
 	runWrites(t, ts, []writeCase{
 		{name: "a key that is neither a column nor a relationship is PGRST204", method: "POST", path: "/authors",
 			headers: []string{jsonCT}, reqBody: `{"name":"x","novels":[{"title":"t"}]}`, status: 400,
@@ -157,5 +159,10 @@ func TestNestedWritesErrors(t *testing.T) {
 			reqBody: "name,books\nx,y\n", status: 400, contains: []string{`"PGWAY103"`}},
 		{name: "a column keeps its meaning", method: "POST", path: "/authors?select=name", headers: []string{jsonCT, rep},
 			reqBody: `{"name":"plain"}`, status: 201, body: `[{"name":"plain"}]`},
+		{name: "a large body is streamed (COPY) and nests all the same", method: "POST",
+			path: "/authors?select=name,books(title)&books.order=title", headers: []string{jsonCT, rep},
+			reqBody: `{"name":"streamed","books":[` + strings.Repeat(`{"title":"a title long enough to stream"},`, 8) + `{"title":"z"}]}`,
+			status: 201, body: `[{"name":"streamed","books":[` + strings.Repeat(`{"title":"a title long enough to stream"},`, 8) + `{"title":"z"}]}]`,
+			table: "api.books WHERE title = 'z'", rows: `[{"id":9,"title":"z","author_id":3,"year":null}]`},
 	})
 }
