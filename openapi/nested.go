@@ -23,10 +23,12 @@ type nestedWrites struct {
 	insertKey map[schemacache.QName]string // a relation's insert schema (only for relations the role may insert into)
 	viaKey    map[*schemacache.Relationship]string
 	pending   []*schemacache.Relationship // via schemas to fill
+	keys      map[schemacache.QName]map[*schemacache.Relationship]string
 }
 
 func newNestedWrites() *nestedWrites {
-	return &nestedWrites{insertKey: map[schemacache.QName]string{}, viaKey: map[*schemacache.Relationship]string{}}
+	return &nestedWrites{insertKey: map[schemacache.QName]string{}, viaKey: map[*schemacache.Relationship]string{},
+		keys: map[schemacache.QName]map[*schemacache.Relationship]string{}}
 }
 
 // addNestedWrites adds the relationship properties to every insert schema, then fills the per-relationship
@@ -60,7 +62,11 @@ func (b *builder) addNestedWrites(rels []*schemacache.Relation) {
 // would set them too is left out.
 func (b *builder) nestedProperties(r *schemacache.Relation, s *openapi3.Schema, exclude []string) {
 	q := schemacache.QName{Schema: r.Schema, Name: r.Name}
-	keys := b.c.RelationshipKeys(q, b.schema)
+	keys, ok := b.nested.keys[q]
+	if !ok {
+		keys = b.c.RelationshipKeys(q, b.schema)
+		b.nested.keys[q] = keys
+	}
 	for _, rel := range b.c.RelationshipsFrom(q) {
 		key, ok := keys[rel]
 		if !ok {

@@ -13,7 +13,9 @@ CREATE TABLE api.author_bios (author_id int PRIMARY KEY REFERENCES api.authors, 
 CREATE TABLE api.tags (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
 CREATE TABLE api.book_tags (book_id int REFERENCES api.books, tag_id int REFERENCES api.tags, PRIMARY KEY (book_id, tag_id));
 -- Row-level security: no spam in reviews.
-CREATE TABLE api.reviews (id serial PRIMARY KEY, book_id int NOT NULL REFERENCES api.books, stars int NOT NULL, body text);
+CREATE TABLE api.reviews (
+  id serial PRIMARY KEY, book_id int NOT NULL REFERENCES api.books, stars int NOT NULL CHECK (stars BETWEEN 1 AND 5), body text
+);
 ALTER TABLE api.reviews ENABLE ROW LEVEL SECURITY;
 CREATE POLICY no_spam ON api.reviews USING (true) WITH CHECK (coalesce(body, '') NOT LIKE '%spam%');
 -- Two foreign keys to one table: nesting people in a loan is ambiguous without a hint.
