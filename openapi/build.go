@@ -43,6 +43,7 @@ type builder struct {
 	v31     bool
 	doc     *openapi3.T
 	readKey map[schemacache.QName]string
+	nested  *nestedWrites
 	known   map[string]*schemacache.Column // by type name, see knownTypes
 	keys    *namer                         // component schema keys
 	pkeys   *namer                         // component parameter keys
@@ -94,9 +95,11 @@ func Build(c *schemacache.Cache, opts Options) (*openapi3.T, error) {
 		b.readKey[schemacache.QName{Schema: r.Schema, Name: r.Name}] = key
 		b.doc.Components.Schemas[key] = &openapi3.SchemaRef{Value: &openapi3.Schema{}}
 	}
+	b.nested = newNestedWrites()
 	for _, r := range rels {
 		b.addRelation(r)
 	}
+	b.addNestedWrites(rels)
 	for _, fn := range b.routines() {
 		b.addRoutine(fn)
 	}
@@ -169,6 +172,7 @@ func (b *builder) addRelation(r *schemacache.Relation) {
 	if canInsert {
 		insertKey = b.keys.unique(key + "_insert")
 		b.doc.Components.Schemas[insertKey] = &openapi3.SchemaRef{Value: b.rowSchema(r, true, true)}
+		b.nested.insertKey[q] = insertKey
 	}
 	if canUpdate {
 		updateKey = b.keys.unique(key + "_update")

@@ -46,10 +46,16 @@ func (s *Server) validateRequest(c *handling) error {
 	case request.ActionInsert, request.ActionUpdate, request.ActionUpsert:
 		rel.Query(req, &p)
 		if req.ContentType == "application/json" && req.Columns == nil && req.Payload != nil {
-			rel.Body(req.Payload.JSON, &p)
+			plainInsert := req.Action == request.ActionInsert && req.Prefer.Resolution == ""
+			if plainInsert {
+				// The body's fields and the related rows it nests (nested writes).
+				rel.InsertBody(req.Payload.JSON, req.Payload.Keys, &p)
+			} else {
+				rel.Body(req.Payload.JSON, &p)
+			}
 			// A plain insert must name every required column (an upsert's conflict may be an update, and an
 			// empty array inserts nothing).
-			if req.Action == request.ActionInsert && req.Prefer.Resolution == "" && (req.Payload.Object || len(req.Payload.Keys) > 0) {
+			if plainInsert && (req.Payload.Object || len(req.Payload.Keys) > 0) {
 				rel.Required(req.Payload.Keys, &p)
 			}
 		}
@@ -63,7 +69,17 @@ func (s *Server) validateRequest(c *handling) error {
 		}
 	}
 	q := schemacache.QName{Schema: c.schema, Name: req.Relation}
-	return s.unlessDenied(c, p.Err(), q, relationWord(c.snap.cache, q), privs...)
+	err := p.Err()
+	if denied := s.unlessDenied(c, err, q, relationWord(c.snap.cache, q), privs...); denied != err {
+		return denied
+	}
+	for _, nq := range p.Nested() {
+		// A problem in nested rows describes their relation's columns: only to a role that may insert there.
+		if denied := s.unlessDenied(c, err, nq, relationWord(c.snap.cache, nq), schemacache.PrivInsert); denied != err {
+			return denied
+		}
+	}
+	return err
 }
 
 // unlessDenied returns err, a validation error about obj, unless the request's role lacks one of privs on obj:

@@ -90,7 +90,7 @@ func buildRelationships(cat *catalog, tr *tracer, schemas []string) map[QName][]
 			fwd, inv = OneToOne, OneToOne
 		}
 		add(&Relationship{Source: e.src, Target: e.tgt, Cardinality: fwd, Constraint: e.name,
-			SourceColumns: e.srcCols, TargetColumns: e.tgtCols})
+			SourceColumns: e.srcCols, TargetColumns: e.tgtCols, FKOnSource: true})
 		add(&Relationship{Source: e.tgt, Target: e.src, Cardinality: inv, Constraint: e.name,
 			SourceColumns: e.tgtCols, TargetColumns: e.srcCols})
 	}

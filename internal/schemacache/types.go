@@ -179,6 +179,9 @@ type Relationship struct {
 	Junction      *Junction
 	// Computed is the function name for relationships defined by a function (issue 7).
 	Computed *QName
+	// FKOnSource: the foreign key's columns are the source's (every M2O, and the O2O seen from the side that
+	// holds the key); false for O2M, the other side of an O2O, M2M and computed relationships.
+	FKOnSource bool
 }
 
 // Junction describes the middle table of a many-to-many relationship.

@@ -172,6 +172,9 @@ func (d *dumper) embed(e *plan.Embed) {
 			flags = append(flags, f.name)
 		}
 	}
+	if e.Written != nil {
+		flags = append(flags, fmt.Sprintf("written-by-nested-#%d", e.Written.N))
+	}
 	d.line("embed %q lateral #%d %s", e.Key.String(), e.Lateral, strings.Join(flags, " "))
 	d.nest(func() {
 		d.line("relationship: %s", relationship(e.Rel))
@@ -419,9 +422,37 @@ func (d *dumper) mutate(m *plan.Mutate) {
 		if len(flags) > 0 {
 			d.line("%s", strings.Join(flags, " "))
 		}
+		for _, n := range m.Nested {
+			d.nested(n)
+		}
 		if m.Read != nil {
 			d.line("representation:")
 			d.nest(func() { d.read(m.Read, false) })
+		}
+	})
+}
+
+// nested dumps a nested write.
+func (d *dumper) nested(n *plan.Nested) {
+	var flags []string
+	if n.Many {
+		flags = append(flags, "many")
+	} else {
+		flags = append(flags, "one")
+	}
+	if n.Before {
+		flags = append(flags, "before")
+	} else {
+		flags = append(flags, "after")
+	}
+	d.line("nested #%d %q into %s.%s (%s) %s", n.N, n.Key, n.Target.Schema, n.Target.Name, relKind(n.Target), strings.Join(flags, " "))
+	d.nest(func() {
+		d.line("relationship: %s", relationship(n.Rel))
+		if len(n.Columns) > 0 {
+			d.line("columns: %s", columnNames(n.Columns))
+		}
+		for _, c := range n.Nested {
+			d.nested(c)
 		}
 	})
 }

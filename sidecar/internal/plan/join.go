@@ -27,6 +27,9 @@ type Embed struct {
 	// Lateral numbers the LATERAL subquery in the parent's FROM (unique within the statement, from 1); its
 	// table is aliased by the same number (Read.Alias).
 	Lateral int
+	// Written is set in the representation of an insert when the embed's rows were inserted by this nested
+	// write: they are read from what it inserted (the statement's snapshot does not see them in the table).
+	Written *Nested
 }
 
 // resolver carries what resolution needs besides the request: the schema cache, the request's schema (for
@@ -100,62 +103,9 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem, depth int) (*Emb
 	return out, nil
 }
 
-// findRel is PostgREST's findRel: the relationships from parent that name (a relation, a foreign key or an FK
-// column) and hint (a foreign key, a column of it, or a junction table) select.
+// findRel is PostgREST's findRel (schemacache.FindRelationships) from parent in the request's schema.
 func (rv *resolver) findRel(parent *schemacache.Relation, name, hint string) []*schemacache.Relationship {
-	var out []*schemacache.Relationship
-	for _, r := range rv.cache.RelationshipsFrom(schemacache.QName{Schema: parent.Schema, Name: parent.Name}) {
-		if r.Computed != nil {
-			if r.Computed.Name == name {
-				out = append(out, r)
-			}
-			continue
-		}
-		if r.Target.Schema != rv.schema {
-			// PostgREST only embeds relations of the schema being requested: versioned schemas of views over
-			// the same tables would otherwise each offer the relationship.
-			continue
-		}
-		self := r.Source == r.Target
-		targetIsView := false
-		if t, ok := rv.cache.Relation(r.Target.Schema, r.Target.Name); ok {
-			targetIsView = t.Kind == schemacache.KindView || t.Kind == schemacache.KindMaterializedView
-		}
-		single := r.Cardinality != schemacache.ManyToMany
-		fkCol := single && len(r.SourceColumns) == 1 && r.SourceColumns[0] == name
-		var match bool
-		switch {
-		case self && hint == "":
-			match = r.Target.Name == name && r.Cardinality == schemacache.OneToMany ||
-				fkCol && r.Cardinality == schemacache.ManyToOne
-		case self:
-			match = r.Target.Name == name && r.Cardinality == schemacache.OneToMany &&
-				single && len(r.TargetColumns) == 1 && r.TargetColumns[0] == hint
-		case hint == "":
-			match = r.Target.Name == name ||
-				single && r.Constraint == name && !targetIsView ||
-				fkCol && !targetIsView
-		default:
-			match = r.Target.Name == name && (single && r.Constraint == hint ||
-				single && len(r.SourceColumns) == 1 && r.SourceColumns[0] == hint ||
-				single && len(r.TargetColumns) == 1 && r.TargetColumns[0] == hint ||
-				!single && r.Junction != nil && r.Junction.Table.Name == hint)
-		}
-		if match {
-			out = append(out, r)
-		}
-	}
-	// A computed relationship of the same name takes precedence over foreign keys, as in PostgREST.
-	var computed []*schemacache.Relationship
-	for _, r := range out {
-		if r.Computed != nil {
-			computed = append(computed, r)
-		}
-	}
-	if len(computed) > 0 {
-		return computed
-	}
-	return out
+	return rv.cache.FindRelationships(schemacache.QName{Schema: parent.Schema, Name: parent.Name}, rv.schema, name, hint)
 }
 
 // noRelBetween is PGRST200 with PostgREST's details and "Perhaps you meant" hint.

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 
@@ -45,6 +44,9 @@ type Mutate struct {
 	Rollback bool
 	// StreamBody: the body is not bound but read from the temporary table it was streamed into.
 	StreamBody bool
+	// Nested are the related rows the body nests under relationship keys, inserted in the same statement
+	// (inserts only; see Nested).
+	Nested []*Nested
 }
 
 // ForMutate resolves a write request on rel. rollback is the transaction end decided from the config and the
@@ -74,14 +76,21 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 	if req.Prefer.Handling == "strict" && req.Prefer.MaxAffected >= 0 && (m.Action == request.ActionUpdate || m.Action == request.ActionDelete) {
 		m.MaxAffected = req.Prefer.MaxAffected
 	}
+	var nested []bodyKey
 	if m.Payload != nil {
-		for _, k := range m.Payload.Keys {
-			col, ok := rel.Column(k)
-			if !ok {
-				return nil, apierr.New(http.StatusBadRequest, "PGRST204",
-					fmt.Sprintf("Could not find the '%s' column of '%s' in the schema cache", k, rel.Name))
+		rv := &resolver{cache: c, schema: rel.Schema, limits: lim}
+		var err error
+		if m.Columns, nested, err = rv.splitKeys(rel, m.Payload.Keys, nestable(req)); err != nil {
+			return nil, err
+		}
+		if len(nested) > 0 {
+			objs, err := payloadObjects(m.Payload)
+			if err != nil {
+				return nil, err
 			}
-			m.Columns = append(m.Columns, col)
+			if m.Nested, err = rv.nestedWrites(rel, objs, m.Columns, nested, 1); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -170,6 +179,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 		if err != nil {
 			return nil, err
 		}
+		attachWritten(r, m.Nested)
 		m.Read = r
 	}
 	return m, nil

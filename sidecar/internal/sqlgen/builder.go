@@ -36,6 +36,8 @@ type params struct {
 	// interned numbers JSON path steps, so that a key used twice (in the select list and ORDER BY of a grouped
 	// read) is the same parameter and PostgreSQL sees the same expression.
 	interned map[string]int
+	// written are the rows an insert's nested writes return, for the representation's embeds that read them.
+	written map[*plan.Nested]*level
 }
 
 // builder accumulates SQL text; its arguments live in the statement's shared params.

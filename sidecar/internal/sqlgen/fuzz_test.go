@@ -47,6 +47,7 @@ func FuzzSQL(f *testing.F) {
 var targets = []struct{ method, path string }{
 	{"GET", "/items"}, {"GET", "/books"}, {"GET", "/authors"}, {"POST", "/items"}, {"PATCH", "/books"},
 	{"DELETE", "/items"}, {"PUT", "/items"}, {"GET", "/rpc/search_books"}, {"POST", "/rpc/add"}, {"POST", "/rpc/echo"},
+	{"POST", "/authors"}, {"POST", "/books"},
 }
 
 // statements plans req on the fixture and builds its SQL (none when the planner refuses it).
@@ -183,6 +184,21 @@ func hostileSeeds(tb testing.TB) []seed {
 		add(9, "", js)
 		add(9, "", `{"":`+js+`}`)
 		add(8, "", `{"":`+js+`}`)
+		// Nested writes: the payload as a value, a key and a hint at every level, and in the representation.
+		const books = `"books!books_author_id_fkey"`
+		add(10, "", `{"id":1,"name":"a",`+books+`:[{"id":1,"title":`+js+`}]}`)
+		add(10, "", `{"id":1,"name":"a",`+js+`:[{"id":1,"title":"t"}]}`)
+		add(10, "", `{"id":1,"name":"a",`+strconv.Quote("books!"+p)+`:[{"id":1,"title":"t"}]}`)
+		add(10, "", `{"id":1,"name":"a",`+books+`:[{"id":1,"title":"t",`+js+`:[{"id":1}]}]}`)
+		add(10, "", `{"id":1,"name":"a",`+books+`:[{"id":1,"title":"t","tags":[{"id":1,"name":`+js+`}]}]}`)
+		add(10, "", `[{"id":1,"name":"a",`+books+`:[{`+js+`:1}]}]`)
+		add(10, "select=*,books!books_author_id_fkey("+e+")", `{"id":1,"name":"a",`+books+`:[{"id":1,"title":"t"}]}`)
+		add(10, "select=name,books!books_author_id_fkey(title,tags(name))&books.tags.name=eq."+e,
+			`{"id":1,"name":"a",`+books+`:[{"id":1,"title":"t","tags":[{"id":1,"name":"x"}]}]}`)
+		add(11, "select=id,authors!books_author_id_fkey(name)", `{"id":1,"title":"t","authors!books_author_id_fkey":{"id":1,"name":`+js+`}}`)
+		add(11, "", `{"id":1,"title":"t","author_id":null,"authors!books_author_id_fkey":{`+js+`:1}}`)
+		add(11, "select=title,author_bios:authors!books_author_id_fkey(author_bios("+e+"))",
+			`{"id":1,"title":"t","authors!books_author_id_fkey":{"id":1,"name":"n","author_bios":{"bio":`+js+`}}}`)
 	}
 	return out
 }

@@ -133,9 +133,15 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) *builder {
 	case rel.Cardinality == schemacache.ManyToMany && rel.Junction != nil:
 		j := rel.Junction
 		junction := func(bb *builder) { bb.junctionAlias(c.Alias) }
-		from.fromRelation(c)
-		from.sql(" INNER JOIN ")
-		from.qualified(junctionTable(j))
+		if e.Written != nil {
+			from.writtenRows(e)
+			from.sql(" INNER JOIN ")
+			from.writtenJunction(e)
+		} else {
+			from.fromRelation(c)
+			from.sql(" INNER JOIN ")
+			from.qualified(junctionTable(j))
+		}
 		from.sql(" AS ")
 		junction(from)
 		from.sql(" ON ")
@@ -166,7 +172,11 @@ func (b *builder) embedQuery(p *plan.Read, e *plan.Embed) *builder {
 			where.name(source)
 		}
 	default:
-		from.fromRelation(c)
+		if e.Written != nil {
+			from.writtenRows(e)
+		} else {
+			from.fromRelation(c)
+		}
 		for i := range rel.TargetColumns {
 			if i > 0 {
 				where.sql(" AND ")

@@ -23,12 +23,17 @@ func ForMutate(m *plan.Mutate) Statements {
 	b := newBuilder()
 	target := alias{rel: m.Rel}
 	mutation := b.sub()
-	switch m.Action {
-	case request.ActionInsert, request.ActionUpsert:
+	var levels []*level
+	switch {
+	case len(m.Nested) > 0:
+		// Before the representation: its embeds read what the nested writes return.
+		levels = nestedLevels(m)
+		mutation.nestedWith(m, levels)
+	case m.Action == request.ActionInsert, m.Action == request.ActionUpsert:
 		mutation.insert(m, target)
-	case request.ActionUpdate:
+	case m.Action == request.ActionUpdate:
 		mutation.update(m, target)
-	case request.ActionDelete:
+	case m.Action == request.ActionDelete:
 		mutation.sql("DELETE FROM ")
 		mutation.qualified(relName(m.Rel))
 		mutation.sql(" AS ")
@@ -47,9 +52,15 @@ func ForMutate(m *plan.Mutate) Statements {
 		inner = b.sub()
 		inner.sql("SELECT * FROM pgrst_source")
 	}
-	b.sql("WITH pgrst_source AS (")
-	b.add(mutation)
-	b.sql(") SELECT pg_catalog.count(_pgway_t) AS page_total, ")
+	if levels != nil {
+		b.sql("WITH ")
+		b.add(mutation)
+	} else {
+		b.sql("WITH pgrst_source AS (")
+		b.add(mutation)
+		b.sql(")")
+	}
+	b.sql(" SELECT pg_catalog.count(_pgway_t) AS page_total, ")
 	if m.Action == request.ActionInsert && m.Return == "headers-only" && len(m.PrimaryKey) > 0 {
 		b.sql("CASE WHEN pg_catalog.count(_pgway_t) = 1 THEN (SELECT json_agg(json_build_array(_pgway_j.key, _pgway_j.value)) " +
 			"FROM (SELECT row_to_json(_) AS row FROM pgrst_source AS _ LIMIT 1) _pgway_d " +
@@ -86,6 +97,9 @@ func ForMutate(m *plan.Mutate) Statements {
 	b.add(inner)
 	b.sql(") _pgway_t")
 	out := Statements{Main: b.statement(), Check: check, GUCColumns: true, ReadGUCsAfter: m.Rel.HasTriggers}
+	for _, l := range levels {
+		out.ReadGUCsAfter = out.ReadGUCsAfter || l.rel.HasTriggers
+	}
 	if m.StreamBody {
 		out.StreamBody = m.Payload.JSON
 	}
@@ -113,29 +127,13 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 	}
 	src := fixed("pgrst_payload.json_data")
 	if defaults {
-		defs := b.sub()
-		defs.sql("jsonb_build_object(")
-		n := 0
-		for _, c := range m.Columns {
-			if c.Default == "" {
-				continue
-			}
-			if n > 0 {
-				defs.sql(", ")
-			}
-			n++
-			defs.arg(c.Name)
-			defs.sql("::text, ")
-			defs.catalog(colDefault(c))
-		}
-		defs.sql(")")
 		b.sql("LATERAL (SELECT ")
 		if p.Object {
-			b.add(defs)
+			b.defaultsObject(m.Columns)
 			b.sql(" || pgrst_payload.json_data AS val) pgrst_json_defs, ")
 		} else {
 			b.sql("jsonb_agg(")
-			b.add(defs)
+			b.defaultsObject(m.Columns)
 			b.sql(" || elem) AS val FROM jsonb_array_elements(pgrst_payload.json_data) elem) pgrst_json_defs, ")
 		}
 		src = "pgrst_json_defs.val"
@@ -152,19 +150,7 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 			b.sql(") _")
 		}
 	} else {
-		for i, c := range m.Columns {
-			if i > 0 {
-				b.sql(", ")
-			}
-			if c.Rep.FromJSON != "" {
-				// Domain representation: the JSON value goes through the json → domain cast function.
-				b.catalog(repFromJSON(c))
-				b.sql("(")
-				b.name(colName(c))
-				b.sql(") AS ")
-			}
-			b.name(colName(c))
-		}
+		b.recordColumns(m.Columns)
 		b.sql(" FROM ")
 		b.sql(jsonType)
 		b.sql("_to_record")
@@ -173,25 +159,69 @@ func (b *builder) payloadSource(m *plan.Mutate, limitOne bool) {
 		}
 		b.sql("(")
 		b.sql(src)
-		b.sql(") AS _(")
-		for i, c := range m.Columns {
-			if i > 0 {
-				b.sql(", ")
-			}
-			b.name(colName(c))
-			b.sql(" ")
-			if c.Rep.FromJSON != "" {
-				b.sql("json")
-			} else {
-				b.catalog(colType(c))
-			}
-		}
-		b.sql(")")
+		b.sql(") AS _")
+		b.recordDefinition(m.Columns)
 		if limitOne {
 			b.sql(" LIMIT 1")
 		}
 	}
 	b.sql(") pgrst_body")
+}
+
+// defaultsObject writes a jsonb object of the columns' default values (Prefer: missing=default): merged under
+// a body object, it gives the columns the object leaves out their defaults.
+func (b *builder) defaultsObject(cols []*schemacache.Column) {
+	b.sql("jsonb_build_object(")
+	n := 0
+	for _, c := range cols {
+		if c.Default == "" {
+			continue
+		}
+		if n > 0 {
+			b.sql(", ")
+		}
+		n++
+		b.arg(c.Name)
+		b.sql("::text, ")
+		b.catalog(colDefault(c))
+	}
+	b.sql(")")
+}
+
+// recordColumns writes the select list reading the columns of a body record: a column with a domain
+// representation goes through its json → domain cast function.
+func (b *builder) recordColumns(cols []*schemacache.Column) {
+	for i, c := range cols {
+		if i > 0 {
+			b.sql(", ")
+		}
+		if c.Rep.FromJSON != "" {
+			b.catalog(repFromJSON(c))
+			b.sql("(")
+			b.name(colName(c))
+			b.sql(") AS ")
+		}
+		b.name(colName(c))
+	}
+}
+
+// recordDefinition writes the column definition list of a body record: ("a" integer, "b" text); json for a
+// column read through its domain representation.
+func (b *builder) recordDefinition(cols []*schemacache.Column) {
+	b.sql("(")
+	for i, c := range cols {
+		if i > 0 {
+			b.sql(", ")
+		}
+		b.name(colName(c))
+		b.sql(" ")
+		if c.Rep.FromJSON != "" {
+			b.sql("json")
+		} else {
+			b.catalog(colType(c))
+		}
+	}
+	b.sql(")")
 }
 
 // insertedAdd and insertedSub are PostgREST's pgrst.inserted bookkeeping: +1 per row offered for insert, -1 per

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -49,20 +50,25 @@ type Relation struct {
 	// required are the NOT NULL columns without a default that an insert must give (empty for relations with
 	// triggers or rules, which may fill them).
 	required []string
+	// q and set resolve the body keys that name relationships (nested writes; nil set for functions).
+	q   schemacache.QName
+	set *Set
 }
 
 // Set holds the checkers of one schema-cache snapshot; build it once per reload.
 type Set struct {
 	rels map[schemacache.QName]*Relation
 	// fns are the argument checkers of functions without overloads.
-	fns map[schemacache.QName]*Relation
+	fns   map[schemacache.QName]*Relation
+	cache *schemacache.Cache
 }
 
 // Compile builds the checkers for every relation of c.
 func Compile(c *schemacache.Cache) *Set {
-	s := &Set{rels: make(map[schemacache.QName]*Relation, len(c.Relations)), fns: map[schemacache.QName]*Relation{}}
+	s := &Set{rels: make(map[schemacache.QName]*Relation, len(c.Relations)), fns: map[schemacache.QName]*Relation{},
+		cache: c}
 	for q, r := range c.Relations {
-		rel := &Relation{name: r.Name, cols: make(map[string]*column, len(r.Columns))}
+		rel := &Relation{name: r.Name, cols: make(map[string]*column, len(r.Columns)), q: q, set: s}
 		for _, col := range r.Columns {
 			rel.cols[col.Name] = compileColumn(col)
 			if r.Kind == schemacache.KindTable && !r.HasTriggers && !col.Nullable && !col.HasDefault && !col.Generated {
@@ -151,13 +157,20 @@ func (r *Relation) Required(keys []string, p *Problems) {
 	if r == nil {
 		return
 	}
+	var given []string // the columns to-one nested writes set
 	for _, k := range keys {
 		if r.cols[k] == nil {
-			return // an unknown key is planning's PGRST204, reported first as PostgREST does
+			nr := r.nested(k, nil)
+			if nr == nil {
+				return // an unknown key is planning's PGRST204, reported first as PostgREST does
+			}
+			if nr.before {
+				given = append(given, nr.rel.SourceColumns...)
+			}
 		}
 	}
 	for _, c := range r.required {
-		found := false
+		found := slices.Contains(given, c)
 		for _, k := range keys {
 			if k == c {
 				found = true
@@ -188,7 +201,15 @@ type problem struct {
 }
 
 // Problems collects failed checks and renders them as one PostgREST error.
-type Problems struct{ list []problem }
+type Problems struct {
+	list []problem
+	// nested are the relations whose rows were checked as nested writes' (see Nested).
+	nested []schemacache.QName
+}
+
+// Nested lists the relations, other than the request's, whose rows the checks read: the targets of nested
+// writes, which the role must be allowed to write before a problem describes their columns.
+func (p *Problems) Nested() []schemacache.QName { return p.nested }
 
 // loc is where a checked value came from; it is rendered only when a problem is reported, so checking values
 // that are fine builds no strings.
