@@ -107,6 +107,14 @@ type Config struct {
 	// StreamBodyBytes: JSON write bodies this large or larger are streamed to PostgreSQL with COPY instead of
 	// bound as a parameter (pgway: server-stream-body-size, default 1 MiB; 0 = never).
 	StreamBodyBytes int
+	// Compression lists the content codings responses are compressed with when the client accepts one (pgway:
+	// server-compression, default zstd,br,gzip; "off": none), in pgway's order of preference among codings the
+	// client accepts equally. Request bodies are decompressed whatever it says.
+	Compression []string
+	// CompressionMinSize: response bodies smaller than this many bytes are sent uncompressed (pgway:
+	// server-compression-min-size, default 8192): below it compression saves no round trip and costs more CPU
+	// than it saves bandwidth.
+	CompressionMinSize int
 
 	// Warnings are what Load tolerated and the caller should log: keys PostgREST has removed, older forms of
 	// a value.
@@ -144,6 +152,8 @@ func Default() Config {
 		DBMaxEmbedDepth:           8,
 		DBMaxEmbeds:               32,
 		StreamBodyBytes:           1 << 20,
+		Compression:               []string{"zstd", "br", "gzip"},
+		CompressionMinSize:        8 << 10,
 		DBPreparedStatements:      true,
 		DBConfig:                  true,
 		URLLegacyTargetNames:      true,

@@ -183,6 +183,55 @@ func modeKey(name string, f func(*Config) *string, doc string) keySpec {
 		get: func(c *Config) string { return *f(c) }}
 }
 
+// codings are the content codings server-compression may list, in pgway's default order of preference.
+var codings = []string{"zstd", "br", "gzip"}
+
+// compressionKey is server-compression: "off" (or false), "on" (or true: every coding, in the default order), or
+// a comma list of codings in pgway's order of preference.
+func compressionKey() keySpec {
+	return keySpec{name: "server-compression", pgway: true,
+		doc: "Compress responses with these codings when the client accepts one (zstd, br, gzip, in this order of preference), or off.",
+		set: func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			switch v {
+			case "off", "false", "none", "":
+				c.Compression = []string{}
+				return nil
+			case "on", "true":
+				c.Compression = append([]string(nil), codings...)
+				return nil
+			}
+			var out []string
+			for _, p := range strings.Split(v, ",") {
+				p = strings.TrimSpace(p)
+				if p == "" {
+					continue
+				}
+				known := false
+				for _, k := range codings {
+					known = known || p == k
+				}
+				if !known {
+					return fmt.Errorf("%q is not a content coding pgway compresses with (zstd, br, gzip), on or off", p)
+				}
+				for _, o := range out {
+					if o == p {
+						return fmt.Errorf("%q is listed twice", p)
+					}
+				}
+				out = append(out, p)
+			}
+			c.Compression = out
+			return nil
+		},
+		get: func(c *Config) string {
+			if len(c.Compression) == 0 {
+				return "off"
+			}
+			return strings.Join(c.Compression, ",")
+		}}
+}
+
 // specs are every key pgway reads, PostgREST's (configuration reference, Config.hs) and pgway's own.
 var specs = []keySpec{
 	strKey("admin-server-host", func(c *Config) *string { return &c.AdminServerHost },
@@ -347,6 +396,9 @@ var specs = []keySpec{
 		"Origins allowed by CORS, comma-separated; unset: any."),
 	strKey("server-host", func(c *Config) *string { return &c.ServerHost },
 		"Listen address: a host, or !4 (IPv4), !6 (IPv6), * (any), *4, *6.").fixedKey(),
+	compressionKey(),
+	intKey("server-compression-min-size", func(c *Config) *int { return &c.CompressionMinSize }, 0, false,
+		"Response bodies smaller than this many bytes are not compressed.").pgwayKey(),
 	intKey("server-max-body-size", func(c *Config) *int { return &c.MaxBodyBytes }, 0, false,
 		"Request body limit in bytes (413 beyond).").fixedKey().pgwayKey(),
 	intKey("server-max-header-size", func(c *Config) *int { return &c.MaxHeaderBytes }, 0, false,

@@ -310,3 +310,39 @@ func TestReread(t *testing.T) {
 		t.Errorf("Reread of a Config not loaded: %v", err)
 	}
 }
+
+// TestCompressionKeys: server-compression is on, off or a list of codings in an order; server-compression-min-size
+// a byte count. Both load from the file and the environment and dump back.
+func TestCompressionKeys(t *testing.T) {
+	d := config.Default()
+	if !slices.Equal(d.Compression, []string{"zstd", "br", "gzip"}) || d.CompressionMinSize != 8192 {
+		t.Fatalf("defaults %q %d", d.Compression, d.CompressionMinSize)
+	}
+	for v, want := range map[string][]string{
+		`"gzip"`: {"gzip"}, `"br, GZIP"`: {"br", "gzip"}, "off": {}, "false": {}, `"off"`: {}, "on": {"zstd", "br", "gzip"},
+		"true": {"zstd", "br", "gzip"}, `"gzip,zstd,br"`: {"gzip", "zstd", "br"},
+	} {
+		c, err := config.Load(write(t, "c.conf", "server-compression = "+v+"\nserver-compression-min-size = 0\n"), nil, nil)
+		if err != nil || !slices.Equal(c.Compression, want) || c.CompressionMinSize != 0 {
+			t.Errorf("server-compression = %s: %q %d, %v", v, c.Compression, c.CompressionMinSize, err)
+			continue
+		}
+		back, err := config.Load(write(t, "d.conf", config.Dump(c)), nil, nil)
+		if err != nil || !slices.Equal(back.Compression, want) {
+			t.Errorf("%s dumped and loaded: %q, %v", v, back.Compression, err)
+		}
+	}
+	c, err := config.Load("", mapEnv(map[string]string{"PGRST_SERVER_COMPRESSION": "gzip", "PGRST_SERVER_COMPRESSION_MIN_SIZE": "1024"}), nil)
+	if err != nil || !slices.Equal(c.Compression, []string{"gzip"}) || c.CompressionMinSize != 1024 {
+		t.Errorf("environment: %q %d, %v", c.Compression, c.CompressionMinSize, err)
+	}
+	for text, wantErr := range map[string]string{
+		`server-compression = "deflate"`:   "not a content coding",
+		`server-compression = "gzip,gzip"`: "listed twice",
+		`server-compression-min-size = -1`: "not a non-negative integer",
+	} {
+		if _, err := config.Load(write(t, "c.conf", text+"\n"), nil, nil); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: err %v, want %q", text, err, wantErr)
+		}
+	}
+}
