@@ -93,6 +93,7 @@ func pgwayPage(in request.Input, snap *snapshot) (page, bool) {
 // serveDocs answers GET /pgway/docs (and /vN/pgway/docs: the version's document) and the page's assets.
 func (s *Server) serveDocs(c *handling, pg page, version string) error {
 	resp := &c.ctx.Response
+	c.etag = true
 	if pg.asset == "" {
 		docURL := pagePrefix + "/openapi.json"
 		title := "pgway API"

@@ -59,6 +59,9 @@ type handling struct {
 	argBuf    [8]any
 	// jsonBuf is request.headers (headersJSON); its array is kept when the handling is reused.
 	jsonBuf []byte
+	// etag: the response is a read's (GET or HEAD of a relation, a function, the OpenAPI document or the docs
+	// pages), which gets an ETag and may answer If-None-Match with 304 (httpcache.go).
+	etag bool
 }
 
 // handlings are the handling values of requests done, for reuse (a handling is a couple of KiB, most of it room
@@ -124,7 +127,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		h.body.end()
 	case len(ctx.Response.Header.Peek("Vary")) == 0:
 		// For caches and CDNs, as PostgREST (a response.headers override wins).
-		ctx.Response.Header.Set("Vary", "Accept, Prefer, Range")
+		ctx.Response.Header.Set("Vary", defaultVary)
+	}
+	if !h.body.streaming() {
+		s.finishBody(h) // ETag, If-None-Match, compression
 	}
 }
 
@@ -161,6 +167,12 @@ func (s *Server) serve(h *handling) error {
 			"Could not query the database for the schema cache. Retrying.")
 	}
 	in := input(h.ctx)
+	if in.Body != nil && len(h.ctx.Request.Header.ContentEncoding()) > 0 {
+		var err error
+		if in.Body, err = s.requestBody(h); err != nil {
+			return err
+		}
+	}
 	version, err := s.routeVersion(h, &in)
 	if err != nil {
 		return err
@@ -197,6 +209,8 @@ func (s *Server) serve(h *handling) error {
 	if err != nil {
 		return err
 	}
+	h.etag = act.Kind == plan.KindRead || act.Kind == plan.KindDocument ||
+		act.Kind == plan.KindCall && (h.ctx.IsGet() || h.ctx.IsHead())
 	if act.Kind == plan.KindDocument {
 		return s.serveOpenAPI(h, "json")
 	}

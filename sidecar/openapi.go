@@ -175,6 +175,7 @@ func (s *Server) serveOpenAPI(h *handling, format string) error {
 		return err
 	}
 	resp := &h.ctx.Response
+	h.etag = true
 	switch format {
 	case "yaml":
 		resp.Header.Set("Content-Type", "application/yaml; charset=utf-8")

@@ -72,6 +72,8 @@ type settings struct {
 	searchPaths map[string]string
 	// schemaList is the comma list of exposed schemas for PGRST106 hints.
 	schemaList string
+	// codings are server-compression's content codings, in its order (none: responses are not compressed).
+	codings []coding
 }
 
 // cacheEntries maps jwt-cache-max-entries (0 disables the cache) to auth's convention (negative disables).
@@ -107,6 +109,7 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 			CancelHandler: cancelHandler},
 		searchPaths: make(map[string]string, len(cfg.DBSchemas)),
 		schemaList:  strings.Join(cfg.DBSchemas, ", "),
+		codings:     parseCodings(cfg.Compression),
 	}
 	if set.exec.AcquireTimeout <= 0 {
 		set.exec.AcquireTimeout = 10 * time.Second

@@ -38,6 +38,8 @@ var allowed = map[string][]string{
 		"internal/apierr", "internal/config", "internal/schemacache", "openapi", "versioning",
 		"sidecar/internal/", "github.com/jackc/pgx/v5", "github.com/valyala/fasthttp",
 		"github.com/prometheus/client_golang", "golang.org/x/sys/unix",
+		// content codings and ETags: already in the module graph through fasthttp and Prometheus
+		"github.com/klauspost/compress", "github.com/molecule-man/go-brrr", "github.com/cespare/xxhash/v2",
 	},
 	"cmd/pgway": {
 		"sidecar", "openapi", "versioning", "migrations", "internal/config", "internal/schemacache",
