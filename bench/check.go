@@ -19,7 +19,9 @@ type sample struct {
 	status int
 	ctype  string
 	crange string
-	body   []byte
+	cenc   string // Content-Encoding
+	body   []byte // decoded from cenc
+	wire   int    // the body's bytes as sent
 }
 
 func fetch(addr string, sc scenario.Scenario, target string) (sample, error) {
@@ -38,13 +40,20 @@ func fetch(addr string, sc scenario.Scenario, target string) (sample, error) {
 	if err := fasthttp.DoTimeout(req, resp, 30*time.Second); err != nil {
 		return sample{}, err
 	}
+	// A compressed body is compared decoded: two encoders need not make the same bytes of the same body.
+	body, err := resp.BodyUncompressed()
+	if err != nil {
+		return sample{}, fmt.Errorf("decoding the %s body: %w", resp.Header.ContentEncoding(), err)
+	}
 	return sample{status: resp.StatusCode(), ctype: string(resp.Header.ContentType()),
-		crange: string(resp.Header.Peek("Content-Range")), body: bytes.Clone(resp.Body())}, nil
+		crange: string(resp.Header.Peek("Content-Range")), cenc: string(resp.Header.ContentEncoding()),
+		body: bytes.Clone(body), wire: len(resp.Body())}, nil
 }
 
 // compare sends the same few requests of sc to both servers and describes the first difference ("" if none).
 // Write scenarios are not compared (their effects would differ). The bare handler sets Content-Range only when
-// it counted (Prefer: count=exact); elsewhere its missing header is no difference.
+// it counted (Prefer: count=exact); elsewhere its missing header is no difference. Bodies are compared decoded
+// from their Content-Encoding, which must be the same.
 // With verbose, it logs the first response of each server.
 func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string {
 	if sc.Write {
@@ -66,8 +75,8 @@ func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string 
 				name string
 				s    sample
 			}{{a.name, sa}, {b.name, sb}} {
-				log.Printf("%s %s on %s: %d, Content-Range %q, %d bytes: %s", sc.MethodOrGet(), target, x.name,
-					x.s.status, x.s.crange, len(x.s.body), trim(x.s.body))
+				log.Printf("%s %s on %s: %d, Content-Range %q, Content-Encoding %q, %d bytes (%d sent): %s", sc.MethodOrGet(),
+					target, x.name, x.s.status, x.s.crange, x.s.cenc, len(x.s.body), x.s.wire, trim(x.s.body))
 			}
 		}
 		switch {
@@ -77,6 +86,8 @@ func compare(a, b *server, sc scenario.Scenario, rows int, verbose bool) string 
 			return fmt.Sprintf("%s: Content-Range %q vs %q", target, sa.crange, sb.crange)
 		case sa.ctype != sb.ctype:
 			return fmt.Sprintf("%s: Content-Type %q vs %q", target, sa.ctype, sb.ctype)
+		case sa.cenc != sb.cenc:
+			return fmt.Sprintf("%s: Content-Encoding %q vs %q", target, sa.cenc, sb.cenc)
 		case !sameJSON(sa.body, sb.body):
 			i := 0
 			for i < min(len(sa.body), len(sb.body)) && sa.body[i] == sb.body[i] {

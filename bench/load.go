@@ -17,6 +17,7 @@ import (
 // loadResult is what the client saw during the measured window.
 type loadResult struct {
 	Requests int64
+	Bytes    int64 // response body bytes as sent (compressed when they were), successful requests
 	Errors   int64 // unexpected status or transport error
 	Elapsed  time.Duration
 	P50, P99 time.Duration
@@ -27,6 +28,7 @@ type loadResult struct {
 // merge adds another window's figures (for -rounds).
 func (r loadResult) merge(o loadResult) loadResult {
 	r.Requests += o.Requests
+	r.Bytes += o.Bytes
 	r.Errors += o.Errors
 	r.Elapsed += o.Elapsed
 	if r.FirstErr == "" {
@@ -55,6 +57,7 @@ func drive(addr string, sc scenario.Scenario, rows, conns int, warmup, dur time.
 		firstErr  atomic.Value
 		wg        sync.WaitGroup
 		lat       = make([][]int64, conns)
+		bytesRead atomic.Int64
 	)
 	method := sc.MethodOrGet()
 	for w := range conns {
@@ -94,6 +97,7 @@ func drive(addr string, sc scenario.Scenario, rows, conns int, warmup, dur time.
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d: %s", resp.StatusCode(), trim(resp.Body())))
 				default:
 					samples = append(samples, int64(d))
+					bytesRead.Add(int64(len(resp.Body())))
 				}
 			}
 			lat[w] = samples
@@ -114,7 +118,7 @@ func drive(addr string, sc scenario.Scenario, rows, conns int, warmup, dur time.
 		all = append(all, s...)
 	}
 	slices.Sort(all)
-	res := loadResult{Requests: int64(len(all)), Errors: errs.Load(), Elapsed: elapsed, lat: all}
+	res := loadResult{Requests: int64(len(all)), Bytes: bytesRead.Load(), Errors: errs.Load(), Elapsed: elapsed, lat: all}
 	res.P50, res.P99 = percentiles(all)
 	if v := firstErr.Load(); v != nil {
 		res.FirstErr = v.(string)

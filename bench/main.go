@@ -179,6 +179,14 @@ func (m measurement) allocsPerReq() float64 {
 	return m.allocs / float64(m.load.Requests)
 }
 
+// kbPerResp is the mean response body as sent, in KB (-1: no request).
+func (m measurement) kbPerResp() float64 {
+	if m.load.Requests == 0 {
+		return -1
+	}
+	return float64(m.load.Bytes) / float64(m.load.Requests) / 1000
+}
+
 // env is what run sets up for both modes.
 type env struct {
 	root      string
