@@ -47,7 +47,11 @@ func (s *Server) cors(c *handling) bool {
 	}
 	if !ctx.IsOptions() {
 		allowOrigin()
-		resp.Set("Access-Control-Expose-Headers", corsExposed)
+		if s.replicas != nil {
+			resp.Set("Access-Control-Expose-Headers", corsExposed+", "+lsnHeader) // read-your-writes tokens
+		} else {
+			resp.Set("Access-Control-Expose-Headers", corsExposed)
+		}
 		return false
 	}
 	// Preflight: wai-cors treats every OPTIONS request with an Origin as one.

@@ -17,3 +17,16 @@ func SetWriteIdleTimeout(d time.Duration) (restore func()) {
 	writeIdleTimeout = d
 	return func() { writeIdleTimeout = old }
 }
+
+// ReplicasInRotation counts the read replicas in rotation.
+func (s *Server) ReplicasInRotation() int {
+	n := 0
+	if s.replicas != nil {
+		for _, b := range s.replicas.list {
+			if b.healthy.Load() {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -219,7 +219,7 @@ func (s *Server) serve(h *handling) error {
 	res := &h.res
 	if act.Kind != plan.KindInfo {
 		h.body = s.newBodySink(h, act, st.Rows, st.Explain, res)
-		if err := h.snap.set.exec.Run(h.db, h.tx(act), st, h.body, res); err != nil {
+		if err := s.run(h, act, st, res); err != nil {
 			return err
 		}
 		h.timing.lap(stageTransaction)

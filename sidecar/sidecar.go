@@ -44,6 +44,8 @@ type Server struct {
 
 	// inflight are the requests being handled, with their contexts.
 	inflight inflight
+	// replicas are the read replicas (db-replica-uris) and their health; nil without any.
+	replicas *replicas
 }
 
 // cancelWait is how long a cancelled statement may take to stop once PostgreSQL was sent the cancel request;
@@ -51,11 +53,9 @@ type Server struct {
 const cancelWait = 5 * time.Second
 
 // cancelHandler handles a connection's cancelled statement: a cancel request, and a deadline of cancelWait on
-// the socket. pgconn uses it when a context it watches is done; requests' exchanges use it through their
-// interrupter (dbexec.Executor.CancelHandler).
-func cancelHandler(pc *pgconn.PgConn) ctxwatch.Handler {
-	return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelWait}
-}
+// the socket (cancelreq.go). pgconn uses it when a context it watches is done; requests' exchanges use it through
+// their interrupter (dbexec.Executor.CancelHandler).
+func cancelHandler(pc *pgconn.PgConn) ctxwatch.Handler { return &cancelRequest{conn: pc} }
 
 // Run serves the API described by cfg until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -81,9 +81,41 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if len(cfg.DBSchemas) == 0 {
 		return nil, errors.New("db-schemas: at least one schema is required")
 	}
-	pcfg, err := pgxpool.ParseConfig(cfg.DBURI)
+	m := newMetrics()
+	pcfg, err := poolConfig(cfg, cfg.DBURI, m)
 	if err != nil {
 		return nil, fmt.Errorf("db-uri: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating connection pool: %w", err)
+	}
+	m.registerPool(pool)
+	s := &Server{cfg: cfg, log: log, pool: pool, metrics: m, reqMin: requestMin(cfg.LogLevel)}
+	if s.replicas, err = newReplicas(s); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	set, err := s.newSettings(cfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.snap.Store(newSnapshot(nil, set, 0)) // no schema cache yet: requests get 503 PGRST002
+	return s, nil
+}
+
+// Close releases the pools.
+func (s *Server) Close() {
+	s.pool.Close()
+	s.replicas.close()
+}
+
+// poolConfig is the configuration of a pool of db-pool connections to uri (db-uri, or a read replica's).
+func poolConfig(cfg config.Config, uri string, m *metrics) (*pgxpool.Config, error) {
+	pcfg, err := pgxpool.ParseConfig(uri)
+	if err != nil {
+		return nil, err
 	}
 	pcfg.MaxConns = int32(max(cfg.DBPool, 1))
 	if cfg.DBPoolMaxIdletime > 0 {
@@ -105,25 +137,9 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	// scan. The statement ends with 57014, the exchange reads up to its Sync and the connection goes back to
 	// the pool idle; one that does not answer within cancelWait is closed and dropped.
 	pcfg.ConnConfig.BuildContextWatcherHandler = cancelHandler
-	m := newMetrics()
 	pcfg.ConnConfig.Tracer = &m.pool // pgrst_db_pool_waiting and _timeouts_total
-	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating connection pool: %w", err)
-	}
-	m.registerPool(pool)
-	s := &Server{cfg: cfg, log: log, pool: pool, metrics: m, reqMin: requestMin(cfg.LogLevel)}
-	set, err := s.newSettings(cfg)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	s.snap.Store(newSnapshot(nil, set, 0)) // no schema cache yet: requests get 503 PGRST002
-	return s, nil
+	return pcfg, nil
 }
-
-// Close releases the pool.
-func (s *Server) Close() { s.pool.Close() }
 
 // drain shuts the HTTP server down gracefully: it stops accepting, lets the requests in flight finish for
 // server-shutdown-timeout, then cancels those still running (PostgreSQL is sent a cancel request, so their
@@ -194,6 +210,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.signalLoop(ctx) }()
+	s.replicas.start(ctx, &wg)
 	// The request watcher outlives ctx: it keeps enforcing timeouts and disconnects while requests drain.
 	s.inflight.resume()
 	stopWatch := make(chan struct{})
@@ -367,7 +384,11 @@ func (s *Server) loadLoop(ctx context.Context) {
 // the configuration (file, environment, database) and the schema cache, as PostgREST's listener. Bursts of
 // notifications arrive debounced into one call (schemacache.Listen).
 func (s *Server) listenLoop(ctx context.Context) {
-	err := schemacache.Listen(ctx, s.cfg.DBURI, s.cfg.DBChannel, s.log, func(payload string) {
+	uri := s.cfg.DBURI
+	if s.cfg.DBListenerURI != "" {
+		uri = s.cfg.DBListenerURI // db-uri goes through a transaction-pooling proxy
+	}
+	err := schemacache.Listen(ctx, uri, s.cfg.DBChannel, s.log, func(payload string) {
 		var err error
 		if payload == schemacache.PayloadSchema {
 			s.notice("NOTIFY: reloading the schema cache", "channel", s.cfg.DBChannel)

@@ -43,6 +43,9 @@ type snapshot struct {
 	generation uint64
 	// reqs are the plans of reads by request shape, made under this snapshot.
 	reqs *reqCache
+	// lsn is the primary's WAL position once the schema cache was read: with read replicas, one serves this
+	// snapshot's reads once it has replayed that far (replicas.go).
+	lsn dbexec.LSN
 }
 
 // newSnapshot assembles a snapshot of cache (nil: not loaded yet) under set.
@@ -205,7 +208,9 @@ func (s *Server) load(ctx context.Context, set *settings) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	lsn := s.replicas.schemaLSN(lctx, conn)
 	snap := newSnapshot(c, set, s.snap.Load().generation+1)
+	snap.lsn = lsn
 	snap.versions, snap.validators = vc, validate.Compile(c)
 	snap.roleSettings, snap.roleIsolation = splitIsolation(rs)
 	return snap, nil

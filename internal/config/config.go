@@ -116,6 +116,20 @@ type Config struct {
 	// than it saves bandwidth.
 	CompressionMinSize int
 
+	// DBReplicaURIs are the connection URIs of read replicas, each with a pool of db-pool connections (pgway:
+	// db-replica-uris, a comma list of postgres:// URIs): reads go to a healthy one (see README "Read
+	// replicas").
+	DBReplicaURIs []string
+	// DBReplicaMaxLag is how far a replica may fall behind the primary and stay in rotation (pgway:
+	// db-replica-max-lag, bytes of WAL or time; default 10 s; zero: no bound).
+	DBReplicaMaxLag Lag
+	// DBReplicaCheckInterval is how often each replica's health and replay position are checked (pgway:
+	// db-replica-check-interval, seconds or a duration such as 250ms; default 1 s).
+	DBReplicaCheckInterval time.Duration
+	// DBListenerURI is where the listener LISTENs (pgway: db-listener-uri; "": db-uri), for a db-uri that goes
+	// through a transaction-pooling proxy, which cannot carry LISTEN.
+	DBListenerURI string
+
 	// Warnings are what Load tolerated and the caller should log: keys PostgREST has removed, older forms of
 	// a value.
 	Warnings []string
@@ -154,6 +168,8 @@ func Default() Config {
 		StreamBodyBytes:           1 << 20,
 		Compression:               []string{"zstd", "br", "gzip"},
 		CompressionMinSize:        8 << 10,
+		DBReplicaMaxLag:           Lag{Time: 10 * time.Second},
+		DBReplicaCheckInterval:    time.Second,
 		DBPreparedStatements:      true,
 		DBConfig:                  true,
 		URLLegacyTargetNames:      true,

@@ -87,14 +87,23 @@ var secretSetting = regexp.MustCompile(`(?i)secret|passw|pwd|token|key|credentia
 var libpqPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)`)
 
 // Redact returns c with its secrets replaced by REDACTED, for the admin server's /config: jwt-secret, the
-// password of db-uri (in the URI's user information, as a password= parameter, or in a key=value string) and
-// the app.settings.* values whose names look like credentials (secret, password, token, key, …). PostgREST's
+// password of db-uri, db-listener-uri and each of db-replica-uris (in the URI's user information, as a password=
+// parameter, or in a key=value string) and the app.settings.* values whose names look like credentials (secret,
+// password, token, key, …). PostgREST's
 // /config (12.x) printed them as they were, which is why it made the endpoint opt-in and then dropped it.
 func Redact(c Config) Config {
 	if c.JWTSecret != "" {
 		c.JWTSecret = redacted
 	}
 	c.DBURI = redactURI(c.DBURI)
+	c.DBListenerURI = redactURI(c.DBListenerURI)
+	if len(c.DBReplicaURIs) > 0 {
+		uris := make([]string, len(c.DBReplicaURIs))
+		for i, u := range c.DBReplicaURIs {
+			uris[i] = redactURI(u)
+		}
+		c.DBReplicaURIs = uris
+	}
 	if len(c.AppSettings) > 0 {
 		app := make(map[string]string, len(c.AppSettings))
 		for k, v := range c.AppSettings {

@@ -233,7 +233,7 @@ func compressionKey() keySpec {
 }
 
 // specs are every key pgway reads, PostgREST's (configuration reference, Config.hs) and pgway's own.
-var specs = []keySpec{
+var specs = append([]keySpec{
 	strKey("admin-server-host", func(c *Config) *string { return &c.AdminServerHost },
 		"Host of the admin server (/live, /ready, /metrics). Default: server-host.").fixedKey(),
 	intKey("admin-server-port", func(c *Config) *int { return &c.AdminServerPort }, 0, true,
@@ -425,7 +425,7 @@ var specs = []keySpec{
 		"File mode of server-unix-socket (octal, 600 to 777).").fixedKey(),
 	boolKey("url-use-legacy-target-names", func(c *Config) *bool { return &c.URLLegacyTargetNames },
 		"An aliased embed may still be named by its relation in filters (with a Warning)."),
-}
+}, replicaSpecs...)
 
 var keys = func() map[string]*keySpec {
 	m := make(map[string]*keySpec, len(specs))

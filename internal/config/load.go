@@ -178,7 +178,8 @@ func envLookup(src Source) func(string) (string, bool) {
 
 // emptyable keys keep an empty value; for any other key "" means the default, as PostgREST reads an empty
 // string as not set (Config.hs optString).
-var emptyable = map[string]bool{"db-extra-search-path": true, "admin-server-host": true, "db-uri": true}
+var emptyable = map[string]bool{"db-extra-search-path": true, "admin-server-host": true, "db-uri": true,
+	"db-replica-uris": true, "db-listener-uri": true}
 
 // set parses one value of key (its own name) into c.
 func set(c *Config, key, v string) error {
@@ -257,6 +258,8 @@ func KeepFixed(next *Config, running Config) (changed []string) {
 	next.AdminServerPprof, next.AdminServerConfigEnabled = running.AdminServerPprof, running.AdminServerConfigEnabled
 	next.LogLevel, next.LogFormat = running.LogLevel, running.LogFormat
 	next.MaxBodyBytes, next.MaxHeaderBytes, next.ShutdownTimeout = running.MaxBodyBytes, running.MaxHeaderBytes, running.ShutdownTimeout
+	next.DBReplicaURIs, next.DBReplicaMaxLag = running.DBReplicaURIs, running.DBReplicaMaxLag
+	next.DBReplicaCheckInterval, next.DBListenerURI = running.DBReplicaCheckInterval, running.DBListenerURI
 	return changed
 }
 

@@ -41,6 +41,10 @@ type Server struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
 	waitErr error
+	// bin and cred are how postgres was started (bin directory, OS user), port where; for a throwaway server only.
+	bin  string
+	cred *syscall.Credential
+	port int
 
 	stopOnce sync.Once
 	stopErr  error
@@ -79,7 +83,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating server directory: %w", err)
 	}
-	s := &Server{dir: dir, exited: make(chan struct{})}
+	s := &Server{dir: dir, exited: make(chan struct{}), bin: bin, cred: cred}
 	fail := func(err error) (*Server, error) {
 		s.Stop()
 		return nil, err
@@ -100,7 +104,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	}
 	// A port picked by listening and closing can be taken again before postgres binds it: retry a few times.
 	for attempt := 1; ; attempt++ {
-		err := s.startPostgres(ctx, bin, data, cred, opts.Settings, timeout)
+		err := s.startPostgres(ctx, bin, data, cred, opts.Settings, timeout, 0)
 		if err == nil {
 			return s, nil
 		}
@@ -110,13 +114,16 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	}
 }
 
-// startPostgres launches postgres once and waits for it to accept connections.
+// startPostgres launches postgres once on port (0: a free one) and waits for it to accept connections.
 func (s *Server) startPostgres(ctx context.Context, bin, data string, cred *syscall.Credential,
-	extra map[string]string, timeout time.Duration) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	extra map[string]string, timeout time.Duration, port int) error {
+	var err error
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
+	s.port = port
 	settings := map[string]string{"unix_socket_directories": s.dir}
 	for k, v := range defaultSettings {
 		settings[k] = v

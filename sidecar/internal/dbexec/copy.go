@@ -97,6 +97,9 @@ func (e *Executor) runCopy(ctx context.Context, tx Tx, st sqlgen.Statements, sin
 				return err
 			}
 		}
+		if tx.CommitLSN != nil {
+			return commitReadingLSN(ctx, pc, tx.CommitLSN)
+		}
 		return pc.Exec(ctx, "COMMIT").Close()
 	}
 	err = run()

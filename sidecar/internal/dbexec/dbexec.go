@@ -65,6 +65,10 @@ type Tx struct {
 	// Interrupter, when set with Executor.CancelHandler, stops the exchange in PostgreSQL if the request ends
 	// early (otherwise pgconn watches the request's context).
 	Interrupter Interrupter
+	// CommitLSN, when set on a transaction that writes, receives the WAL position its commit reached (0: not
+	// known), read after the commit in the same round trip: a read replica that has replayed up to it sees the
+	// write (lsn.go).
+	CommitLSN *LSN
 	// responseInMain: the main statement returns the response GUCs itself (no separate query).
 	responseInMain bool
 

@@ -299,12 +299,21 @@ func exchangeOn(ctx context.Context, pc *pgconn.PgConn, sc *stmtCache, tx Tx, qu
 		p.SendQueryPrepared(name, vals, nil, formats)
 	}
 	p.SendPipelineSync()
+	lsn := tx.CommitLSN != nil && !tx.ReadOnly
+	if lsn {
+		sendCommitLSN(p)
+	}
 	if err := p.Flush(); err != nil {
 		_ = p.Close()
 		return err
 	}
 
 	err := readPipeline(p, sc, deallocAt, queries, fresh, pr, handle)
+	if err == nil && lsn {
+		readCommitLSN(p, tx.CommitLSN) // committed: what follows cannot fail the write
+		_ = p.Close()
+		return nil
+	}
 	if cerr := p.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
