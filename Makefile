@@ -20,9 +20,9 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # TEST_STEPS are the targets `make test` runs, in order, stopping at the first failure.
 # Add a step with `TEST_STEPS += my-step` and a `my-step:` target below.
-TEST_STEPS := ensure-postgres ensure-postgis ensure-chromium vet staticcheck gotest lint-openapi
+TEST_STEPS := ensure-postgres ensure-postgis ensure-pgbouncer ensure-chromium vet staticcheck gotest lint-openapi
 
-.PHONY: help build test run bench fuzz clean ensure-postgres ensure-postgis ensure-chromium vet staticcheck gotest lint-openapi docs-assets $(TEST_STEPS)
+.PHONY: help build test run bench fuzz clean ensure-postgres ensure-postgis ensure-pgbouncer ensure-chromium vet staticcheck gotest lint-openapi docs-assets $(TEST_STEPS)
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -54,6 +54,9 @@ gotest: ## go test ./... against throwaway PostgreSQL servers (with -race when g
 
 ensure-postgis: ## install PostGIS for the tests' PostgreSQL if missing (as root on Debian/Ubuntu), for the geo+json tests
 	@scripts/ensure-postgis.sh
+
+ensure-pgbouncer: ## install Debian's pgbouncer if missing (as root), for the tests through PgBouncer
+	@scripts/ensure-pgbouncer.sh
 
 ensure-chromium: ## install Debian's chromium if missing (as root), for the docs-page test
 	@scripts/ensure-chromium.sh

@@ -316,3 +316,45 @@ func (s *protocolSpy) inspect(kind byte, body []byte) {
 	s.names[what+" "+name]++
 	s.mu.Unlock()
 }
+
+// TestPgBouncerPreparedStatements: PgBouncer 1.22 and later track protocol-level named prepared statements in
+// transaction mode (max_prepared_statements, 1.21; DEALLOCATE ALL, 1.22), so pgway may keep
+// db-prepared-statements = true through it, schema reloads (which deallocate) included. Skipped with an older
+// PgBouncer, with which db-prepared-statements must be false (TestPgBouncerTransactionMode).
+func TestPgBouncerPreparedStatements(t *testing.T) {
+	bin, err := pgtest.FindPgBouncer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, major, minor, err := pgtest.PgBouncerVersion(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if major == 1 && minor < 22 {
+		t.Skipf("PgBouncer %s: protocol-level prepared statements need 1.22; db-prepared-statements must be false", version)
+	}
+	bouncer := pgtest.StartPgBouncer(t, pgtest.PgBouncerOptions{PoolSize: 2, MaxPreparedStatements: 200})
+	db := pgtest.NewDatabase(t, fixture(t), bouncerFixture)
+	ts := startOn(t, db, func(c *config.Config) {
+		c.DBURI = bouncer.URLAs(db.Name, "authenticator", "")
+		c.DBListenerURI = db.URLAs("authenticator", "")
+		c.DBPool = 6
+	})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 30 {
+				if res := ts.get(fmt.Sprintf("/items?select=id&id=eq.%d", 1+(i+n)%5)); res.Status != 200 {
+					t.Errorf("%d %s", res.Status, res.Body)
+					return
+				}
+				if n == 10 && i == 0 {
+					db.Exec(t, "NOTIFY pgrst, 'reload schema'")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

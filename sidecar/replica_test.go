@@ -31,7 +31,12 @@ CREATE VIEW api.whereami AS SELECT pg_is_in_recovery() AS on_replica;
 GRANT SELECT ON api.posts_where, api.whereami TO web_anon;
 CREATE FUNCTION api.in_recovery() RETURNS boolean STABLE LANGUAGE sql AS 'SELECT pg_is_in_recovery()';
 CREATE FUNCTION api.in_recovery_volatile() RETURNS boolean VOLATILE LANGUAGE sql AS 'SELECT pg_is_in_recovery()';
-GRANT EXECUTE ON FUNCTION api.in_recovery(), api.in_recovery_volatile() TO web_anon;
+CREATE FUNCTION api.in_recovery_serializable() RETURNS boolean STABLE LANGUAGE sql
+  SET default_transaction_isolation TO 'serializable' AS 'SELECT pg_is_in_recovery()';
+CREATE FUNCTION api.in_recovery_repeatable() RETURNS boolean STABLE LANGUAGE sql
+  SET default_transaction_isolation TO 'repeatable read' AS 'SELECT pg_is_in_recovery()';
+GRANT EXECUTE ON FUNCTION api.in_recovery(), api.in_recovery_volatile(), api.in_recovery_serializable(),
+  api.in_recovery_repeatable() TO web_anon;
 `
 
 // replicated starts n streaming replicas of the test server, a database with the fixtures on it, and pgway with
@@ -124,8 +129,8 @@ func backendMetric(t *testing.T, admin int, name string) map[string]float64 {
 }
 
 // TestReplicaRouting: with two replicas, reads and calls of stable functions run on a replica (the function sees
-// pg_is_in_recovery()), spread over both; writes, volatile calls and everything that writes run on the primary;
-// a write's response carries its commit LSN.
+// pg_is_in_recovery()), spread over both; writes, volatile calls, everything that writes and serializable
+// transactions run on the primary; a write's response carries its commit LSN.
 func TestReplicaRouting(t *testing.T) {
 	ts, _, admin := replicated(t, 2, nil)
 	before := backendRequests(t, admin)
@@ -140,6 +145,8 @@ func TestReplicaRouting(t *testing.T) {
 		{"GET", "/rpc/in_recovery_volatile", "", false},
 		{"POST", "/rpc/in_recovery_volatile", "{}", false},
 		{"GET", "/whereami?select=on_replica", "", true},
+		{"GET", "/rpc/in_recovery_repeatable", "", true},
+		{"GET", "/rpc/in_recovery_serializable", "", false}, // a hot standby cannot run SERIALIZABLE
 	} {
 		res := ts.do(c.method, c.path, []string{"Content-Type: application/json"}, c.body)
 		if res.Status != 200 {

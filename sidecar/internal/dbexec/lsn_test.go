@@ -64,6 +64,17 @@ func TestCommitLSN(t *testing.T) {
 		t.Errorf("commit LSN past the WAL's end: %s", got)
 	}
 
+	// An explicit transaction (an isolation level): the position is read after its COMMIT and Sync.
+	before = current()
+	st, tx = e.build(t, request.Input{Method: "POST", Path: "/notes", ContentType: "application/json",
+		Body: []byte(`{"id": 3, "body": "c"}`)}, plan.Rules{})
+	tx.Isolation, tx.CommitLSN = IsolationRepeatableRead, &lsn
+	e.mustRun(t, tx, st)
+	if after := current(); lsn <= before || lsn > after {
+		t.Errorf("explicit transaction's commit LSN %v not in (%v, %v]", lsn, before, after)
+	}
+	e.idle(t)
+
 	before = current()
 	var streamedLSN LSN
 	st, tx = e.build(t, request.Input{Method: "POST", Path: "/notes", ContentType: "application/json", Body: notesBody(20, 3)},
