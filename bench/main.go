@@ -57,6 +57,7 @@ type options struct {
 	largeConns  int
 	largeSample time.Duration
 	largeCheck  bool // json.Valid on every element of a large JSON read
+	pgbouncer   bool // the PgBouncer mode instead of the scenario run
 
 	loadBefore string // 1-minute load average when the run started
 }
@@ -82,6 +83,8 @@ func main() {
 	flag.DurationVar(&o.largeSample, "large-sample", 20*time.Millisecond, "memory sampling period in -large mode")
 	flag.BoolVar(&o.largeCheck, "large-validate", true, "in -large mode, check every JSON element with json.Valid (false: only the array's "+
 		"structure, strings and element count, for less client CPU)")
+	flag.BoolVar(&o.pgbouncer, "pgbouncer", false, "PgBouncer mode: the scenarios on pgway through PgBouncer (transaction pooling, "+
+		"db-prepared-statements = false) and on pgway direct, with and without prepared statements; writes the report's PgBouncer section")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
@@ -128,6 +131,7 @@ type server struct {
 	cmd        *exec.Cmd
 	scrapeCost float64 // mallocs caused by one /metrics scrape
 	logPath    string
+	side       []int // processes the server relies on whose CPU is measured with it (PgBouncer)
 }
 
 // measurement is one scenario on one server.
@@ -139,12 +143,14 @@ type measurement struct {
 	allocsErr string
 	stmts     []stmtStat // pg_stat_statements over the window (-statements)
 	stmtsErr  string
+	sideCPU   float64 // CPU seconds of the server's side processes (server.side) in the window
 }
 
 // merge adds another window's figures.
 func (m measurement) merge(o measurement) measurement {
 	m.load = m.load.merge(o.load)
 	m.cpu += o.cpu
+	m.sideCPU += o.sideCPU
 	if m.dbCPU < 0 || o.dbCPU < 0 {
 		m.dbCPU = -1
 	} else {
@@ -259,6 +265,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.large {
 		return runLarge(ctx, o, e)
+	}
+	if o.pgbouncer {
+		return runPgBouncer(ctx, o, e)
 	}
 	return runLoad(ctx, o, e)
 }
@@ -599,7 +608,7 @@ func (s *server) stop() {
 // measure runs one scenario against s and collects client and server figures for the measured window.
 func (s *server) measure(ctx context.Context, sc scenario.Scenario, o options, e *env) measurement {
 	pid := s.pid()
-	var cpu0, m0 float64
+	var cpu0, m0, side0 float64
 	var db0 dbCPU
 	var merr, serr error
 	mark := func() {
@@ -607,6 +616,7 @@ func (s *server) measure(ctx context.Context, sc scenario.Scenario, o options, e
 			serr = e.stats.reset(ctx)
 		}
 		cpu0, _ = cpuSeconds(pid)
+		side0 = sideCPU(s.side)
 		if e.pgPid > 0 {
 			db0 = dbSnapshot(e.pgPid)
 		}
@@ -614,7 +624,7 @@ func (s *server) measure(ctx context.Context, sc scenario.Scenario, o options, e
 	}
 	lr := drive("127.0.0.1:"+strconv.Itoa(s.port), sc, o.rows, o.conns, o.warmup, o.duration, mark)
 	cpu1, _ := cpuSeconds(pid)
-	m := measurement{load: lr, cpu: cpu1 - cpu0, dbCPU: -1, allocs: -1}
+	m := measurement{load: lr, cpu: cpu1 - cpu0, dbCPU: -1, allocs: -1, sideCPU: sideCPU(s.side) - side0}
 	if e.pgPid > 0 {
 		m.dbCPU = dbSnapshot(e.pgPid).since(db0)
 	}

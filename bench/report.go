@@ -59,7 +59,8 @@ func writeReport(o options, root, report string, large bool) error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	head, tail := string(old), ""
+	head, bouncer := cutSection(string(old), pgbouncerHeading) // -pgbouncer's section stays at the end
+	tail := ""
 	if i := strings.Index(head, "\n"+largeHeading); i >= 0 {
 		head, tail = head[:i+1], head[i+1:]
 	}
@@ -74,6 +75,9 @@ func writeReport(o options, root, report string, large bool) error {
 		if tail != "" {
 			out = strings.TrimRight(report, "\n") + "\n\n" + tail
 		}
+	}
+	if bouncer != "" {
+		out = strings.TrimRight(out, "\n") + "\n\n" + strings.TrimRight(bouncer, "\n") + "\n"
 	}
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		return err

@@ -25,3 +25,41 @@ func TestWriteReport(t *testing.T) {
 	step("# pgway load benchmark\n\nS2\n", false, "# pgway load benchmark\n\nS2\n\n"+largeHeading+"\n\nL1\n")
 	step(largeHeading+"\n\nL2\n", true, "# pgway load benchmark\n\nS2\n\n"+largeHeading+"\n\nL2\n")
 }
+
+// TestPgBouncerSection: -pgbouncer replaces only its section, and the scenario run and -large keep it.
+func TestPgBouncerSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "RESULTS.md")
+	o := options{out: path}
+	check := func(want string) {
+		t.Helper()
+		b, _ := os.ReadFile(path)
+		if string(b) != want {
+			t.Fatalf("got\n%s\nwant\n%s", b, want)
+		}
+	}
+	const title = "# pgway load benchmark\n\n"
+	if err := writeSection(o, "", pgbouncerHeading, pgbouncerHeading+"\n\nB1\n"); err != nil {
+		t.Fatal(err)
+	}
+	check(title + pgbouncerHeading + "\n\nB1\n")
+	if err := writeReport(o, "", title+"S1\n", false); err != nil {
+		t.Fatal(err)
+	}
+	check(title + "S1\n\n" + pgbouncerHeading + "\n\nB1\n")
+	if err := writeReport(o, "", largeHeading+"\n\nL1\n", true); err != nil {
+		t.Fatal(err)
+	}
+	check(title + "S1\n\n" + largeHeading + "\n\nL1\n\n" + pgbouncerHeading + "\n\nB1\n")
+	if err := writeSection(o, "", pgbouncerHeading, pgbouncerHeading+"\n\nB2\n"); err != nil {
+		t.Fatal(err)
+	}
+	check(title + "S1\n\n" + largeHeading + "\n\nL1\n\n" + pgbouncerHeading + "\n\nB2\n")
+	if err := writeReport(o, "", title+"S2\n", false); err != nil {
+		t.Fatal(err)
+	}
+	check(title + "S2\n\n" + largeHeading + "\n\nL1\n\n" + pgbouncerHeading + "\n\nB2\n")
+	if err := writeReport(o, "", largeHeading+"\n\nL2\n", true); err != nil {
+		t.Fatal(err)
+	}
+	check(title + "S2\n\n" + largeHeading + "\n\nL2\n\n" + pgbouncerHeading + "\n\nB2\n")
+}

@@ -11,9 +11,9 @@ import (
 // cancel request and puts a deadline of cancelWait on the socket, as pgconn's CancelRequestContextWatcherHandler
 // does, but it never abandons the cancel request halfway: once the statement has ended, it waits for the server
 // to close the cancel request's connection (at most until the deadline) instead of closing it first. PgBouncer
-// before 1.19.1 (Debian 12 has 1.18) exits with "disconnect_client(): bad client state" when a client closes a
-// cancel request's connection before PgBouncer is done forwarding it (pgbouncer/pgbouncer#801), and pgconn's
-// handler closes it as soon as the cancelled statement returns.
+// 1.18 (Debian 12's) exits with "disconnect_client(): bad client state: 0" when a client closes a cancel
+// request's connection before PgBouncer is done forwarding it (pgbouncer/pgbouncer#801), and pgconn's handler
+// closes it as soon as the cancelled statement returns.
 type cancelRequest struct {
 	conn *pgconn.PgConn
 	done chan struct{}

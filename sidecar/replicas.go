@@ -386,7 +386,7 @@ func (rs *replicas) fallBack(h *handling, b *backend, err error) bool {
 		case "40001", "57P04", "0A000":
 			// A recovery conflict cancelled the query; the database was dropped; a standby cannot do it
 			// (SERIALIZABLE, …).
-		case "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006":
+		case "57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08006", "08P01": // 08P01: PgBouncer's own errors
 			down = true
 		default:
 			return false
