@@ -101,4 +101,3 @@ func TestCommitLSN(t *testing.T) {
 	}
 	e.idle(t)
 }
-
