@@ -62,6 +62,8 @@ type backend struct {
 	pool *pgxpool.Pool
 
 	healthy atomic.Bool
+	// checked: a check has decided healthy once (the first decision is logged either way).
+	checked atomic.Bool
 	// replay is the WAL position the replica had replayed at its last check.
 	replay atomic.Uint64
 	// lagBytes and lagNanos are its lag at its last check.
@@ -257,10 +259,11 @@ func (rs *replicas) check(ctx context.Context, b *backend) {
 	}, func(err error) { rs.setHealth(b, false, "unreachable", err) })
 }
 
-// setHealth puts b in or out of rotation, logging a change. A replica that went out because it failed has the
-// idle connections of its pool dropped (they are dead, or will be).
+// setHealth puts b in or out of rotation, logging a change (and the first decision). A replica that went out
+// because it failed has the idle connections of its pool dropped (they are dead, or will be).
 func (rs *replicas) setHealth(b *backend, ok bool, why string, err error) {
-	if b.healthy.Swap(ok) == ok {
+	first := !b.checked.Swap(true)
+	if b.healthy.Swap(ok) == ok && !first {
 		return
 	}
 	if ok {
