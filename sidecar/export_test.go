@@ -1,6 +1,11 @@
 package sidecar
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // SetReadTimeout shortens the request read timeout for a test; the returned func restores it. Servers read
 // it when they start.
@@ -29,4 +34,25 @@ func (s *Server) ReplicasInRotation() int {
 		}
 	}
 	return n
+}
+
+// CheckReplicas checks every read replica once, now, as its checker does every db-replica-check-interval.
+func (s *Server) CheckReplicas(ctx context.Context) {
+	if s.replicas == nil {
+		return
+	}
+	for _, b := range s.replicas.list {
+		cfg, err := monitorConfig(b.uri)
+		if err != nil {
+			panic(err)
+		}
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			err = s.replicas.checkReplica(ctx, b, c)
+			_ = c.Close(ctx)
+		}
+		if err != nil {
+			s.replicas.setHealth(b, false, "unreachable", err)
+		}
+	}
 }

@@ -224,39 +224,44 @@ func (rs *replicas) samplePrimary(ctx context.Context) {
 	})
 }
 
-// check checks replica b every interval: in recovery, its replay position, its lag.
+// check checks replica b every interval (checkReplica).
 func (rs *replicas) check(ctx context.Context, b *backend) {
-	rs.every(ctx, b.uri, func(ctx context.Context, c *pgx.Conn) error {
-		began := time.Now()
-		var recovery bool
-		var replay *string
-		if err := c.QueryRow(ctx, "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text").Scan(&recovery, &replay); err != nil {
-			return err
-		}
-		if !recovery || replay == nil {
-			rs.setHealth(b, false, "not a replica: pg_is_in_recovery() is false (promoted?)", nil)
-			return nil
-		}
-		lsn, ok := dbexec.ParseLSN(*replay)
-		if !ok {
-			return fmt.Errorf("pg_last_wal_replay_lsn: %q", *replay)
-		}
-		b.replay.Store(uint64(lsn))
-		lagBytes, lagTime := rs.wal.lag(lsn, began)
-		b.lagBytes.Store(lagBytes)
-		b.lagNanos.Store(int64(lagTime))
-		switch m := rs.maxLag; {
-		case m.Bytes > 0 && lagBytes > m.Bytes:
-			rs.setHealth(b, false, "lags "+strconv.FormatInt(lagBytes, 10)+" bytes, beyond db-replica-max-lag "+m.String(), nil)
-		case m.Time > 0 && lagTime > m.Time:
-			rs.setHealth(b, false, "lags "+lagTime.Round(time.Millisecond).String()+", beyond db-replica-max-lag "+m.String(), nil)
-		case began.UnixNano() < b.markedDown.Load():
-			// A request found it failing while this check ran: the next check decides.
-		default:
-			rs.setHealth(b, true, "", nil)
-		}
+	rs.every(ctx, b.uri, func(ctx context.Context, c *pgx.Conn) error { return rs.checkReplica(ctx, b, c) },
+		func(err error) { rs.setHealth(b, false, "unreachable", err) })
+}
+
+// checkReplica checks replica b on c: in recovery, its replay position, its lag; and puts it in or out of
+// rotation. An error is c's: the replica is unreachable.
+func (rs *replicas) checkReplica(ctx context.Context, b *backend, c *pgx.Conn) error {
+	began := time.Now()
+	var recovery bool
+	var replay *string
+	if err := c.QueryRow(ctx, "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text").Scan(&recovery, &replay); err != nil {
+		return err
+	}
+	if !recovery || replay == nil {
+		rs.setHealth(b, false, "not a replica: pg_is_in_recovery() is false (promoted?)", nil)
 		return nil
-	}, func(err error) { rs.setHealth(b, false, "unreachable", err) })
+	}
+	lsn, ok := dbexec.ParseLSN(*replay)
+	if !ok {
+		return fmt.Errorf("pg_last_wal_replay_lsn: %q", *replay)
+	}
+	b.replay.Store(uint64(lsn))
+	lagBytes, lagTime := rs.wal.lag(lsn, began)
+	b.lagBytes.Store(lagBytes)
+	b.lagNanos.Store(int64(lagTime))
+	switch m := rs.maxLag; {
+	case m.Bytes > 0 && lagBytes > m.Bytes:
+		rs.setHealth(b, false, "lags "+strconv.FormatInt(lagBytes, 10)+" bytes, beyond db-replica-max-lag "+m.String(), nil)
+	case m.Time > 0 && lagTime > m.Time:
+		rs.setHealth(b, false, "lags "+lagTime.Round(time.Millisecond).String()+", beyond db-replica-max-lag "+m.String(), nil)
+	case began.UnixNano() < b.markedDown.Load():
+		// A request found it failing while this check ran: the next check decides.
+	default:
+		rs.setHealth(b, true, "", nil)
+	}
+	return nil
 }
 
 // setHealth puts b in or out of rotation, logging a change (and the first decision). A replica that went out
