@@ -115,6 +115,11 @@ type Config struct {
 	// server-compression-min-size, default 8192): below it compression saves no round trip and costs more CPU
 	// than it saves bandwidth.
 	CompressionMinSize int
+	// BatchMaxOperations bounds the operations of one atomic batch (POST / with application/vnd.pgway.batch+json;
+	// pgway: server-batch-max-operations, default 100; 0 = batches are off) and BatchMaxBodyBytes its body
+	// (pgway: server-batch-max-body-size, default 1 MiB; never more than server-max-body-size).
+	BatchMaxOperations int
+	BatchMaxBodyBytes  int
 
 	// Warnings are what Load tolerated and the caller should log: keys PostgREST has removed, older forms of
 	// a value.
@@ -154,6 +159,8 @@ func Default() Config {
 		StreamBodyBytes:           1 << 20,
 		Compression:               []string{"zstd", "br", "gzip"},
 		CompressionMinSize:        8 << 10,
+		BatchMaxOperations:        100,
+		BatchMaxBodyBytes:         1 << 20,
 		DBPreparedStatements:      true,
 		DBConfig:                  true,
 		URLLegacyTargetNames:      true,
