@@ -497,3 +497,19 @@ func TestBatchTxRollback(t *testing.T) {
 		t.Errorf("%d %s", res.Status, res.Body)
 	}
 }
+
+// TestBatchVersions: a batch at /vN/ runs its operations in version N; one at / names versions in its paths, and
+// each operation answers its version's headers.
+func TestBatchVersions(t *testing.T) {
+	ts := startOn(t, migrated(t), func(c *config.Config) { c.DBSchemas = []string{"api_v2", "api_v1"} })
+	res := ts.do("POST", "/v1/", []string{"Content-Type: application/vnd.pgway.batch+json"},
+		`{"operations": [{"method": "GET", "path": "/books?select=year&id=eq.1"}]}`)
+	if res.Status != 200 || !strings.Contains(res.Body, `"body":[{"year":1968}]`) || !strings.Contains(res.Body, `"Content-Profile":"api_v1"`) {
+		t.Fatalf("/v1/ batch: %d %s", res.Status, res.Body)
+	}
+	res = ts.do("POST", "/", []string{"Content-Type: application/vnd.pgway.batch+json"},
+		`{"operations": [{"method": "GET", "path": "/v1/books?select=year&id=eq.1"}, {"method": "GET", "path": "/books?select=published_year&id=eq.1"}]}`)
+	if res.Status != 200 || !strings.Contains(res.Body, `[{"year":1968}]`) || !strings.Contains(res.Body, `[{"published_year":1968}]`) {
+		t.Fatalf("/ batch: %d %s", res.Status, res.Body)
+	}
+}
