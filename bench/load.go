@@ -80,7 +80,9 @@ func drive(addr string, sc scenario.Scenario, rows, conns int, warmup, dur time.
 				}
 				if sc.Body != nil {
 					req.SetBody(sc.Body(r, rows))
-					req.Header.SetContentType("application/json")
+					if len(req.Header.ContentType()) == 0 {
+						req.Header.SetContentType("application/json")
+					}
 				}
 				t0 := time.Now()
 				err := c.Do(req, resp)

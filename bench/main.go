@@ -54,6 +54,7 @@ type options struct {
 	profileDir  string   // CPU and allocation profiles go here ("" = none)
 	profileWho  []string // servers to profile
 	large       bool     // the large-read mode instead of the scenarios
+	batch       bool     // the atomic batch section only (insert-1 and batch-10-inserts)
 	largeConns  int
 	largeSample time.Duration
 	largeCheck  bool // json.Valid on every element of a large JSON read
@@ -85,6 +86,8 @@ func main() {
 		"structure, strings and element count, for less client CPU)")
 	flag.BoolVar(&o.pgbouncer, "pgbouncer", false, "PgBouncer mode: the scenarios on pgway through PgBouncer (transaction pooling, "+
 		"db-prepared-statements = false) and on pgway direct, with and without prepared statements; writes the report's PgBouncer section")
+	flag.BoolVar(&o.batch, "batch", false, "atomic batch mode: insert-1 on every server and batch-10-inserts on pgway; writes only the "+
+		"report's atomic batch section (time per 10 inserts: one batch vs 10 requests)")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
@@ -269,6 +272,9 @@ func run(ctx context.Context, o options) error {
 	if o.pgbouncer {
 		return runPgBouncer(ctx, o, e)
 	}
+	if o.batch {
+		o.only = "insert-1,batch-10-inserts"
+	}
 	return runLoad(ctx, o, e)
 }
 
@@ -277,6 +283,9 @@ func runLoad(ctx context.Context, o options, e *env) error {
 	scenarios, err := pick(o.only)
 	if err != nil {
 		return err
+	}
+	if o.subject != "pgway" {
+		scenarios = slices.DeleteFunc(scenarios, subjectOnly) // pgway's own features
 	}
 	profiling := o.profileDir != ""
 	if profiling {
@@ -372,7 +381,10 @@ func runLoad(ctx context.Context, o options, e *env) error {
 			return err
 		}
 		group := append([]*server{subject}, refs...)
-		diffs[i] = make([]string, len(group))
+		if subjectOnly(sc) {
+			group = group[:1] // the references have no counterpart (bench/scenario.SubjectOnly)
+		}
+		diffs[i] = make([]string, len(names))
 		for j, r := range group[1:] {
 			if diffs[i][j+1] = compare(subject, r, sc, o.rows, o.verbose); diffs[i][j+1] != "" {
 				log.Printf("%s: %s and %s answer differently: %s", sc.Name, subject.name, r.name, diffs[i][j+1])
@@ -418,9 +430,30 @@ func runLoad(ctx context.Context, o options, e *env) error {
 		}
 	}
 
+	if o.batch {
+		section := renderBatch(o, names, scenarios, results, machine(e.pgVersion))
+		fmt.Println(section)
+		return writeSection(o, e.root, batchHeading, section)
+	}
 	report := renderLoad(o, names, scenarios, results, diffs, profiles, machine(e.pgVersion))
 	fmt.Println(report)
-	return writeReport(o, e.root, report, false)
+	if err := writeReport(o, e.root, report, false); err != nil {
+		return err
+	}
+	if section := renderBatch(o, names, scenarios, results, machine(e.pgVersion)); section != "" {
+		return writeSection(o, e.root, batchHeading, section)
+	}
+	return nil
+}
+
+// subjectOnly reports whether only the subject serves sc.
+func subjectOnly(sc scenario.Scenario) bool {
+	for _, s := range scenario.SubjectOnly {
+		if s.Name == sc.Name {
+			return true
+		}
+	}
+	return false
 }
 
 func splitList(s string) []string {
@@ -435,12 +468,12 @@ func splitList(s string) []string {
 
 func pick(only string) ([]scenario.Scenario, error) {
 	if only == "" {
-		return scenario.All, nil
+		return append(slices.Clone(scenario.All), scenario.SubjectOnly...), nil
 	}
 	var out []scenario.Scenario
 	for _, name := range strings.Split(only, ",") {
 		found := false
-		for _, sc := range scenario.All {
+		for _, sc := range append(slices.Clone(scenario.All), scenario.SubjectOnly...) {
 			if sc.Name == strings.TrimSpace(name) {
 				out, found = append(out, sc), true
 			}

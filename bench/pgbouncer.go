@@ -6,7 +6,6 @@ import (
 	"log"
 	"math"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -186,32 +185,6 @@ func renderPgBouncer(o options, version string, scs []scenario.Scenario, res [][
 	}
 	b.WriteString(".\n")
 	return b.String()
-}
-
-// writeSection puts report into -out as the section that starts with heading (replacing it, or added at the
-// end), keeping everything else.
-func writeSection(o options, root, heading, report string) error {
-	if o.out == "" {
-		return nil
-	}
-	path := o.out
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(root, path)
-	}
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	rest, _ := cutSection(string(old), heading)
-	if strings.TrimSpace(rest) == "" {
-		rest = "# pgway load benchmark\n"
-	}
-	out := strings.TrimRight(rest, "\n") + "\n\n" + strings.TrimRight(report, "\n") + "\n"
-	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-		return err
-	}
-	log.Printf("wrote %s", path)
-	return nil
 }
 
 // cutSection takes the section that starts with heading (up to the next "## " heading) out of text.

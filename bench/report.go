@@ -59,9 +59,8 @@ func writeReport(o options, root, report string, large bool) error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	head, bouncer := cutSection(string(old), pgbouncerHeading) // -pgbouncer's section stays at the end
-	tail := ""
-	if i := strings.Index(head, "\n"+largeHeading); i >= 0 {
+	head, tail := string(old), ""
+	if i := firstSection(head); i >= 0 {
 		head, tail = head[:i+1], head[i+1:]
 	}
 	var out string
@@ -75,9 +74,6 @@ func writeReport(o options, root, report string, large bool) error {
 		if tail != "" {
 			out = strings.TrimRight(report, "\n") + "\n\n" + tail
 		}
-	}
-	if bouncer != "" {
-		out = strings.TrimRight(out, "\n") + "\n\n" + strings.TrimRight(bouncer, "\n") + "\n"
 	}
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		return err
@@ -319,4 +315,106 @@ func ratio(a, b float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// batchHeading starts the atomic batch section of the report (bench -batch, or a run with batch-10-inserts).
+const batchHeading = "## Atomic batches"
+
+// firstSection is the offset of the newline before the report's first kept section (-1: none).
+func firstSection(s string) int {
+	i := -1
+	for _, h := range []string{largeHeading, batchHeading, pgbouncerHeading} {
+		if j := strings.Index(s, "\n"+h); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+	}
+	return i
+}
+
+// writeSection replaces (or adds) the section under heading in -out, keeping the rest of the file.
+func writeSection(o options, root, heading, section string) error {
+	if o.out == "" {
+		return nil
+	}
+	path := o.out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	text := string(old)
+	if strings.TrimSpace(text) == "" {
+		text = "# pgway load benchmark\n"
+	}
+	start := strings.Index(text, "\n"+heading)
+	if start < 0 {
+		text = strings.TrimRight(text, "\n") + "\n\n" + strings.TrimRight(section, "\n") + "\n"
+	} else {
+		end := len(text)
+		if j := strings.Index(text[start+1:], "\n## "); j >= 0 {
+			end = start + 1 + j + 1
+		}
+		rest := text[end:]
+		text = text[:start+1] + strings.TrimRight(section, "\n") + "\n"
+		if rest != "" {
+			text += "\n" + rest
+		}
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return err
+	}
+	log.Printf("wrote %s (%s)", path, heading)
+	return nil
+}
+
+// renderBatch is the atomic batch section: per server, the time and throughput of N inserts as N requests of the
+// per-operation scenario, and on pgway as one batch of N; "" without a batch scenario in the run.
+func renderBatch(o options, names []string, scs []scenario.Scenario, res [][]measurement, mach string) string {
+	var b strings.Builder
+	for i, sc := range scs {
+		if sc.Ops <= 1 || sc.Per == "" {
+			continue
+		}
+		per := slices.IndexFunc(scs, func(s scenario.Scenario) bool { return s.Name == sc.Per })
+		if per < 0 {
+			continue
+		}
+		n := float64(sc.Ops)
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "%s\n\n", batchHeading)
+			fmt.Fprintf(&b, "- date: %s; machine: %s; 1-min load average %s before, %s after\n",
+				time.Now().UTC().Format("2006-01-02 15:04 MST"), mach, o.loadBefore, loadAvg())
+			fmt.Fprintf(&b, "- %d keep-alive connections, %d × %v measured after %v warm-up per server; db-pool %d; %d rows\n",
+				o.conns, max(o.rounds, 1), o.duration, o.warmup, o.pool, o.rows)
+			b.WriteString("- time per N inserts: one request's p50 × N for separate requests (each waits for the one before, " +
+				"as a client inserting N rows one request at a time does), the batch's p50 for one batch; inserts/s is the " +
+				"throughput of the whole run; CPU and DB CPU are seconds per 1,000 inserts\n\n")
+			b.WriteString("| inserts | server | how | requests/s | inserts/s | ms per N inserts (p50) | p99 ms per request | CPU s/1k inserts | DB CPU s/1k inserts |\n")
+			b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+		}
+		row := func(server, how string, m measurement, ops float64) {
+			perIns := func(v float64) string {
+				if v < 0 || m.load.Requests == 0 {
+					return "n/a"
+				}
+				return num(v/(float64(m.load.Requests)*ops)*1000, 3)
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s | %.0f | %.0f | %.3f | %.3f | %s | %s |\n", sc.Ops, server, how, m.rps(), m.rps()*ops,
+				ms(m.load.P50)*n/ops, ms(m.load.P99), perIns(m.cpu), perIns(m.dbCPU))
+		}
+		for j, m := range res[per] {
+			row(names[j], fmt.Sprintf("%d × `%s`", sc.Ops, sc.Per), m, 1)
+		}
+		batch := res[i][0]
+		row(names[0], "1 batch (`"+sc.Name+"`)", batch, n)
+		single := res[per][0]
+		if single.load.P50 > 0 && batch.load.P50 > 0 && single.rps() > 0 {
+			fmt.Fprintf(&b, "\nRatio, %s batch / %d %s requests: time per %d inserts %.2f× (%.1f× faster), inserts/s %.2f×.\n",
+				names[0], sc.Ops, sc.Per, sc.Ops, ms(batch.load.P50)/(ms(single.load.P50)*n), ms(single.load.P50)*n/ms(batch.load.P50),
+				batch.rps()*n/single.rps())
+		}
+	}
+	return b.String()
 }

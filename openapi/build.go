@@ -34,6 +34,9 @@ type Options struct {
 	Allowed func(obj schemacache.QName, priv string) bool
 	// Title, Description and APIVersion fill the info object.
 	Title, Description, APIVersion string
+	// BatchMaxOperations, when positive, describes atomic batches (POST /, operationId batch) of at most that
+	// many operations (server-batch-max-operations).
+	BatchMaxOperations int
 }
 
 type builder struct {
@@ -104,6 +107,9 @@ func Build(c *schemacache.Cache, opts Options) (*openapi3.T, error) {
 		b.addRoutine(fn)
 	}
 	b.addRoot()
+	if opts.BatchMaxOperations > 0 {
+		b.addBatch() // batch.go
+	}
 	return b.doc, nil
 }
 

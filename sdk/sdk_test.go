@@ -105,7 +105,8 @@ func TestGoClient(t *testing.T) {
 }
 
 // TestTypeScriptClient generates TypeScript types with openapi-typescript, type-checks a client using
-// openapi-fetch with tsc, and runs it with node against pgway.
+// openapi-fetch with tsc, and runs it with node against pgway: a filtered read, and an atomic batch whose second
+// operation refers to the first one's result.
 func TestTypeScriptClient(t *testing.T) {
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Fatal("node and npm are needed (apt-get install nodejs npm)")
@@ -124,7 +125,7 @@ func TestTypeScriptClient(t *testing.T) {
 	}
 	runIn(t, dir, "node_modules/.bin/openapi-typescript", spec, "-o", "schema.d.ts")
 	runIn(t, dir, "node_modules/.bin/tsc", "-p", "tsconfig.json")
-	if out := runIn(t, dir, "node", "dist/client.js", url); out != wantRows {
-		t.Fatalf("client output %q, want %q", out, wantRows)
+	if out := runIn(t, dir, "node", "dist/client.js", url); out != wantRows+"batch 200 2 banana\n" {
+		t.Fatalf("client output %q, want %q", out, wantRows+"batch 200 2 banana\n")
 	}
 }

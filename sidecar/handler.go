@@ -177,6 +177,9 @@ func (s *Server) serve(h *handling) error {
 	if err != nil {
 		return err
 	}
+	if isBatch(in) && h.snap.set.cfg.BatchMaxOperations > 0 {
+		return s.serveBatch(h, in, version) // batch.go
+	}
 	if pg, ok := pgwayPage(in, h.snap); ok {
 		if pg.docs {
 			return s.serveDocs(h, pg, version)
@@ -474,10 +477,10 @@ func (s *Server) writeError(h *handling, err error) {
 	if h.snap.set.cfg.ClientErrorVerbosity == "minimal" {
 		// client-error-verbosity = minimal: only code and message, as PostgREST.
 		b := append(apierr.AppendJSONString([]byte(`{"code":`), e.Code), `,"message":`...)
-		resp.SetBody(append(apierr.AppendJSONString(b, e.Message), '}'))
+		resp.SetBody(withOperation(append(apierr.AppendJSONString(b, e.Message), '}'), err))
 		return
 	}
-	resp.SetBody(e.JSON())
+	resp.SetBody(withOperation(e.JSON(), err))
 }
 
 // readTimeout bounds reading one request (request line, headers and body); a client that has not sent it

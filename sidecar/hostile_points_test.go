@@ -41,7 +41,7 @@ func hostileJobs(t testing.TB, payloads []string) []*hostileJob {
 	families := []func(*hostileGen){
 		pathPoints, selectPoints, embedPoints, filterPoints, logicPoints, orderPoints, rangePoints, preferPoints,
 		acceptPoints, profilePoints, contentTypePoints, jsonBodyPoints, csvBodyPoints, formBodyPoints, rpcPoints,
-		authPoints, headerPoints,
+		authPoints, headerPoints, batchPoints,
 	}
 	var jobs []*hostileJob
 	for _, p := range payloads {
@@ -590,3 +590,58 @@ func shapePoints(g *hostileGen) {
 		g.add("shape CSV POST "+b+" (strict)", "POST", "/scratch", []string{"Content-Type: text/csv"}, b).strict = true
 	}
 }
+
+// batch sends an atomic batch of the given operations (a JSON array's items).
+func (g *hostileGen) batch(point string, ops ...string) *hostileJob {
+	return g.add(point, "POST", "/", []string{"Content-Type: application/vnd.pgway.batch+json"},
+		`{"operations": [`+strings.Join(ops, ", ")+`]}`)
+}
+
+// batchPoints: P in an atomic batch — in an operation's path, query, headers, body, method, in a reference's
+// target and source, and as a value that references carry from one operation's result into another's filter,
+// function argument and body (bound, never SQL). Writes are rolled back (the client's Prefer: tx=rollback is the
+// batch's).
+func batchPoints(g *hostileGen) {
+	p, e, J := g.p, qe(g.p), js(g.p)
+	insert := `{"method": "POST", "path": "/scratch?select=label,doc", "headers": {"Prefer": "return=representation"}, ` +
+		`"body": {"label": ` + J + `, "doc": {"k": ` + J + `}}}`
+	g.batch("batch ref P into a filter operand", insert,
+		`{"method": "GET", "path": "/items?select=id&name=eq.", "refs": {"/query/name": "/0/body/0/label"}}`)
+	g.batch("batch ref P into a not.like operand", insert,
+		`{"method": "GET", "path": "/items?select=id&name=not.like.", "refs": {"/query/name": "/0/body/0/label"}}`)
+	g.batch("batch ref P into an embedded filter", insert,
+		`{"method": "GET", "path": "/items?select=id&meta->>lang=eq.", "refs": {"/query/meta->>lang": "/0/body/0/doc/k"}}`)
+	g.batch("batch ref P into a function argument", insert,
+		`{"method": "GET", "path": "/rpc/hello?name=", "refs": {"/query/name": "/0/body/0/label"}}`)
+	g.batch("batch ref P into a body", insert,
+		`{"method": "POST", "path": "/scratch", "body": {"n": 1}, "refs": {"/body/label": "/0/body/0/label", "/body/doc": "/0/body/0/doc"}}`)
+	g.batch("batch ref P into an rpc body", insert,
+		`{"method": "POST", "path": "/rpc/echo_json", "body": {}, "refs": {"/body/x": "/0/body/0"}}`)
+	g.batch("batch ref target /query/P", insert,
+		`{"method": "GET", "path": "/items?`+e+`=eq.", "refs": {"/query/`+strings.NewReplacer("~", "~0", "/", "~1").Replace(jsInner(p))+`": "/0/body/0/label"}}`)
+	g.batch("batch ref target P", insert, `{"method": "GET", "path": "/items?id=eq.", "refs": {`+J+`: "/0/status"}}`)
+	g.batch("batch ref source P", insert, `{"method": "GET", "path": "/items?id=eq.", "refs": {"/query/id": `+J+`}}`)
+	g.batch("batch ref source /0/body/P", insert, `{"method": "GET", "path": "/items?name=eq.", "refs": {"/query/name": "/0/body/`+jsInner(p)+`"}}`)
+	g.batch("batch path /P", `{"method": "GET", "path": `+js("/"+p)+`}`)
+	g.batch("batch path /items?select=P", `{"method": "GET", "path": `+js("/items?select="+e)+`}`)
+	g.batch("batch path /items?name=eq.P", `{"method": "GET", "path": `+js("/items?name=eq."+e)+`}`)
+	g.batch("batch path /rpc/hello?name=P", `{"method": "GET", "path": `+js("/rpc/hello?name="+e)+`}`)
+	g.batch("batch method P", `{"method": `+J+`, "path": "/items"}`)
+	g.batch("batch header Prefer: P", `{"method": "POST", "path": "/scratch", "headers": {"Prefer": `+J+`}, "body": {"label": "x"}}`)
+	g.batch("batch header Accept: P", `{"method": "GET", "path": "/items", "headers": {"Accept": `+J+`}}`)
+	g.batch("batch header Accept-Profile: P", `{"method": "GET", "path": "/items", "headers": {"Accept-Profile": `+J+`}}`)
+	g.batch("batch header P: x", `{"method": "GET", "path": "/items", "headers": {`+J+`: "x"}}`)
+	g.batch("batch body {label: P}", `{"method": "POST", "path": "/scratch", "body": {"label": `+J+`}}`)
+	g.batch("batch body {P: 1}", `{"method": "POST", "path": "/scratch", "body": {`+J+`: 1}}`)
+	g.batch("batch CSV body P", `{"method": "POST", "path": "/scratch", "headers": {"Content-Type": "text/csv"}, "body": `+js("label\n"+p)+`}`)
+	g.add("batch raw body P", "POST", "/", []string{"Content-Type: application/vnd.pgway.batch+json"}, p)
+	g.add("batch Prefer: P", "POST", "/", []string{"Content-Type: application/vnd.pgway.batch+json", "Prefer: " + strings.NewReplacer("\r", "", "\n", "").Replace(p)},
+		`{"operations": [{"method": "GET", "path": "/items?select=id"}]}`)
+	g.batch("batch ref P as web_user", insert,
+		`{"method": "GET", "path": "/canary?select=id&word=eq.", "refs": {"/query/word": "/0/body/0/label"}}`).user = true
+	g.batch("batch ref P (strict)", insert,
+		`{"method": "GET", "path": "/items?select=id&id=eq.", "refs": {"/query/id": "/0/body/0/label"}}`).strict = true
+}
+
+// jsInner is P as the inside of a JSON string (no quotes).
+func jsInner(s string) string { return strings.TrimSuffix(strings.TrimPrefix(js(s), `"`), `"`) }

@@ -57,7 +57,8 @@ func (s *Server) openAPIDoc(h *handling, version, format string) ([]byte, error)
 	if b, ok := dc.docs[key]; ok {
 		return b, nil
 	}
-	opts := openapi.Options{Schema: h.schema, Version: version, ServerURL: cfg.OpenAPIServerProxyURI}
+	opts := openapi.Options{Schema: h.schema, Version: version, ServerURL: cfg.OpenAPIServerProxyURI,
+		BatchMaxOperations: cfg.BatchMaxOperations}
 	if role != "" {
 		p, err := s.rolePrivileges(h.snap, role)
 		if err != nil {

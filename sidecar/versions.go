@@ -37,10 +37,19 @@ func (s *Server) routeVersion(c *handling, in *request.Input) (string, error) {
 // versionPolicy applies the catalog to a request served from schema: 410 Gone after the sunset, deprecation
 // headers before it.
 func (s *Server) versionPolicy(c *handling, schema, path string) error {
-	cat := c.snap.versions
+	hs, err := versionHeaders(c.snap, schema, path)
+	for _, h := range hs {
+		c.ctx.Response.Header.Set(h[0], h[1])
+	}
+	return err
+}
+
+// versionHeaders are the deprecation headers of a request served from schema, or 410 Gone after the sunset.
+func versionHeaders(snap *snapshot, schema, path string) ([][2]string, error) {
+	cat := snap.versions
 	v, ok := cat.BySchema(schema)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	now := time.Now()
 	if v.Gone(now) {
@@ -54,10 +63,7 @@ func (s *Server) versionPolicy(c *handling, schema, path string) error {
 			e.Hint = "Use " + v.Successor + " instead: " + succ
 			e.Headers = append(e.Headers, [2]string{"Link", "<" + succ + `>; rel="successor-version"`})
 		}
-		return e
+		return nil, e
 	}
-	for _, h := range cat.Headers(v, now, path) {
-		c.ctx.Response.Header.Set(h[0], h[1])
-	}
-	return nil
+	return cat.Headers(v, now, path), nil
 }

@@ -45,6 +45,10 @@ type Scenario struct {
 	Bare string
 	// BareArgs are Bare's arguments, parsed from the request as a hand-written handler would (typed values).
 	BareArgs func(in Input) ([]any, error)
+	// Ops is how many operations one request carries (an atomic batch's; 0 means 1): the report compares its
+	// time per Ops operations with Ops requests of the scenario named Per.
+	Ops int
+	Per string
 }
 
 // Input is what the reference servers hand Args and BareArgs: the query string and the body.
@@ -313,6 +317,34 @@ var All = []Scenario{
 		Args:     func(in Input) []any { return []any{in.Body} },
 		Bare:     `INSERT INTO events (item_id, note) VALUES ($1, $2)`,
 		BareArgs: bareInsertEvent,
+	},
+}
+
+// SubjectOnly are scenarios only pgway serves (the reference servers have no counterpart): pgway's own features,
+// measured against scenarios of All (Scenario.Per).
+var SubjectOnly = []Scenario{
+	{
+		// Ten inserts as one atomic batch (one transaction, one round trip), against ten insert-1 requests.
+		Name:   "batch-10-inserts",
+		Method: "POST",
+		Target: func(r *rand.Rand, rows int) string { return "/" },
+		Header: [][2]string{{"Content-Type", "application/vnd.pgway.batch+json"}},
+		Body: func(r *rand.Rand, rows int) []byte {
+			b := []byte(`{"operations":[`)
+			for i := range 10 {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"method":"POST","path":"/events","body":{"item_id":`...)
+				b = strconv.AppendInt(b, int64(1+r.IntN(rows)), 10)
+				b = append(b, `,"note":"bench"}}`...)
+			}
+			return append(b, "]}"...)
+		},
+		Status: []int{200},
+		Write:  true,
+		Ops:    10,
+		Per:    "insert-1",
 	},
 }
 

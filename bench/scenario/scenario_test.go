@@ -164,3 +164,23 @@ func sameJSON(a, b string) bool {
 	}
 	return reflect.DeepEqual(va, vb)
 }
+
+// TestSubjectOnly: pgway's own scenarios name an existing per-operation scenario, and a batch body carries Ops
+// operations.
+func TestSubjectOnly(t *testing.T) {
+	for _, sc := range scenario.SubjectOnly {
+		found := false
+		for _, s := range scenario.All {
+			found = found || s.Name == sc.Per
+		}
+		if !found {
+			t.Errorf("%s: Per %q is not a scenario of All", sc.Name, sc.Per)
+		}
+		var body struct {
+			Operations []json.RawMessage `json:"operations"`
+		}
+		if err := json.Unmarshal(sc.Body(rand.New(rand.NewPCG(1, 2)), 100), &body); err != nil || len(body.Operations) != sc.Ops {
+			t.Errorf("%s: body with %d operations (%v), want %d", sc.Name, len(body.Operations), err, sc.Ops)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func runDiff(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	var docs [2]*openapi3.T
 	for i, src := range pos {
-		if docs[i], err = loadDoc(ctx, src, cfg.DBURI); err != nil {
+		if docs[i], err = loadDoc(ctx, src, cfg.DBURI, cfg.BatchMaxOperations); err != nil {
 			fmt.Fprintf(stderr, "pgway openapi diff: %s: %v\n", src, err)
 			return 1
 		}
@@ -69,8 +69,9 @@ func runDiff(ctx context.Context, args []string, getenv func(string) string, std
 	return 0
 }
 
-// loadDoc reads src as a document file, or else describes the schema of that name from the database.
-func loadDoc(ctx context.Context, src, dbURI string) (*openapi3.T, error) {
+// loadDoc reads src as a document file, or else describes the schema of that name from the database (with
+// atomic batches when server-batch-max-operations is set, as pgway openapi and the server describe it).
+func loadDoc(ctx context.Context, src, dbURI string, batchMax int) (*openapi3.T, error) {
 	if st, err := os.Stat(src); err == nil && !st.IsDir() {
 		doc, err := openapi3.NewLoader().LoadFromFile(src)
 		if err != nil {
@@ -81,5 +82,5 @@ func loadDoc(ctx context.Context, src, dbURI string) (*openapi3.T, error) {
 	if dbURI == "" {
 		return nil, errors.New("not a file, and no database to find a schema in: set db-uri (config file, PGRST_DB_URI or --db-uri)")
 	}
-	return describe(ctx, dbURI, []string{src}, "", openapi.Options{Schema: src, Version: "3.0"})
+	return describe(ctx, dbURI, []string{src}, "", openapi.Options{Schema: src, Version: "3.0", BatchMaxOperations: batchMax})
 }

@@ -68,7 +68,7 @@ func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, 
 		schemas = []string{*schema}
 	}
 	doc, err := describe(ctx, cfg.DBURI, schemas, *role, openapi.Options{Schema: *schema, Version: cfg.OpenAPIVersion,
-		ServerURL: cfg.OpenAPIServerProxyURI})
+		ServerURL: cfg.OpenAPIServerProxyURI, BatchMaxOperations: cfg.BatchMaxOperations})
 	if err == nil {
 		var out []byte
 		if out, err = openapi.Marshal(doc, *format); err == nil {

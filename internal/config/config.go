@@ -115,6 +115,11 @@ type Config struct {
 	// server-compression-min-size, default 8192): below it compression saves no round trip and costs more CPU
 	// than it saves bandwidth.
 	CompressionMinSize int
+	// BatchMaxOperations bounds the operations of one atomic batch (POST / with application/vnd.pgway.batch+json;
+	// pgway: server-batch-max-operations, default 100; 0 = batches are off) and BatchMaxBodyBytes its body
+	// (pgway: server-batch-max-body-size, default 1 MiB; never more than server-max-body-size).
+	BatchMaxOperations int
+	BatchMaxBodyBytes  int
 
 	// DBReplicaURIs are the connection URIs of read replicas, each with a pool of db-pool connections (pgway:
 	// db-replica-uris, a comma list of postgres:// URIs): reads go to a healthy one (see README "Read
@@ -170,6 +175,8 @@ func Default() Config {
 		CompressionMinSize:        8 << 10,
 		DBReplicaMaxLag:           Lag{Time: 10 * time.Second},
 		DBReplicaCheckInterval:    time.Second,
+		BatchMaxOperations:        100,
+		BatchMaxBodyBytes:         1 << 20,
 		DBPreparedStatements:      true,
 		DBConfig:                  true,
 		URLLegacyTargetNames:      true,
