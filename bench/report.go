@@ -59,7 +59,11 @@ func writeReport(o options, root, report string, large bool) error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	head, tail := string(old), ""
+	text := string(old)
+	if large {
+		text, _ = cutSection(text, largeHeading) // replaced by report, before the other sections
+	}
+	head, tail := text, ""
 	if i := firstSection(head); i >= 0 {
 		head, tail = head[:i+1], head[i+1:]
 	}
@@ -71,9 +75,9 @@ func writeReport(o options, root, report string, large bool) error {
 		out = strings.TrimRight(head, "\n") + "\n\n" + report
 	} else {
 		out = report
-		if tail != "" {
-			out = strings.TrimRight(report, "\n") + "\n\n" + tail
-		}
+	}
+	if tail != "" {
+		out = strings.TrimRight(out, "\n") + "\n\n" + tail
 	}
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		return err
