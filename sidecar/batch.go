@@ -89,9 +89,6 @@ func (e *batchError) Unwrap() error { return e.err }
 // opErr names operation i in err.
 func opErr(i int, err error) error { return &batchError{op: i, err: err} }
 
-// noOp marks an error of the batch as a whole (no "operation" in the error object).
-const noOp = -2
-
 // isBatch reports whether in (routed: /vN/ is the root of version N) is a batch.
 func isBatch(in request.Input) bool {
 	if in.Method != "POST" || in.Path != "/" && in.Path != "" {
