@@ -45,9 +45,13 @@ func loadAvg() string {
 // and -large replaces only it.
 const largeHeading = "## Large reads"
 
-// writeReport writes report to -out: the scenario table replaces everything before the large-read section,
-// the large-read section (large) replaces that section.
-func writeReport(o options, root, report string, large bool) error {
+// sections are the report file's sections written by a mode of their own (-large, -bigschema), in file order;
+// the scenario table is everything before the first of them.
+var sections = []string{largeHeading, bigHeading}
+
+// writeReport writes report to -out: with heading "" (the scenario run) it replaces everything before the first
+// mode section; with a section heading it replaces that section, keeping the rest.
+func writeReport(o options, root, report, heading string) error {
 	if o.out == "" {
 		return nil
 	}
@@ -59,27 +63,54 @@ func writeReport(o options, root, report string, large bool) error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	head, tail := string(old), ""
-	if i := strings.Index(head, "\n"+largeHeading); i >= 0 {
-		head, tail = head[:i+1], head[i+1:]
-	}
-	var out string
-	if large {
-		if strings.TrimSpace(head) == "" {
-			head = "# pgway load benchmark\n"
-		}
-		out = strings.TrimRight(head, "\n") + "\n\n" + report
-	} else {
-		out = report
-		if tail != "" {
-			out = strings.TrimRight(report, "\n") + "\n\n" + tail
-		}
-	}
+	out := mergeReport(string(old), report, heading)
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		return err
 	}
 	log.Printf("wrote %s", path)
 	return nil
+}
+
+// mergeReport puts report into the file text old as the part heading names ("" for the scenario table).
+func mergeReport(old, report, heading string) string {
+	parts := map[string]string{}
+	head := old
+	type cut struct {
+		at      int
+		heading string
+	}
+	var cuts []cut
+	for _, h := range sections {
+		if i := strings.Index("\n"+old, "\n"+h+"\n"); i >= 0 {
+			cuts = append(cuts, cut{i, h})
+		}
+	}
+	slices.SortFunc(cuts, func(a, b cut) int { return a.at - b.at })
+	if len(cuts) > 0 {
+		head = old[:cuts[0].at]
+	}
+	for i, c := range cuts {
+		end := len(old)
+		if i+1 < len(cuts) {
+			end = cuts[i+1].at
+		}
+		parts[c.heading] = strings.TrimRight(old[c.at:end], "\n") + "\n"
+	}
+	if heading == "" {
+		head = report
+	} else {
+		parts[heading] = strings.TrimRight(report, "\n") + "\n"
+		if strings.TrimSpace(head) == "" {
+			head = "# pgway load benchmark\n"
+		}
+	}
+	out := strings.TrimRight(head, "\n") + "\n"
+	for _, h := range sections {
+		if p, ok := parts[h]; ok {
+			out += "\n" + p
+		}
+	}
+	return out
 }
 
 // refLabel describes a reference server for the report.

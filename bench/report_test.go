@@ -6,13 +6,13 @@ import (
 	"testing"
 )
 
-// TestWriteReport: the scenario run and -large each replace only their own part of the report file.
+// TestWriteReport: the scenario run, -large and -bigschema each replace only their own part of the report file.
 func TestWriteReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "RESULTS.md")
 	o := options{out: path}
-	step := func(report string, large bool, want string) {
+	step := func(report string, heading string, want string) {
 		t.Helper()
-		if err := writeReport(o, "", report, large); err != nil {
+		if err := writeReport(o, "", report, heading); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := os.ReadFile(path)
@@ -20,8 +20,13 @@ func TestWriteReport(t *testing.T) {
 			t.Fatalf("after writing %q:\n%s\nwant\n%s", report, b, want)
 		}
 	}
-	step(largeHeading+"\n\nL1\n", true, "# pgway load benchmark\n\n"+largeHeading+"\n\nL1\n")
-	step("# pgway load benchmark\n\nS1\n", false, "# pgway load benchmark\n\nS1\n\n"+largeHeading+"\n\nL1\n")
-	step("# pgway load benchmark\n\nS2\n", false, "# pgway load benchmark\n\nS2\n\n"+largeHeading+"\n\nL1\n")
-	step(largeHeading+"\n\nL2\n", true, "# pgway load benchmark\n\nS2\n\n"+largeHeading+"\n\nL2\n")
+	const h = "# pgway load benchmark\n\n"
+	step(largeHeading+"\n\nL1\n", largeHeading, h+largeHeading+"\n\nL1\n")
+	step(h+"S1\n", "", h+"S1\n\n"+largeHeading+"\n\nL1\n")
+	step(h+"S2\n", "", h+"S2\n\n"+largeHeading+"\n\nL1\n")
+	step(largeHeading+"\n\nL2\n", largeHeading, h+"S2\n\n"+largeHeading+"\n\nL2\n")
+	step(bigHeading+"\n\nB1\n", bigHeading, h+"S2\n\n"+largeHeading+"\n\nL2\n\n"+bigHeading+"\n\nB1\n")
+	step(largeHeading+"\n\nL3\n", largeHeading, h+"S2\n\n"+largeHeading+"\n\nL3\n\n"+bigHeading+"\n\nB1\n")
+	step(h+"S3\n", "", h+"S3\n\n"+largeHeading+"\n\nL3\n\n"+bigHeading+"\n\nB1\n")
+	step(bigHeading+"\n\nB2\n", bigHeading, h+"S3\n\n"+largeHeading+"\n\nL3\n\n"+bigHeading+"\n\nB2\n")
 }
