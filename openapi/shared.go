@@ -76,7 +76,7 @@ func param(name, in, desc string, required bool, s *schema) object {
 	return o
 }
 
-func paramRef(key string) ref  { return ref("#/components/parameters/" + key) }
+func paramRef(key string) ref    { return ref("#/components/parameters/" + key) }
 func responseRef(key string) ref { return ref("#/components/responses/" + key) }
 func headerRef(key string) ref   { return ref("#/components/headers/" + key) }
 
