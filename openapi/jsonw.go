@@ -63,8 +63,15 @@ func (j *jsonWriter) flush() {
 	j.buf = j.buf[:0]
 }
 
+// newlines is a line break and indentation, sliced to depth.
+var newlines = "\n" + strings.Repeat(" ", 256)
+
 func (j *jsonWriter) newline(depth int) {
 	if j.indent == "" {
+		return
+	}
+	if n := 1 + depth*len(j.indent); n <= len(newlines) && j.indent == "  " {
+		j.buf = append(j.buf, newlines[:n]...)
 		return
 	}
 	j.buf = append(j.buf, '\n')
@@ -97,20 +104,80 @@ func (j *jsonWriter) value(v any, depth int) {
 	case float64:
 		j.buf = appendFloat(j.buf, v)
 	case ref:
-		j.object(object{{"$ref", string(v)}}, depth)
+		j.ref(string(v), depth)
 	case *schema:
-		j.object(v.members(), depth)
+		j.schema(v, depth)
 	case object:
 		j.object(v, depth)
 	case []any:
-		j.array(len(v), func(i int) any { return v[i] }, depth)
+		if len(v) == 0 {
+			j.buf = append(j.buf, '[', ']')
+			return
+		}
+		j.buf = append(j.buf, '[')
+		for i, x := range v {
+			j.item(i, depth)
+			j.value(x, depth+1)
+		}
+		j.newline(depth)
+		j.buf = append(j.buf, ']')
 	case []string:
-		j.array(len(v), func(i int) any { return v[i] }, depth)
+		if len(v) == 0 {
+			j.buf = append(j.buf, '[', ']')
+			return
+		}
+		j.buf = append(j.buf, '[')
+		for i, x := range v {
+			j.item(i, depth)
+			j.buf = appendString(j.buf, x)
+		}
+		j.newline(depth)
+		j.buf = append(j.buf, ']')
 	case []*schema:
-		j.array(len(v), func(i int) any { return v[i] }, depth)
+		j.schemas(v, depth)
 	default:
 		panic(fmt.Sprintf("openapi: cannot write a %T", v))
 	}
+}
+
+// item starts the i-th element of an array.
+func (j *jsonWriter) item(i, depth int) {
+	if i > 0 {
+		j.buf = append(j.buf, ',')
+	}
+	j.newline(depth + 1)
+}
+
+func (j *jsonWriter) schemas(v []*schema, depth int) {
+	if len(v) == 0 {
+		j.buf = append(j.buf, '[', ']')
+		return
+	}
+	j.buf = append(j.buf, '[')
+	for i, x := range v {
+		j.item(i, depth)
+		j.schema(x, depth+1)
+	}
+	j.newline(depth)
+	j.buf = append(j.buf, ']')
+}
+
+// key starts a member of an object: first tells whether it is the first one.
+func (j *jsonWriter) key(k string, first bool, depth int) {
+	if !first {
+		j.buf = append(j.buf, ',')
+	}
+	j.newline(depth + 1)
+	j.buf = appendString(j.buf, k)
+	j.colon()
+}
+
+func (j *jsonWriter) ref(r string, depth int) {
+	j.buf = append(j.buf, '{')
+	j.key("$ref", true, depth)
+	j.buf = appendString(j.buf, r)
+	j.newline(depth)
+	j.buf = append(j.buf, '}')
 }
 
 func (j *jsonWriter) object(o object, depth int) {
@@ -119,20 +186,16 @@ func (j *jsonWriter) object(o object, depth int) {
 		return
 	}
 	if !slices.IsSortedFunc(o, compareMembers) {
-		o = slices.Clone(o)
-		slices.SortStableFunc(o, compareMembers)
+		slices.SortStableFunc(o, compareMembers) // in place: objects are made for one write
 	}
 	j.buf = append(j.buf, '{')
+	first := true
 	for i, m := range o {
 		if i+1 < len(o) && o[i+1].k == m.k {
 			continue // a key set twice: like a map, keep the last value
 		}
-		if j.buf[len(j.buf)-1] != '{' {
-			j.buf = append(j.buf, ',')
-		}
-		j.newline(depth + 1)
-		j.buf = appendString(j.buf, m.k)
-		j.colon()
+		j.key(m.k, first, depth)
+		first = false
 		j.value(m.v, depth+1)
 	}
 	j.newline(depth)
@@ -142,21 +205,97 @@ func (j *jsonWriter) object(o object, depth int) {
 // compareMembers orders members by key (a stable sort keeps a key set twice in the order it was set).
 func compareMembers(a, b member) int { return strings.Compare(a.k, b.k) }
 
-func (j *jsonWriter) array(n int, at func(int) any, depth int) {
-	if n == 0 {
-		j.buf = append(j.buf, '[', ']')
+// schema writes s with its members in key order, as kin-openapi writes an openapi3.Schema.
+func (j *jsonWriter) schema(s *schema, depth int) {
+	if s.ref != "" {
+		j.ref(s.ref, depth)
 		return
 	}
-	j.buf = append(j.buf, '[')
-	for i := range n {
-		if i > 0 {
-			j.buf = append(j.buf, ',')
-		}
-		j.newline(depth + 1)
-		j.value(at(i), depth+1)
+	j.buf = append(j.buf, '{')
+	first := true
+	k := func(name string) {
+		j.key(name, first, depth)
+		first = false
+	}
+	if len(s.allOf) != 0 {
+		k("allOf")
+		j.schemas(s.allOf, depth+1)
+	}
+	if len(s.anyOf) != 0 {
+		k("anyOf")
+		j.schemas(s.anyOf, depth+1)
+	}
+	if s.def != nil {
+		k("default")
+		j.value(s.def, depth+1)
+	}
+	if s.description != "" {
+		k("description")
+		j.buf = appendString(j.buf, s.description)
+	}
+	if len(s.enum) != 0 {
+		k("enum")
+		j.value(s.enum, depth+1)
+	}
+	if s.format != "" {
+		k("format")
+		j.buf = appendString(j.buf, s.format)
+	}
+	if s.items != nil {
+		k("items")
+		j.schema(s.items, depth+1)
+	}
+	if s.maxLength != nil {
+		k("maxLength")
+		j.buf = strconv.AppendUint(j.buf, *s.maxLength, 10)
+	}
+	if s.max != nil {
+		k("maximum")
+		j.buf = appendFloat(j.buf, *s.max)
+	}
+	if s.min != nil {
+		k("minimum")
+		j.buf = appendFloat(j.buf, *s.min)
+	}
+	if s.nullable {
+		k("nullable")
+		j.buf = append(j.buf, "true"...)
+	}
+	if len(s.oneOf) != 0 {
+		k("oneOf")
+		j.schemas(s.oneOf, depth+1)
+	}
+	if s.pattern != "" {
+		k("pattern")
+		j.buf = appendString(j.buf, s.pattern)
+	}
+	if len(s.props) != 0 {
+		k("properties")
+		j.object(s.props, depth+1)
+	}
+	if s.readOnly {
+		k("readOnly")
+		j.buf = append(j.buf, "true"...)
+	}
+	if len(s.required) != 0 {
+		k("required")
+		j.value(s.required, depth+1)
+	}
+	switch len(s.typ) {
+	case 0:
+	case 1:
+		k("type")
+		j.buf = appendString(j.buf, s.typ[0])
+	default:
+		k("type")
+		j.value(s.typ, depth+1)
+	}
+	if first {
+		j.buf = append(j.buf, '}')
+		return
 	}
 	j.newline(depth)
-	j.buf = append(j.buf, ']')
+	j.buf = append(j.buf, '}')
 }
 
 // appendString appends s quoted as encoding/json quotes it (HTML-safe: <, > and & escaped).
@@ -176,6 +315,9 @@ func appendString(dst []byte, s string) []byte {
 func appendFloat(dst []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.AppendInt(dst, int64(f), 10)
 	}
 	b, _ := json.Marshal(f)
 	return append(dst, b...)

@@ -99,13 +99,14 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 	b.Queue(columnsSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
-				relid uint32
-				col   Column
-				cat_  string
+				relid   uint32
+				col     Column
+				cat_    string
+				notNull bool
 			)
 			if err := rows.Scan(&relid, &col.Position, &col.Name, &col.Type, &col.BaseType, &cat_, &col.ElemType,
 				&col.Nullable, &col.Default, &col.HasDefault, &col.Generated, &col.MaxLength, &col.EnumValues,
-				&col.Comment, &col.Rep.ToJSON, &col.Rep.FromText, &col.Rep.FromJSON); err != nil {
+				&col.Comment, &col.Rep.ToJSON, &col.Rep.FromText, &col.Rep.FromJSON, &notNull); err != nil {
 				return fmt.Errorf("loading columns: %w", err)
 			}
 			if cat_ != "" {
@@ -116,11 +117,20 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 			}
 			if r := cat.relByOID[relid]; r != nil {
 				r.Columns = append(r.Columns, &col)
+				if notNull {
+					cat.notNull[relid] = append(cat.notNull[relid], col.Position)
+				}
+			}
+		}
+		// The query does not sort (a sort of every column's row would spill to disk): in ordinal order here.
+		for _, r := range cat.relations {
+			if !slices.IsSortedFunc(r.Columns, byPosition) {
+				slices.SortFunc(r.Columns, byPosition)
 			}
 		}
 		return rows.Err()
 	})
-	b.Queue(notNullSQL).Query(func(rows pgx.Rows) error {
+	b.Queue(notNullSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				relid uint32
@@ -133,7 +143,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
-	b.Queue(constraintsSQL).Query(func(rows pgx.Rows) error {
+	b.Queue(constraintsSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				k   constraint
@@ -250,7 +260,45 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
 	}
+	if err := cat.nameKeyColumns(); err != nil {
+		return nil, err
+	}
 	return cat, nil
+}
+
+func byPosition(a, b *Column) int { return a.Position - b.Position }
+
+// nameKeyColumns names the key columns of the constraints on relations whose columns were loaded (the query
+// names only the others).
+func (cat *catalog) nameKeyColumns() error {
+	names := func(rel uint32, nums []int, what string, k *constraint) ([]string, error) {
+		r := cat.relByOID[rel]
+		out := make([]string, len(nums))
+		for i, n := range nums {
+			j, ok := slices.BinarySearchFunc(r.Columns, n, func(c *Column, n int) int { return c.Position - n })
+			if !ok {
+				return nil, fmt.Errorf("loading constraints: %s column %d of %s.%s (constraint %s) not found", what, n,
+					r.Schema, r.Name, k.name)
+			}
+			out[i] = r.Columns[j].Name
+		}
+		return out, nil
+	}
+	var err error
+	for i := range cat.cons {
+		k := &cat.cons[i]
+		if len(k.cols) == 0 && len(k.colNums) > 0 && cat.relByOID[k.rel] != nil {
+			if k.cols, err = names(k.rel, k.colNums, "key", k); err != nil {
+				return err
+			}
+		}
+		if len(k.refCols) == 0 && len(k.refColNums) > 0 && cat.relByOID[k.ref] != nil {
+			if k.refCols, err = names(k.ref, k.refColNums, "referenced", k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func relKind(k string) RelKind {
