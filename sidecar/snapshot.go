@@ -57,7 +57,7 @@ func newSnapshot(cache *schemacache.Cache, set *settings, generation uint64) *sn
 		HoistedSettings:   cfg.DBHoistedTxSettings,
 		StrictTargetNames: !cfg.URLLegacyTargetNames,
 	}
-	snap.docs = &docCache{docs: map[docKey][]byte{}, privs: map[string]*privEntry{}}
+	snap.docs = newDocCache()
 	return snap
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -67,12 +68,13 @@ func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, 
 	if *schema != "" && !slices.Contains(schemas, *schema) {
 		schemas = []string{*schema}
 	}
-	doc, err := describe(ctx, cfg.DBURI, schemas, *role, openapi.Options{Schema: *schema, Version: cfg.OpenAPIVersion,
-		ServerURL: cfg.OpenAPIServerProxyURI})
+	opts := openapi.Options{Schema: *schema, Version: cfg.OpenAPIVersion, ServerURL: cfg.OpenAPIServerProxyURI}
+	c, err := loadForDoc(ctx, cfg.DBURI, schemas, *role, &opts)
 	if err == nil {
-		var out []byte
-		if out, err = openapi.Marshal(doc, *format); err == nil {
-			_, err = stdout.Write(out)
+		// Written as it is made, through a buffer: the document of a large schema is never held whole.
+		out := bufio.NewWriterSize(stdout, 256<<10)
+		if err = openapi.Write(out, c, opts, *format); err == nil {
+			err = out.Flush()
 		}
 	}
 	if err != nil {
@@ -84,6 +86,15 @@ func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, 
 
 // describe loads the schema cache of schemas and builds the document, limited to role's privileges if set.
 func describe(ctx context.Context, uri string, schemas []string, role string, opts openapi.Options) (*openapi3.T, error) {
+	c, err := loadForDoc(ctx, uri, schemas, role, &opts)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.Build(c, opts)
+}
+
+// loadForDoc loads the schema cache of schemas and, with role, limits opts to role's privileges.
+func loadForDoc(ctx context.Context, uri string, schemas []string, role string, opts *openapi.Options) (*schemacache.Cache, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, uri)
@@ -102,5 +113,5 @@ func describe(ctx context.Context, uri string, schemas []string, role string, op
 		}
 		opts.Allowed = privs.Allows
 	}
-	return openapi.Build(c, opts)
+	return c, nil
 }
