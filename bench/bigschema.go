@@ -534,9 +534,12 @@ func renderBig(o options, r *bigResult, mach string) string {
 		"`pgway serve` with openapi-mode follow-privileges, db-pool %d\n",
 		r.tables, r.views, r.seed.Seconds(), r.relations, r.relationships, o.pool)
 	fmt.Fprintf(&b, "- targets (issue #16 item 4): schema cache load < 1 s; a reload never blocks requests; the document built in "+
-		"< 2 s; pgway's RSS < 300 MiB after serving it for three roles; `pgway openapi` in the same time. Measured before: load "+
-		"~2 s, document 12.5 s and 100 MB, RSS 1.4 GiB (85 MiB before the document)\n\n")
-
+		"< 2 s; pgway's RSS < 300 MiB after serving it for three roles; `pgway openapi` in the same time\n")
+	fmt.Fprintf(&b, "- before (this benchmark on main at 64cb1f5, 2026-11-30, load average 7.9 before / 3.1 after): schema cache "+
+		"load 2.07–4.30 s (catalog queries 2.01–4.11 s); first document web_anon 15.1 s (107 MiB), big_reader 23.5 s (226 MiB), "+
+		"big_writer 7.1 s (121 MiB), never compressed; pgway RSS 89 MiB before, 1,408 MiB after the first document, 3,565 MiB "+
+		"after the three (peak 3,588 MiB); four concurrent first requests 8.6 s; `pgway openapi` 23.7 s (269 MiB, peak RSS "+
+		"3,340 MiB), `--role web_anon` 12.2 s (1,420 MiB)\n\n")
 	b.WriteString("| schema cache load (in process, as the authenticator) | total s | catalog queries s | build s |\n|---|---:|---:|---:|\n")
 	for i, c := range r.loads {
 		fmt.Fprintf(&b, "| load %d | %.3f | %.3f | %.3f |\n", i+1, c.LoadDuration.Seconds(), c.QueryDuration.Seconds(),

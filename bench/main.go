@@ -8,6 +8,7 @@
 //	go run ./bench -subject baseline -quick   # driver self-test: baseline against a second baseline
 //	go run ./bench -statements -profile /tmp/prof -scenarios by-id   # pg_stat_statements table, pprof files
 //	go run ./bench -large      # large reads: 8 concurrent GET /items of every row, memory and first byte
+//	go run ./bench -bigschema  # 10,000 related tables: schema cache load, OpenAPI document per role, memory
 package main
 
 import (

@@ -26,16 +26,6 @@ type member struct {
 
 func (o *object) set(k string, v any) { *o = append(*o, member{k, v}) }
 
-// get returns the value of key k (the last one set).
-func (o object) get(k string) (any, bool) {
-	for i := len(o) - 1; i >= 0; i-- {
-		if o[i].k == k {
-			return o[i].v, true
-		}
-	}
-	return nil, false
-}
-
 // ref is a reference object: {"$ref": "…"}.
 type ref string
 
