@@ -129,7 +129,6 @@ type bigDoc struct {
 	cachedGzip       time.Duration // second request, gzip accepted
 	cachedIdentity   time.Duration // third request, no Accept-Encoding
 	raw, compressed  int64
-	paths, schemas   int
 	hash             [32]byte
 	identityMismatch bool
 	rssAfter         int64
@@ -224,9 +223,9 @@ func runBigSchema(ctx context.Context, o options, e *env) error {
 		d := bigGetDocs(ctx, client, base, role)
 		m, _ := readProcMem(pid)
 		d.rssAfter = m.rss
-		log.Printf("%s: first %v (%s), cached %v gzip / %v identity, %.1f MiB raw, %.2f MiB on the wire, %d paths, RSS %.0f MiB %s",
+		log.Printf("%s: first %v (%s), cached %v gzip / %v identity, %.1f MiB raw, %.2f MiB on the wire, RSS %.0f MiB %s",
 			role, d.first.Round(time.Millisecond), d.firstEncoding, d.cachedGzip.Round(time.Millisecond),
-			d.cachedIdentity.Round(time.Millisecond), mib(d.raw), mib(d.compressed), d.paths, mib(m.rss), d.err)
+			d.cachedIdentity.Round(time.Millisecond), mib(d.raw), mib(d.compressed), mib(m.rss), d.err)
 		r.docs = append(r.docs, d)
 	}
 	cpu1, _ := cpuSeconds(pid)
