@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,8 +43,19 @@ CREATE FUNCTION big.shout(big.t00010) RETURNS text LANGUAGE sql STABLE AS 'selec
 CREATE FUNCTION big.recent(since timestamptz) RETURNS SETOF big.t00001 LANGUAGE sql STABLE AS
   'select * from big.t00001 where created_at > since';`
 
+var bigSampleCache struct {
+	sync.Mutex
+	c *schemacache.Cache
+}
+
+// loadBigSample loads the sample's schema cache once (a Cache is immutable: the tests share it).
 func loadBigSample(t *testing.T) *schemacache.Cache {
 	t.Helper()
+	bigSampleCache.Lock()
+	defer bigSampleCache.Unlock()
+	if bigSampleCache.c != nil {
+		return bigSampleCache.c
+	}
 	db := pgtest.NewDatabase(t, bigSample)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -56,6 +68,7 @@ func loadBigSample(t *testing.T) *schemacache.Cache {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bigSampleCache.c = c
 	return c
 }
 
@@ -163,7 +176,7 @@ func TestBigSchemaSample(t *testing.T) {
 		t.Error("no GET /rpc/recent")
 	}
 
-	// What kin-openapi makes of it: valid, and written back the same, in JSON and YAML.
+	// What kin-openapi makes of it: valid, and written back the same, in JSON and (3.0) YAML.
 	for _, version := range []string{"3.0", "3.1"} {
 		opts := openapi.Options{Version: version}
 		built, err := openapi.Build(c, opts)
@@ -174,6 +187,9 @@ func TestBigSchemaSample(t *testing.T) {
 			t.Fatalf("%s: Validate: %v", version, err)
 		}
 		for _, format := range []string{"json", "yaml"} {
+			if format == "yaml" && version == "3.1" {
+				continue // the same YAML writer; the golden files cover 3.1 YAML
+			}
 			want, err := openapi.Marshal(built, format)
 			if err != nil {
 				t.Fatal(err)
