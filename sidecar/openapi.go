@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"bytes"
+	"compress/gzip"
 	"container/list"
 	"context"
 	"io"
@@ -10,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/internal/schemacache"

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -10,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // randomDoc builds a document of n incompressible bytes (its compressed size is about n).
