@@ -67,18 +67,19 @@ const versionSQL = `select current_setting('server_version_num')::int`
 const relationsSQL = `
 select c.oid, n.nspname, c.relname, c.relkind::text, coalesce(d.description, ''),
   case when c.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(c.oid::regclass, true) end,
-  c.relhasrules or exists (select from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal)
+  c.relhasrules or tr.tgrelid is not null
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
+left join (select distinct t.tgrelid from pg_trigger t where not t.tgisinternal) tr on tr.tgrelid = c.oid
 where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p') and not c.relispartition
 order by n.nspname, c.relname`
 
 // columnsSQL: columns of the relations of the exposed schemas (in no particular order: Load sorts them), and
 // whether each is attnotnull (for tracing views). Each distinct column type is resolved once (coltypes: name,
-// base type through domains, element type, enum labels, domain representations), and nothing is looked up per
-// column but its default and comment, by join. Defaults are deparsed without a relation (pg_get_expr(…, 0)):
-// a column default cannot refer to a column, and deparsing with the relation would open (and lock) every table.
+// base type through domains, element type, enum labels, domain representations), and nothing is looked up per column but its default and comment (by join) and an identity
+// column's sequence. Defaults are deparsed without a relation (pg_get_expr(…, 0)): a column default cannot refer to a
+// column, and deparsing with the relation would open (and lock) every table.
 const columnsSQL = typesCTE + `,
 cols as materialized (
   select a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attgenerated, a.attidentity
@@ -89,8 +90,8 @@ cols as materialized (
     and a.attnum > 0 and not a.attisdropped
 ),
 coltypes as materialized (
-  select x.typid, ct.catalog, ct.name as ctname, bt.oid as btoid, bt.name as btname, bt.category, coalesce(elt.name, '') as eltname,
-    db.typmod, db.def, coalesce(db.nn, false) as dnn,
+  select x.typid, ct.catalog, ct.name as ctname, bt.oid as btoid, bt.name as btname, bt.category,
+    coalesce(elt.name, '') as eltname, db.typmod, db.def, coalesce(db.nn, false) as dnn,
     case when bt.typtype = 'e'
          then array(select e.enumlabel::text from pg_enum e where e.enumtypid = bt.oid order by e.enumsortorder)
          else '{}'::text[] end as labels,
@@ -98,9 +99,10 @@ coltypes as materialized (
   from (select distinct atttypid as typid from cols) x
   left join dom_base db on db.oid = x.typid
   join typ ct on ct.oid = x.typid
-  join typ bt on bt.oid = coalesce(db.base, x.typid)
+  join lateral (select * from typ where typ.oid = coalesce(db.base, x.typid)) bt on true
   left join typ elt on elt.oid = bt.elem_base
   left join lateral (
+    -- PostgREST's domain representations: implicit function casts between a domain and json / text.
     select max(case when cs.castsource = x.typid and cs.casttarget = 'json'::regtype then f.name end) as to_json,
            max(case when cs.casttarget = x.typid and cs.castsource = 'text'::regtype then f.name end) as from_text,
            max(case when cs.casttarget = x.typid and cs.castsource = 'json'::regtype then f.name end) as from_json
@@ -120,6 +122,7 @@ select a.attrelid, a.attnum::int, a.attname,
   not (a.attnotnull or t.dnn),
   coalesce(case when a.attgenerated = '' then pg_get_expr(ad.adbin, 0) end,
            case when a.attidentity = 'd' then (
+             -- the identity's sequence, from the catalog (pg_get_serial_sequence needs USAGE on the schema)
              select format('nextval(%L::regclass)', quote_ident(sn.nspname) || '.' || quote_ident(sq.relname))
              from pg_depend dp
              join pg_class sq on sq.oid = dp.objid and sq.relkind = 'S'
