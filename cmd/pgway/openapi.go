@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -97,12 +98,31 @@ func describe(ctx context.Context, uri string, schemas []string, role string, op
 func loadForDoc(ctx context.Context, uri string, schemas []string, role string, opts *openapi.Options) (*schemacache.Cache, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("connecting: %w", err)
+	var conns [2]*pgx.Conn
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conns[i], errs[i] = pgx.Connect(ctx, uri)
+		}()
 	}
-	defer conn.Close(context.Background())
-	c, err := schemacache.Load(ctx, conn, schemas)
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			defer c.Close(context.Background())
+		}
+	}
+	if errs[0] != nil {
+		return nil, fmt.Errorf("connecting: %w", errs[0])
+	}
+	conn := conns[0]
+	qs := []schemacache.Querier{conn}
+	if errs[1] == nil {
+		qs = append(qs, conns[1]) // the columns are read on it, in parallel
+	}
+	c, err := schemacache.LoadOn(ctx, qs, schemas)
 	if err != nil {
 		return nil, fmt.Errorf("loading the schema cache: %w", err)
 	}

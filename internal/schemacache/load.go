@@ -1,10 +1,12 @@
 package schemacache
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,8 +48,14 @@ type constraint struct {
 // Load introspects the exposed schemas in one round trip (one pgx.Batch of catalog queries) and returns
 // an immutable Cache. schemas are the exposed schemas in configuration order.
 func Load(ctx context.Context, conn Querier, schemas []string) (*Cache, error) {
+	return LoadOn(ctx, []Querier{conn}, schemas)
+}
+
+// LoadOn is Load over one or two connections: with two, the columns of the exposed relations (the largest
+// query) are read on the second while the other catalog queries run on the first, in parallel.
+func LoadOn(ctx context.Context, conns []Querier, schemas []string) (*Cache, error) {
 	start := time.Now()
-	cat, err := queryCatalog(ctx, conn, schemas)
+	cat, err := queryCatalog(ctx, conns, schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +67,14 @@ func Load(ctx context.Context, conn Querier, schemas []string) (*Cache, error) {
 	return c, nil
 }
 
-func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog, error) {
+// colRow is one row of columnsSQL, attached to its relation once every query has answered.
+type colRow struct {
+	relid   uint32
+	col     *Column
+	notNull bool
+}
+
+func queryCatalog(ctx context.Context, conns []Querier, schemas []string) (*catalog, error) {
 	if schemas == nil {
 		schemas = []string{}
 	}
@@ -96,11 +111,18 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
-	b.Queue(columnsSQL, schemas).Query(func(rows pgx.Rows) error {
+	// The columns go on a batch of their own when there is a second connection.
+	cb := b
+	if len(conns) > 1 {
+		cb = &pgx.Batch{}
+		cb.Queue(setupSQL)
+	}
+	var cols []colRow
+	cb.Queue(columnsSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				relid   uint32
-				col     Column
+				col     = &Column{}
 				cat_    string
 				notNull bool
 			)
@@ -115,18 +137,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 			if len(col.EnumValues) == 0 {
 				col.EnumValues = nil
 			}
-			if r := cat.relByOID[relid]; r != nil {
-				r.Columns = append(r.Columns, &col)
-				if notNull {
-					cat.notNull[relid] = append(cat.notNull[relid], col.Position)
-				}
-			}
-		}
-		// The query does not sort (a sort of every column's row would spill to disk): in ordinal order here.
-		for _, r := range cat.relations {
-			if !slices.IsSortedFunc(r.Columns, byPosition) {
-				slices.SortFunc(r.Columns, byPosition)
-			}
+			cols = append(cols, colRow{relid, col, notNull})
 		}
 		return rows.Err()
 	})
@@ -257,13 +268,46 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		return rows.Err()
 	})
 	b.Queue(restoreSQL)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	var colErr error
+	var wg sync.WaitGroup
+	if cb != b {
+		cb.Queue(restoreSQL)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			colErr = conns[1].SendBatch(ctx, cb).Close()
+		}()
+	}
+	err := conns[0].SendBatch(ctx, b).Close()
+	wg.Wait()
+	if err = cmp.Or(err, colErr); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
 	}
+	cat.addColumns(cols)
 	if err := cat.nameKeyColumns(); err != nil {
 		return nil, err
 	}
 	return cat, nil
+}
+
+// addColumns attaches the columns to their relations, in ordinal order (the query does not sort: a sort of
+// every column's row would spill to disk), and notes the NOT NULL ones.
+func (cat *catalog) addColumns(cols []colRow) {
+	for _, c := range cols {
+		r := cat.relByOID[c.relid]
+		if r == nil {
+			continue
+		}
+		r.Columns = append(r.Columns, c.col)
+		if c.notNull {
+			cat.notNull[c.relid] = append(cat.notNull[c.relid], c.col.Position)
+		}
+	}
+	for _, r := range cat.relations {
+		if !slices.IsSortedFunc(r.Columns, byPosition) {
+			slices.SortFunc(r.Columns, byPosition)
+		}
+	}
 }
 
 func byPosition(a, b *Column) int { return a.Position - b.Position }
