@@ -188,15 +188,7 @@ func (s *Server) load(ctx context.Context, set *settings) (*snapshot, error) {
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Release()
-	// A second connection, when one is free at once, reads the columns in parallel with the other catalog queries.
-	conns := []schemacache.Querier{conn}
-	actx, acancel := context.WithTimeout(lctx, 20*time.Millisecond)
-	if conn2, err := s.pool.Acquire(actx); err == nil {
-		defer conn2.Release()
-		conns = append(conns, conn2)
-	}
-	acancel()
-	c, err := schemacache.LoadOn(lctx, conns, set.cfg.DBSchemas)
+	c, err := schemacache.Load(lctx, conn, set.cfg.DBSchemas)
 	if err != nil {
 		return nil, fmt.Errorf("loading schema cache: %w", err)
 	}
