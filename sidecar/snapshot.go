@@ -188,7 +188,16 @@ func (s *Server) load(ctx context.Context, set *settings) (*snapshot, error) {
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Release()
-	c, err := schemacache.Load(lctx, conn, set.cfg.DBSchemas)
+	// With two more idle connections in the pool (one is left for requests), the columns are read on a second
+	// one in parallel with the other catalog queries. No connection is opened or waited for to do so.
+	conns := []schemacache.Querier{conn}
+	if s.pool.Stat().IdleConns() >= 2 {
+		if conn2, err := s.pool.Acquire(lctx); err == nil {
+			defer conn2.Release()
+			conns = append(conns, conn2)
+		}
+	}
+	c, err := schemacache.LoadOn(lctx, conns, set.cfg.DBSchemas)
 	if err != nil {
 		return nil, fmt.Errorf("loading schema cache: %w", err)
 	}
