@@ -119,18 +119,31 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // compress runs build into a gzip stream (the fastest level: documents are very repetitive, and the
-// compressed bytes are what is kept) and returns the compressed bytes, exactly sized, and the raw size.
+// compressed bytes are what is kept) and returns the compressed bytes, exactly sized, and the raw size. The
+// document is compressed on another goroutine while it is written, piece by piece.
 func compress(build func(w io.Writer) error) ([]byte, int64, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
 		return nil, 0, err
 	}
-	cw := &countingWriter{w: zw}
-	if err := build(cw); err != nil {
-		return nil, 0, err
+	pr, pw := io.Pipe()
+	zipped := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(zw, pr)
+		if err == nil {
+			err = zw.Close()
+		}
+		pr.CloseWithError(err) // a failed compression stops the build's next write
+		zipped <- err
+	}()
+	cw := &countingWriter{w: pw}
+	err = build(cw)
+	pw.CloseWithError(err) // nil: the reader sees the end of the document
+	if zerr := <-zipped; err == nil {
+		err = zerr
 	}
-	if err := zw.Close(); err != nil {
+	if err != nil {
 		return nil, 0, err
 	}
 	return bytes.Clone(buf.Bytes()), cw.n, nil
