@@ -103,7 +103,7 @@ coltypes as materialized (
   from (select distinct atttypid as typid from cols) x
   left join dom_base db on db.oid = x.typid
   join typ ct on ct.oid = x.typid
-  join lateral (select * from typ where typ.oid = coalesce(db.base, x.typid)) bt on true
+  join lateral (select * from typ where typ.oid = coalesce(db.base, x.typid) limit 1) bt on true -- limit: looked up by OID
   left join typ elt on elt.oid = bt.elem_base
   left join lateral (
     -- PostgREST's domain representations: implicit function casts between a domain and json / text.
