@@ -277,7 +277,7 @@ func runBigSchema(ctx context.Context, o options, e *env) error {
 				c.matches = "yes"
 			}
 		}
-		log.Printf("pgway openapi %s: %v, %.1f MiB, max RSS %.0f MiB %s", c.args, c.took.Round(time.Millisecond), mib(c.bytes),
+		log.Printf("%s: %v, %.1f MiB, max RSS %.0f MiB %s", c.args, c.took.Round(time.Millisecond), mib(c.bytes),
 			mib(c.maxRSS), c.err)
 		r.cli = append(r.cli, c.bigCLI)
 	}
@@ -537,7 +537,10 @@ func bigCLIRun(ctx context.Context, bin, dbURL, role string) bigCLIRun_ {
 	if role != "" {
 		args = append(args, "--role", role)
 	}
-	r := bigCLIRun_{bigCLI: bigCLI{args: strings.Join(args[3:], " ")}}
+	r := bigCLIRun_{bigCLI: bigCLI{args: "pgway openapi " + strings.Join(args[3:], " ")}}
+	if role == "" {
+		r.args = "pgway openapi (every relation)"
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -601,14 +604,15 @@ func renderBig(o options, r *bigResult, mach string) string {
 	}
 	fmt.Fprintf(&b, "\nAfter the three roles' documents: pgway RSS %.0f MiB (peak VmHWM %.0f MiB; %.0f MiB 5 s later), pgway CPU %.2f s.\n\n",
 		mib(r.rssAfter), mib(r.hwm), mib(r.rssSettled), r.cpuDocs)
-	fmt.Fprintf(&b, "Reload (`NOTIFY pgrst, 'reload schema'`) while a client reads `GET /t00002?limit=1` in a loop: reload took %.2f s; "+
+	fmt.Fprintf(&b, "Reload (`NOTIFY pgrst, 'reload schema'`) while a client reads `GET /t00002?limit=1` in a loop: %.2f s from the "+
+		"NOTIFY to the new snapshot (the listener's debounce, the load, the version catalog and the validators); "+
 		"%d requests during it, p50 %.1f ms, max %.1f ms (max %.1f ms in the 3 s before), %d errors; the anonymous document of "+
 		"the new snapshot then took %.2f s. %s\n\n",
 		r.reload.took.Seconds(), r.reload.requests, ms(r.reload.p50Lat), ms(r.reload.maxLat), ms(r.reload.baselineP), r.reload.errors,
 		r.reload.docAfter.Seconds(), r.reload.err)
 	fmt.Fprintf(&b, "Concurrent: %d clients asking at once for a document not built yet (big_writer, 3.1): slowest %.2f s, same body: %v. %s\n\n",
 		r.concurrent.clients, r.concurrent.slowest.Seconds(), r.concurrent.sameBody, r.concurrent.err)
-	b.WriteString("| `pgway openapi` | s | MiB | max RSS MiB | same as served | note |\n|---|---:|---:|---:|---|---|\n")
+	b.WriteString("| command | s | MiB | max RSS MiB | same as served | note |\n|---|---:|---:|---:|---|---|\n")
 	for _, c := range r.cli {
 		fmt.Fprintf(&b, "| `%s` | %.2f | %.1f | %.0f | %s | %s |\n", c.args, c.took.Seconds(), mib(c.bytes), mib(c.maxRSS),
 			cmpOr(c.matches, "n/a"), c.err)
