@@ -150,9 +150,10 @@ func (e *jsonEmitter) finish() error {
 }
 
 // yamlEmitter writes YAML as yaml.v3 writes the whole document parsed from its JSON (block style, indent 2,
-// quoting only where needed), one member or item at a time: each is written as compact JSON, parsed and
-// encoded by yaml.v3 alone, and indented to its depth (yaml.v3 does not wrap lines, so a block's layout does
-// not depend on its depth).
+// quoting only where needed), one member or item at a time: yamlDirect writes it, with yaml.v3 rendering each
+// distinct scalar; what yamlDirect does not handle is written as compact JSON, parsed and encoded by yaml.v3
+// alone, and indented to its depth (yaml.v3 does not wrap lines, so a block's layout does not depend on its
+// depth).
 type yamlEmitter struct {
 	w       io.Writer
 	buf     bytes.Buffer
@@ -161,10 +162,11 @@ type yamlEmitter struct {
 	counts  []int
 	err     error
 	json    jsonWriter
+	direct  yamlDirect
 }
 
 func newYAMLEmitter(w io.Writer) *yamlEmitter {
-	return &yamlEmitter{w: w, counts: []int{0}}
+	return &yamlEmitter{w: w, counts: []int{0}, direct: yamlDirect{keys: map[string]string{}, vals: map[string]string{}}}
 }
 
 func (e *yamlEmitter) indent(depth int) {
@@ -223,6 +225,12 @@ func (e *yamlEmitter) closeSeq() {
 // member writes key: v at the current depth.
 func (e *yamlEmitter) member(key string, v any) {
 	e.start()
+	mark := e.buf.Len()
+	if e.direct.member(&e.buf, key, v, e.depth*2) {
+		e.flushIfFull()
+		return
+	}
+	e.buf.Truncate(mark) // something yamlDirect leaves to yaml.v3
 	e.json.buf = append(e.json.buf[:0], '{')
 	e.json.buf = appendString(e.json.buf, key)
 	e.json.buf = append(e.json.buf, ':')
@@ -234,6 +242,12 @@ func (e *yamlEmitter) member(key string, v any) {
 // item writes - v at the current depth (a sequence is indented under its key).
 func (e *yamlEmitter) item(v any) {
 	e.start()
+	mark := e.buf.Len()
+	if e.direct.item(&e.buf, v, e.depth*2) {
+		e.flushIfFull()
+		return
+	}
+	e.buf.Truncate(mark)
 	e.json.buf = append(e.json.buf[:0], '[')
 	e.json.value(v, 0)
 	e.json.buf = append(e.json.buf, ']')
@@ -275,6 +289,10 @@ func (e *yamlEmitter) chunk(depth int) {
 			e.buf.Write(line)
 		}
 	}
+	e.flushIfFull()
+}
+
+func (e *yamlEmitter) flushIfFull() {
 	if e.buf.Len() >= flushAt {
 		e.flush()
 	}

@@ -44,3 +44,67 @@ func ptrF64(v float64) *float64 { return &v }
 
 // is reports whether the schema's only type is t (kin-openapi's Types.Is).
 func (s *schema) is(t string) bool { return len(s.typ) == 1 && s.typ[0] == t }
+
+// members are the schema's JSON members (unsorted), as jsonWriter.schema writes them (for YAML).
+func (s *schema) members() object {
+	if s.ref != "" {
+		return object{{"$ref", s.ref}}
+	}
+	o := make(object, 0, 6)
+	if len(s.oneOf) != 0 {
+		o.set("oneOf", s.oneOf)
+	}
+	if len(s.anyOf) != 0 {
+		o.set("anyOf", s.anyOf)
+	}
+	if len(s.allOf) != 0 {
+		o.set("allOf", s.allOf)
+	}
+	switch len(s.typ) {
+	case 0:
+	case 1:
+		o.set("type", s.typ[0])
+	default:
+		o.set("type", s.typ)
+	}
+	if s.format != "" {
+		o.set("format", s.format)
+	}
+	if s.description != "" {
+		o.set("description", s.description)
+	}
+	if len(s.enum) != 0 {
+		o.set("enum", s.enum)
+	}
+	if s.def != nil {
+		o.set("default", s.def)
+	}
+	if s.nullable {
+		o.set("nullable", true)
+	}
+	if s.readOnly {
+		o.set("readOnly", true)
+	}
+	if s.min != nil {
+		o.set("minimum", *s.min)
+	}
+	if s.max != nil {
+		o.set("maximum", *s.max)
+	}
+	if s.maxLength != nil {
+		o.set("maxLength", *s.maxLength)
+	}
+	if s.pattern != "" {
+		o.set("pattern", s.pattern)
+	}
+	if s.items != nil {
+		o.set("items", s.items)
+	}
+	if len(s.required) != 0 {
+		o.set("required", s.required)
+	}
+	if len(s.props) != 0 {
+		o.set("properties", s.props)
+	}
+	return o
+}
