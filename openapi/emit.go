@@ -273,22 +273,7 @@ func (e *yamlEmitter) chunk(depth int) {
 		return
 	}
 	_ = enc.Close()
-	text := out.Bytes()
-	if depth == 0 {
-		e.buf.Write(text)
-	} else {
-		for len(text) > 0 {
-			line := text
-			if i := bytes.IndexByte(text, '\n'); i >= 0 {
-				line = text[:i+1]
-			}
-			text = text[len(line):]
-			if len(line) > 1 { // blank lines of a literal block stay empty
-				e.indent(depth)
-			}
-			e.buf.Write(line)
-		}
-	}
+	indentLines(&e.buf, out.String(), depth*2, true) // blank lines of a literal block stay empty
 	e.flushIfFull()
 }
 

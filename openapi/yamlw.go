@@ -12,8 +12,7 @@ import (
 // yamlDirect writes values as yaml.v3 lays out the nodes parsed from their JSON (indent 2, block style,
 // sequences indented under their key, a mapping in a sequence item starting on the dash's line), asking yaml.v3
 // only how to write each distinct scalar (plain, quoted or a literal block), once. It reports false for what it
-// leaves to yaml.v3 whole: a multi-line scalar as a sequence item, a sequence in a sequence, a key yaml.v3
-// writes as a complex key.
+// leaves to yaml.v3 whole: a sequence in a sequence, a key yaml.v3 writes as a complex key.
 type yamlDirect struct {
 	keys, vals map[string]string
 }
@@ -160,27 +159,41 @@ func (y *yamlDirect) seq(buf *bytes.Buffer, xs []any, indent int) bool {
 			return false
 		}
 		s, ok := y.scalar(x)
-		if !ok || strings.IndexByte(s, '\n') >= 0 {
+		if !ok {
 			return false
 		}
-		buf.WriteString(s)
+		writeLines(buf, s, indent) // a literal block's lines go two past the dash, as a mapping value's past its key
 		buf.WriteByte('\n')
 	}
 	return true
 }
 
 // writeLines writes a scalar's rendering, its continuation lines (a literal block's) indented by indent.
-func writeLines(buf *bytes.Buffer, s string, indent int) {
-	first, rest, more := strings.Cut(s, "\n")
-	buf.WriteString(first)
-	for more {
-		var line string
-		line, rest, more = strings.Cut(rest, "\n")
-		buf.WriteByte('\n')
-		if line != "" {
-			spaces(buf, indent)
+func writeLines(buf *bytes.Buffer, s string, indent int) { indentLines(buf, s, indent, false) }
+
+// indentLines writes text, indenting by indent every line that is not empty (the first one too, with first)
+// as yaml.v3 would have at that depth. A line ends at \n, and also at the other breaks yaml.v3 writes raw
+// inside a quoted scalar (U+0085, U+2028, U+2029), after which it indents the rest of the scalar too.
+func indentLines(buf *bytes.Buffer, text string, indent int, first bool) {
+	start := first
+	for i := 0; i < len(text); {
+		if start {
+			if text[i] != '\n' {
+				spaces(buf, indent)
+			}
+			start = false
 		}
-		buf.WriteString(line)
+		n := 1
+		switch {
+		case text[i] == '\n':
+			start = true
+		case strings.HasPrefix(text[i:], "\u2028"), strings.HasPrefix(text[i:], "\u2029"):
+			n, start = 3, true
+		case strings.HasPrefix(text[i:], "\u0085"):
+			n, start = 2, true
+		}
+		buf.WriteString(text[i : i+n])
+		i += n
 	}
 }
 
