@@ -117,6 +117,7 @@ type bigResult struct {
 	hwm           int64 // VmHWM after the documents of every role
 	rssSettled    int64 // VmRSS 5 s later
 	cpuDocs       float64
+	yaml          string
 	concurrent    bigConcurrent
 	reload        bigReload
 	cli           []bigCLI
@@ -255,6 +256,14 @@ func runBigSchema(ctx context.Context, o options, e *env) error {
 	time.Sleep(5 * time.Second)
 	m, _ = readProcMem(pid)
 	r.rssSettled = m.rss
+	// The anonymous role's document as YAML.
+	if raw, wire, _, enc, took, err := bigFetch(ctx, client, base+"/pgway/openapi.yaml", "web_anon", true); err == nil {
+		r.yaml = fmt.Sprintf("YAML (`/pgway/openapi.yaml`, web_anon): first request %.2f s (%s), %.1f MiB raw, %.2f MiB on the wire.",
+			took.Seconds(), enc, mib(raw), mib(wire))
+	} else {
+		r.yaml = "YAML: " + err.Error()
+	}
+	log.Print(r.yaml)
 
 	// Reload while requests run.
 	r.reload = bigReloadRun(ctx, client, base, s, super)
@@ -602,8 +611,8 @@ func renderBig(o options, r *bigResult, mach string) string {
 		fmt.Fprintf(&b, "| %s | %.2f | %s | %.3f / %.3f | %.1f | %.2f | %.0f | %s |\n", d.role, d.first.Seconds(), d.firstEncoding,
 			d.cachedGzip.Seconds(), d.cachedIdentity.Seconds(), mib(d.raw), mib(d.compressed), mib(d.rssAfter), d.err)
 	}
-	fmt.Fprintf(&b, "\nAfter the three roles' documents: pgway RSS %.0f MiB (peak VmHWM %.0f MiB; %.0f MiB 5 s later), pgway CPU %.2f s.\n\n",
-		mib(r.rssAfter), mib(r.hwm), mib(r.rssSettled), r.cpuDocs)
+	fmt.Fprintf(&b, "\nAfter the three roles' documents: pgway RSS %.0f MiB (peak VmHWM %.0f MiB; %.0f MiB 5 s later), pgway CPU %.2f s. %s\n\n",
+		mib(r.rssAfter), mib(r.hwm), mib(r.rssSettled), r.cpuDocs, r.yaml)
 	fmt.Fprintf(&b, "Reload (`NOTIFY pgrst, 'reload schema'`) while a client reads `GET /t00002?limit=1` in a loop: %.2f s from the "+
 		"NOTIFY to the new snapshot (the listener's debounce, the load, the version catalog and the validators); "+
 		"%d requests during it, p50 %.1f ms, max %.1f ms (max %.1f ms in the 3 s before), %d errors; the anonymous document of "+
