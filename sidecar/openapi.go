@@ -96,16 +96,6 @@ func (dc *docCache) get(key docKey, build func(w io.Writer) error) (*docEntry, e
 	return e, e.err
 }
 
-// cached reports the keys and compressed size of the documents kept, most recently used first (for tests).
-func (dc *docCache) cached() (keys []docKey, size int64) {
-	dc.mu.Lock()
-	defer dc.mu.Unlock()
-	for el := dc.lru.Front(); el != nil; el = el.Next() {
-		keys = append(keys, el.Value.(*docEntry).key)
-	}
-	return keys, dc.size
-}
-
 // countingWriter counts the bytes written through it.
 type countingWriter struct {
 	w io.Writer

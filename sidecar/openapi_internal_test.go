@@ -125,3 +125,13 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// cached reports the keys and compressed size of the documents kept, most recently used first.
+func (dc *docCache) cached() (keys []docKey, size int64) {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	for el := dc.lru.Front(); el != nil; el = el.Next() {
+		keys = append(keys, el.Value.(*docEntry).key)
+	}
+	return keys, dc.size
+}
