@@ -236,7 +236,7 @@ func runLarge(ctx context.Context, o options, e *env) error {
 	}
 	report := renderLarge(o, results, machine(e.pgVersion))
 	fmt.Println(report)
-	return writeReport(o, e.root, report, true)
+	return writeReport(o, e.root, report, largeHeading)
 }
 
 func largeRun(ctx context.Context, s *server, c largeCase, o options, e *env, conn *pgx.Conn) largeResult {

@@ -8,6 +8,7 @@
 //	go run ./bench -subject baseline -quick   # driver self-test: baseline against a second baseline
 //	go run ./bench -statements -profile /tmp/prof -scenarios by-id   # pg_stat_statements table, pprof files
 //	go run ./bench -large      # large reads: 8 concurrent GET /items of every row, memory and first byte
+//	go run ./bench -bigschema  # 10,000 related tables: schema cache load, OpenAPI document per role, memory
 package main
 
 import (
@@ -59,6 +60,9 @@ type options struct {
 	largeSample time.Duration
 	largeCheck  bool // json.Valid on every element of a large JSON read
 	pgbouncer   bool // the PgBouncer mode instead of the scenario run
+	bigschema   bool // the big-schema mode instead of the scenarios
+	bigTables   int
+	bigViews    int
 
 	loadBefore string // 1-minute load average when the run started
 }
@@ -88,6 +92,10 @@ func main() {
 		"db-prepared-statements = false) and on pgway direct, with and without prepared statements; writes the report's PgBouncer section")
 	flag.BoolVar(&o.batch, "batch", false, "atomic batch mode: insert-1 on every server and batch-10-inserts on pgway; writes only the "+
 		"report's atomic batch section (time per 10 inserts: one batch vs 10 requests)")
+	flag.BoolVar(&o.bigschema, "bigschema", false, "big-schema mode: a schema of -big-tables related tables and -big-views views; "+
+		"reports schema cache load, OpenAPI document build time, size and pgway's memory per role, a reload under requests and pgway openapi")
+	flag.IntVar(&o.bigTables, "big-tables", 10_000, "tables in -bigschema mode")
+	flag.IntVar(&o.bigViews, "big-views", 1_000, "views in -bigschema mode")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "markdown report path, relative to the module root (empty: don't write)")
 	flag.StringVar(&o.dbURL, "db", os.Getenv("PGWAY_BENCH_DATABASE_URL"), "superuser URL of an existing PostgreSQL to use instead of a throwaway one")
@@ -113,6 +121,12 @@ func main() {
 		}
 		if !set["rows"] {
 			o.rows = 100_000
+		}
+		if !set["big-tables"] {
+			o.bigTables = 1_000
+		}
+		if !set["big-views"] {
+			o.bigViews = 100
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -206,6 +220,7 @@ type env struct {
 	pgPid     int    // postmaster (0: not on this machine)
 	pgVersion string
 	stats     *statements // nil unless -statements
+	seedTime  time.Duration
 }
 
 func run(ctx context.Context, o options) error {
@@ -229,6 +244,9 @@ func run(ctx context.Context, o options) error {
 		log.Printf("starting PostgreSQL")
 		// synchronize_seqscans off: an unordered page (limit=1000) is the same rows for every server.
 		settings := map[string]string{"shared_buffers": "256MB", "synchronize_seqscans": "off"}
+		if o.bigschema {
+			settings["max_locks_per_transaction"] = "256" // GRANT … ON ALL TABLES locks every table
+		}
 		if o.statements {
 			settings["shared_preload_libraries"] = "pg_stat_statements"
 			settings["pg_stat_statements.track_planning"] = "on"
@@ -244,18 +262,27 @@ func run(ctx context.Context, o options) error {
 	if o.dbURL != "" {
 		e.superURL = o.dbURL
 	}
-	log.Printf("seeding %d rows", o.rows)
 	t0 := time.Now()
-	e.pgVersion, e.pgPid, err = seed(ctx, e.superURL, o.rows)
+	if o.bigschema {
+		log.Printf("seeding %d tables and %d views", o.bigTables, o.bigViews)
+		e.pgVersion, e.pgPid, err = seedBig(ctx, e.superURL, o.bigTables, o.bigViews)
+	} else {
+		log.Printf("seeding %d rows", o.rows)
+		e.pgVersion, e.pgPid, err = seed(ctx, e.superURL, o.rows)
+	}
 	if err != nil {
 		return err
 	}
+	e.seedTime = time.Since(t0)
 	if o.dbURL != "" {
 		e.pgPid = 0 // a server we did not start may not be on this machine: no DB CPU or memory figures
 	}
 	log.Printf("seeded in %v", time.Since(t0).Round(time.Millisecond))
 	if e.authURL, err = withLogin(e.superURL, "authenticator", "bench"); err != nil {
 		return err
+	}
+	if o.bigschema {
+		return runBigSchema(ctx, o, e)
 	}
 	if e.bareURL, err = withLogin(e.superURL, scenario.BareRole, scenario.BarePassword); err != nil {
 		return err
@@ -437,7 +464,7 @@ func runLoad(ctx context.Context, o options, e *env) error {
 	}
 	report := renderLoad(o, names, scenarios, results, diffs, profiles, machine(e.pgVersion))
 	fmt.Println(report)
-	if err := writeReport(o, e.root, report, false); err != nil {
+	if err := writeReport(o, e.root, report, ""); err != nil {
 		return err
 	}
 	if section := renderBatch(o, names, scenarios, results, machine(e.pgVersion)); section != "" {

@@ -187,19 +187,6 @@ func renderPgBouncer(o options, version string, scs []scenario.Scenario, res [][
 	return b.String()
 }
 
-// cutSection takes the section that starts with heading (up to the next "## " heading) out of text.
-func cutSection(text, heading string) (rest, section string) {
-	i := strings.Index("\n"+text, "\n"+heading+"\n")
-	if i < 0 {
-		return text, ""
-	}
-	end := len(text)
-	if j := strings.Index(text[i+len(heading):], "\n## "); j >= 0 {
-		end = i + len(heading) + j + 1
-	}
-	return text[:i] + text[end:], text[i:end]
-}
-
 // sideCPU is the CPU seconds of the processes a server relies on besides itself (PgBouncer).
 func sideCPU(pids []int) float64 {
 	total := 0.0

@@ -45,9 +45,13 @@ func loadAvg() string {
 // and -large replaces only it.
 const largeHeading = "## Large reads"
 
-// writeReport writes report to -out: the scenario table replaces everything before the large-read section,
-// the large-read section (large) replaces that section.
-func writeReport(o options, root, report string, large bool) error {
+// sections are the report file's sections written by a mode of their own (-large, -batch, -pgbouncer,
+// -bigschema), in file order; the scenario table is everything before the first of them.
+var sections = []string{largeHeading, batchHeading, pgbouncerHeading, bigHeading}
+
+// writeReport writes report to -out: with heading "" (the scenario run) it replaces everything before the first
+// mode section; with a section heading it replaces that section, keeping the rest.
+func writeReport(o options, root, report, heading string) error {
 	if o.out == "" {
 		return nil
 	}
@@ -59,31 +63,54 @@ func writeReport(o options, root, report string, large bool) error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	text := string(old)
-	if large {
-		text, _ = cutSection(text, largeHeading) // replaced by report, before the other sections
-	}
-	head, tail := text, ""
-	if i := firstSection(head); i >= 0 {
-		head, tail = head[:i+1], head[i+1:]
-	}
-	var out string
-	if large {
-		if strings.TrimSpace(head) == "" {
-			head = "# pgway load benchmark\n"
-		}
-		out = strings.TrimRight(head, "\n") + "\n\n" + report
-	} else {
-		out = report
-	}
-	if tail != "" {
-		out = strings.TrimRight(out, "\n") + "\n\n" + tail
-	}
+	out := mergeReport(string(old), report, heading)
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		return err
 	}
 	log.Printf("wrote %s", path)
 	return nil
+}
+
+// mergeReport puts report into the file text old as the part heading names ("" for the scenario table).
+func mergeReport(old, report, heading string) string {
+	parts := map[string]string{}
+	head := old
+	type cut struct {
+		at      int
+		heading string
+	}
+	var cuts []cut
+	for _, h := range sections {
+		if i := strings.Index("\n"+old, "\n"+h+"\n"); i >= 0 {
+			cuts = append(cuts, cut{i, h})
+		}
+	}
+	slices.SortFunc(cuts, func(a, b cut) int { return a.at - b.at })
+	if len(cuts) > 0 {
+		head = old[:cuts[0].at]
+	}
+	for i, c := range cuts {
+		end := len(old)
+		if i+1 < len(cuts) {
+			end = cuts[i+1].at
+		}
+		parts[c.heading] = strings.TrimRight(old[c.at:end], "\n") + "\n"
+	}
+	if heading == "" {
+		head = report
+	} else {
+		parts[heading] = strings.TrimRight(report, "\n") + "\n"
+		if strings.TrimSpace(head) == "" {
+			head = "# pgway load benchmark\n"
+		}
+	}
+	out := strings.TrimRight(head, "\n") + "\n"
+	for _, h := range sections {
+		if p, ok := parts[h]; ok {
+			out += "\n" + p
+		}
+	}
+	return out
 }
 
 // refLabel describes a reference server for the report.
@@ -123,27 +150,24 @@ func renderLoad(o options, names []string, scs []scenario.Scenario, res [][]meas
 		fmt.Fprintf(&b, "- pg_stat_statements loaded with track_planning on (-statements); it costs PostgreSQL some CPU\n")
 	}
 	fmt.Fprintf(&b, "- columns: CPU and DB CPU are seconds per 1,000 requests (server process; PostgreSQL postmaster and backends), "+
-		"allocs are Go heap allocations per request (`go_memstats_mallocs_total` delta, scrape cost subtracted), "+
-		"KB/resp the response body as sent (compressed when it was); "+
+		"allocs are Go heap allocations per request (`go_memstats_mallocs_total` delta, scrape cost subtracted); "+
 		"ratio rows are %s / reference (for req/s higher is better, for the rest lower is better)\n\n", subject)
-	b.WriteString("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k | DB CPU s/1k | allocs/req | KB/resp | errors |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k | DB CPU s/1k | allocs/req | errors |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, sc := range scs {
 		for j, m := range res[i] {
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %d |\n", sc.Name, names[j], m.rps(),
-				ms(m.load.P50), ms(m.load.P99), num(m.per1k(m.cpu), 3), num(m.per1k(m.dbCPU), 3), num(m.allocsPerReq(), 1),
-				num(m.kbPerResp(), 1), m.load.Errors)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %d |\n", sc.Name, names[j], m.rps(),
+				ms(m.load.P50), ms(m.load.P99), num(m.per1k(m.cpu), 3), num(m.per1k(m.dbCPU), 3), num(m.allocsPerReq(), 1), m.load.Errors)
 		}
 		s := res[i][0]
 		for j := 1; j < len(res[i]); j++ {
 			r := res[i][j]
-			fmt.Fprintf(&b, "| %s | **/%s** | %s | %s | %s | %s | %s | %s | %s | |\n", sc.Name, names[j],
+			fmt.Fprintf(&b, "| %s | **/%s** | %s | %s | %s | %s | %s | %s | |\n", sc.Name, names[j],
 				ratio(s.rps(), r.rps()), ratio(ms(s.load.P50), ms(r.load.P50)), ratio(ms(s.load.P99), ms(r.load.P99)),
 				ratio(s.per1k(s.cpu), r.per1k(r.cpu)), ratio(s.per1k(s.dbCPU), r.per1k(r.dbCPU)),
-				ratio(s.allocsPerReq(), r.allocsPerReq()), ratio(s.kbPerResp(), r.kbPerResp()))
+				ratio(s.allocsPerReq(), r.allocsPerReq()))
 		}
 	}
-	b.WriteString(renderCompressed(names, scs, res))
 	b.WriteString(renderTargets(names, scs, res))
 	if o.statements {
 		b.WriteString(renderStatements(names, scs, res))
@@ -178,38 +202,6 @@ func renderLoad(o options, names []string, scs []scenario.Scenario, res [][]meas
 		}
 	}
 	return b.String()
-}
-
-// compressedScenarios pair a scenario that asks for a compressed body with the same request uncompressed.
-var compressedScenarios = map[string]string{"page-1000-gzip": "page-1000"}
-
-// renderCompressed compares each compressed scenario with its uncompressed twin, per server: bytes sent, req/s,
-// CPU and allocations.
-func renderCompressed(names []string, scs []scenario.Scenario, res [][]measurement) string {
-	var rows []string
-	for i, sc := range scs {
-		twin, ok := compressedScenarios[sc.Name]
-		if !ok {
-			continue
-		}
-		k := slices.IndexFunc(scs, func(s scenario.Scenario) bool { return s.Name == twin })
-		if k < 0 {
-			continue
-		}
-		for j, n := range names {
-			c, u := res[i][j], res[k][j]
-			rows = append(rows, fmt.Sprintf("| %s / %s | %s | %s | %s | %s | %s | %s |", sc.Name, twin, n,
-				ratio(c.kbPerResp(), u.kbPerResp()), ratio(c.rps(), u.rps()), ratio(ms(c.load.P50), ms(u.load.P50)),
-				ratio(c.per1k(c.cpu), u.per1k(u.cpu)), ratio(c.allocsPerReq(), u.allocsPerReq())))
-		}
-	}
-	if len(rows) == 0 {
-		return ""
-	}
-	return "\nCompressed against uncompressed (the same request with and without `Accept-Encoding`; over loopback, " +
-		"where bandwidth costs nothing, so this is compression's CPU price, not its benefit on a network):\n\n" +
-		"| scenarios | server | bytes | req/s | p50 | CPU/req | allocs/req |\n|---|---|---:|---:|---:|---:|---:|\n" +
-		strings.Join(rows, "\n") + "\n"
 }
 
 // targetScenarios are issue #14's: pgway at ≥ 0.85× the bare handler's req/s with at most 10% more allocations.
@@ -324,53 +316,9 @@ func ratio(a, b float64) string {
 // batchHeading starts the atomic batch section of the report (bench -batch, or a run with batch-10-inserts).
 const batchHeading = "## Atomic batches"
 
-// firstSection is the offset of the newline before the report's first kept section (-1: none).
-func firstSection(s string) int {
-	i := -1
-	for _, h := range []string{largeHeading, batchHeading, pgbouncerHeading} {
-		if j := strings.Index(s, "\n"+h); j >= 0 && (i < 0 || j < i) {
-			i = j
-		}
-	}
-	return i
-}
-
-// writeSection replaces (or adds) the section under heading in -out, keeping the rest of the file.
+// writeSection writes section, which starts with heading, to -out in place of that section (the others kept).
 func writeSection(o options, root, heading, section string) error {
-	if o.out == "" {
-		return nil
-	}
-	path := o.out
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(root, path)
-	}
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if strings.TrimSpace(text) == "" {
-		text = "# pgway load benchmark\n"
-	}
-	start := strings.Index(text, "\n"+heading)
-	if start < 0 {
-		text = strings.TrimRight(text, "\n") + "\n\n" + strings.TrimRight(section, "\n") + "\n"
-	} else {
-		end := len(text)
-		if j := strings.Index(text[start+1:], "\n## "); j >= 0 {
-			end = start + 1 + j + 1
-		}
-		rest := text[end:]
-		text = text[:start+1] + strings.TrimRight(section, "\n") + "\n"
-		if rest != "" {
-			text += "\n" + rest
-		}
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		return err
-	}
-	log.Printf("wrote %s (%s)", path, heading)
-	return nil
+	return writeReport(o, root, section, heading)
 }
 
 // renderBatch is the atomic batch section: per server, the time and throughput of N inserts as N requests of the

@@ -6,13 +6,13 @@ import (
 	"testing"
 )
 
-// TestWriteReport: the scenario run and -large each replace only their own part of the report file.
+// TestWriteReport: the scenario run, -large and -bigschema each replace only their own part of the report file.
 func TestWriteReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "RESULTS.md")
 	o := options{out: path}
-	step := func(report string, large bool, want string) {
+	step := func(report string, heading string, want string) {
 		t.Helper()
-		if err := writeReport(o, "", report, large); err != nil {
+		if err := writeReport(o, "", report, heading); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := os.ReadFile(path)
@@ -20,10 +20,15 @@ func TestWriteReport(t *testing.T) {
 			t.Fatalf("after writing %q:\n%s\nwant\n%s", report, b, want)
 		}
 	}
-	step(largeHeading+"\n\nL1\n", true, "# pgway load benchmark\n\n"+largeHeading+"\n\nL1\n")
-	step("# pgway load benchmark\n\nS1\n", false, "# pgway load benchmark\n\nS1\n\n"+largeHeading+"\n\nL1\n")
-	step("# pgway load benchmark\n\nS2\n", false, "# pgway load benchmark\n\nS2\n\n"+largeHeading+"\n\nL1\n")
-	step(largeHeading+"\n\nL2\n", true, "# pgway load benchmark\n\nS2\n\n"+largeHeading+"\n\nL2\n")
+	const h = "# pgway load benchmark\n\n"
+	step(largeHeading+"\n\nL1\n", largeHeading, h+largeHeading+"\n\nL1\n")
+	step(h+"S1\n", "", h+"S1\n\n"+largeHeading+"\n\nL1\n")
+	step(h+"S2\n", "", h+"S2\n\n"+largeHeading+"\n\nL1\n")
+	step(largeHeading+"\n\nL2\n", largeHeading, h+"S2\n\n"+largeHeading+"\n\nL2\n")
+	step(bigHeading+"\n\nB1\n", bigHeading, h+"S2\n\n"+largeHeading+"\n\nL2\n\n"+bigHeading+"\n\nB1\n")
+	step(largeHeading+"\n\nL3\n", largeHeading, h+"S2\n\n"+largeHeading+"\n\nL3\n\n"+bigHeading+"\n\nB1\n")
+	step(h+"S3\n", "", h+"S3\n\n"+largeHeading+"\n\nL3\n\n"+bigHeading+"\n\nB1\n")
+	step(bigHeading+"\n\nB2\n", bigHeading, h+"S3\n\n"+largeHeading+"\n\nL3\n\n"+bigHeading+"\n\nB2\n")
 }
 
 // TestPgBouncerSection: -pgbouncer replaces only its section, and the scenario run and -large keep it.
@@ -42,11 +47,11 @@ func TestPgBouncerSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(title + pgbouncerHeading + "\n\nB1\n")
-	if err := writeReport(o, "", title+"S1\n", false); err != nil {
+	if err := writeReport(o, "", title+"S1\n", ""); err != nil {
 		t.Fatal(err)
 	}
 	check(title + "S1\n\n" + pgbouncerHeading + "\n\nB1\n")
-	if err := writeReport(o, "", largeHeading+"\n\nL1\n", true); err != nil {
+	if err := writeReport(o, "", largeHeading+"\n\nL1\n", largeHeading); err != nil {
 		t.Fatal(err)
 	}
 	check(title + "S1\n\n" + largeHeading + "\n\nL1\n\n" + pgbouncerHeading + "\n\nB1\n")
@@ -54,11 +59,11 @@ func TestPgBouncerSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(title + "S1\n\n" + largeHeading + "\n\nL1\n\n" + pgbouncerHeading + "\n\nB2\n")
-	if err := writeReport(o, "", title+"S2\n", false); err != nil {
+	if err := writeReport(o, "", title+"S2\n", ""); err != nil {
 		t.Fatal(err)
 	}
 	check(title + "S2\n\n" + largeHeading + "\n\nL1\n\n" + pgbouncerHeading + "\n\nB2\n")
-	if err := writeReport(o, "", largeHeading+"\n\nL2\n", true); err != nil {
+	if err := writeReport(o, "", largeHeading+"\n\nL2\n", largeHeading); err != nil {
 		t.Fatal(err)
 	}
 	check(title + "S2\n\n" + largeHeading + "\n\nL2\n\n" + pgbouncerHeading + "\n\nB2\n")

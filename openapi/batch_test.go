@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -37,6 +38,21 @@ func TestBatchDocument(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, "batch-"+tc.version+".json", out)
+			// Written directly (as served), in both formats: the same document.
+			for _, format := range []string{"json", "yaml"} {
+				want, err := openapi.Marshal(doc, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var written bytes.Buffer
+				opts := openapi.Options{Version: tc.version, Title: "Books", BatchMaxOperations: 50}
+				if err := openapi.Write(&written, fixture(), opts, format); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(written.Bytes(), want) {
+					t.Errorf("%s written directly differs from the built document", format)
+				}
+			}
 			loaded, err := openapi3.NewLoader().LoadFromData(out)
 			if err != nil {
 				t.Fatal(err)

@@ -139,7 +139,8 @@ func golden(t *testing.T, name string, got []byte) {
 func TestBuildValidates(t *testing.T) {
 	for _, tc := range []struct{ version, openapi string }{{"3.0", "3.0.3"}, {"3.1", "3.1.0"}} {
 		t.Run(tc.version, func(t *testing.T) {
-			doc := build(t, openapi.Options{Version: tc.version, ServerURL: "https://api.books.test/v1", Title: "Books"})
+			opts := openapi.Options{Version: tc.version, ServerURL: "https://api.books.test/v1", Title: "Books"}
+			doc := build(t, opts)
 			ctx := context.Background()
 			if err := doc.Validate(ctx); err != nil {
 				t.Fatalf("Validate: %v", err)
@@ -150,6 +151,12 @@ func TestBuildValidates(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, "books-"+tc.version+"."+format, out)
+				// Write streams the same document Build describes.
+				var written bytes.Buffer
+				if err := openapi.Write(&written, fixture(), opts, format); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "books-"+tc.version+"."+format, written.Bytes())
 				loaded, err := openapi3.NewLoader().LoadFromData(out)
 				if err != nil {
 					t.Fatalf("loading %s: %v", format, err)

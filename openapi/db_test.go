@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"testing"
@@ -45,5 +46,10 @@ func TestDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden(t, "db-"+version+".json", out)
+		var written bytes.Buffer
+		if err := openapi.Write(&written, c, openapi.Options{Version: version, Title: "Books"}, "json"); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "db-"+version+".json", written.Bytes())
 	}
 }

@@ -2,80 +2,94 @@ package openapi
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
 	"github.com/pgway/pgway/internal/schemacache"
 )
 
-// addRoutine describes /rpc/{name}: POST with the arguments as a JSON object and, for stable and immutable
+// planRoutine plans /rpc/{name}: POST with the arguments as a JSON object and, for stable and immutable
 // functions, GET with them as query parameters. Overloads share the path; their argument objects are anyOf.
-func (b *builder) addRoutine(fns []*schemacache.Routine) {
+func (b *builder) planRoutine(fns []*schemacache.Routine) {
 	fn := fns[0]
-	tag := b.tags.unique("(rpc) " + fn.Name)
-	b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tag, Description: cmp.Or(fn.Comment, "Function "+fn.Name)})
-	base := b.bases.unique(pascal(fn.Name))
+	p := &fnPlan{fns: fns}
+	p.tag = b.tags.unique("(rpc) " + fn.Name)
+	b.tagList = append(b.tagList, object{{"name", p.tag}, {"description", cmp.Or(fn.Comment, "Function "+fn.Name)}})
+	p.base = b.bases.unique(pascal(fn.Name))
+	p.postID = b.opIDs.unique("rpc" + p.base)
+	if !(len(fns) == 1 && singleUnnamed(fn) && rawBodyContent(fn) != nil) {
+		p.argsKey = b.keys.unique(componentKey(fn.Name) + "_args")
+		b.schemas[p.argsKey] = func() *schema { return b.argsSchema(fns) }
+	}
+	if slices.ContainsFunc(fns, func(f *schemacache.Routine) bool { return f.Volatility == 'i' || f.Volatility == 's' }) {
+		p.getID = b.opIDs.unique("rpc" + p.base + "Get")
+	}
+	b.fnList = append(b.fnList, p)
+	b.paths["/rpc/"+url.PathEscape(fn.Name)] = func() object { return b.routinePath(p) }
+}
+
+// routinePath is the path item of a function name.
+func (b *builder) routinePath(p *fnPlan) object {
+	fns := p.fns
+	fn := fns[0]
 	summary, desc := summarize(fn.Comment, "Call "+fn.Name)
-	item := &openapi3.PathItem{}
+	item := object{}
 
 	ok, result := b.returnSchema(fns)
-	var resps *openapi3.Responses
+	var resps object
 	if result == nil && ok == "204" {
 		resps = b.responses(status{"204", b.okResponse("No content (the function returns void)", nil)},
 			errs("400", "401", "403", "404", "406"))
 	} else {
-		r := &openapi3.Response{Description: ptr("OK"), Content: openapi3.Content{mtJSON: {Schema: result}}}
+		content := object{{mtJSON, mediaType(result)}}
+		r := object{{"description", "OK"}}
 		if fn.ReturnsSet || fn.ReturnsRelation != nil {
-			r.Headers = openapi3.Headers{"Content-Range": b.headerRef("ContentRange")}
+			r.set("headers", object{{"Content-Range", headerRef("ContentRange")}})
 		}
 		if fn.ReturnsRelation != nil && !fn.ReturnsSet {
-			r.Content[mtObject] = &openapi3.MediaType{Schema: result}
+			content.set(mtObject, mediaType(result))
 		}
-		if fn.ReturnsSet && result.Value != nil && result.Value.Items != nil {
-			r.Content[mtObject] = &openapi3.MediaType{Schema: result.Value.Items}
+		if fn.ReturnsSet && result.ref == "" && result.items != nil {
+			content.set(mtObject, mediaType(result.items))
 		}
-		resps = b.responses(status{"200", &openapi3.ResponseRef{Value: r}}, errs("400", "401", "403", "404", "406"))
+		r.set("content", content)
+		resps = b.responses(status{"200", r}, errs("400", "401", "403", "404", "406"))
 	}
-	var resultParams openapi3.Parameters
+	var resultParams []any
 	if fn.ReturnsSet || fn.ReturnsRelation != nil {
-		resultParams = openapi3.Parameters{b.paramRef("select"), b.paramRef("order"), b.paramRef("limit"), b.paramRef("offset")}
+		resultParams = refs("select", "order", "limit", "offset")
 	}
 
-	post := &openapi3.Operation{OperationID: b.opIDs.unique("rpc" + base), Tags: []string{tag},
-		Summary: summary, Description: desc, Responses: resps}
-	post.Parameters = concat(resultParams, openapi3.Parameters{b.paramRef("preferRpc")}, b.profile("contentProfile"))
-	post.RequestBody = b.argsBody(fns)
-	item.Post = post
+	post := operation(p.postID, p.tag, summary, desc)
+	setParams(&post, concat(resultParams, refs("preferRpc"), b.profile("contentProfile")))
+	post.set("requestBody", b.argsBody(p))
+	post.set("responses", resps)
+	item.set("post", post)
 
-	if slices.ContainsFunc(fns, func(f *schemacache.Routine) bool { return f.Volatility == 'i' || f.Volatility == 's' }) {
-		get := &openapi3.Operation{OperationID: b.opIDs.unique("rpc" + base + "Get"), Tags: []string{tag},
-			Summary: summary, Description: desc, Responses: resps}
-		get.Parameters = concat(b.argQueryParams(fns), resultParams,
-			openapi3.Parameters{b.paramRef("preferRead")}, b.profile("acceptProfile"))
-		item.Get = get
+	if p.getID != "" {
+		get := operation(p.getID, p.tag, summary, desc)
+		setParams(&get, concat(b.argQueryParams(fns), resultParams, refs("preferRead"), b.profile("acceptProfile")))
+		get.set("responses", resps)
+		item.set("get", get)
 	}
-	b.doc.Paths.Set("/rpc/"+url.PathEscape(fn.Name), item)
+	return item
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // returnSchema is the response body schema of a function (anyOf when overloads return different shapes), or
 // "204" and nil for void.
-func (b *builder) returnSchema(fns []*schemacache.Routine) (string, *openapi3.SchemaRef) {
-	var out openapi3.SchemaRefs
+func (b *builder) returnSchema(fns []*schemacache.Routine) (string, *schema) {
+	var out []*schema
 	seen := map[string]bool{}
 	for _, fn := range fns {
 		if strings.EqualFold(fn.ReturnType, "void") {
 			continue
 		}
 		s := b.returnOne(fn)
-		key, _ := json.Marshal(s)
-		if !seen[string(key)] {
-			seen[string(key)] = true
+		j := jsonWriter{}
+		j.value(s, 0)
+		if key := string(j.buf); !seen[key] {
+			seen[key] = true
 			out = append(out, s)
 		}
 	}
@@ -85,30 +99,29 @@ func (b *builder) returnSchema(fns []*schemacache.Routine) (string, *openapi3.Sc
 	case 1:
 		return "200", out[0]
 	}
-	return "200", &openapi3.SchemaRef{Value: &openapi3.Schema{AnyOf: out}}
+	return "200", &schema{anyOf: out}
 }
 
-func (b *builder) returnOne(fn *schemacache.Routine) *openapi3.SchemaRef {
-	var one *openapi3.SchemaRef
+func (b *builder) returnOne(fn *schemacache.Routine) *schema {
+	var one *schema
 	switch {
 	case fn.ReturnsRelation != nil:
-		if key, ok := b.readKey[*fn.ReturnsRelation]; ok {
-			one = b.schemaRef(key)
+		if p, ok := b.rels[*fn.ReturnsRelation]; ok {
+			one = refSchema(p.key)
 		} else {
-			one = &openapi3.SchemaRef{Value: typed(openapi3.TypeObject, "")}
+			one = typed(tObject, "")
 		}
 	case fn.ReturnsScalar:
 		one = b.typeRef(fn.ReturnType, 0)
 	case len(fn.Columns) > 0:
 		// RETURNS TABLE, OUT parameters or a composite type: an object with those columns.
-		obj := typed(openapi3.TypeObject, "")
-		obj.Properties = openapi3.Schemas{}
+		obj := typed(tObject, "")
 		for _, c := range fn.Columns {
-			obj.Properties[c.Name] = b.nullable(b.typeRef(c.Type, 0))
+			obj.props.set(c.Name, b.nullable(b.typeRef(c.Type, 0)))
 		}
-		one = &openapi3.SchemaRef{Value: obj}
+		one = obj
 	default:
-		one = &openapi3.SchemaRef{Value: typed(openapi3.TypeObject, "")}
+		one = typed(tObject, "")
 	}
 	if fn.ReturnsSet {
 		return arrayOf(one)
@@ -136,64 +149,72 @@ func rawBodyParam(fn *schemacache.Routine) bool {
 	return false
 }
 
+// rawBodyContent is the request body content of a function with a single unnamed json, text, bytea or xml
+// parameter (nil for other types).
+func rawBodyContent(fn *schemacache.Routine) object {
+	switch strings.ToLower(stripTypmod(fn.Params[0].Type)) {
+	case "json", "jsonb":
+		return object{{mtJSON, mediaType(&schema{})}}
+	case "text":
+		return object{{mtText, mediaType(stringSchema())}}
+	case "bytea":
+		return object{{mtBinary, mediaType(typed(tString, "binary"))}}
+	case "xml":
+		return object{{mtXML, mediaType(stringSchema())}}
+	}
+	return nil
+}
+
 // argsBody is the POST request body: the arguments as one JSON object (a component "{name}_args"), or the raw
 // body for a function with a single unnamed json, text, bytea or xml parameter.
-func (b *builder) argsBody(fns []*schemacache.Routine) *openapi3.RequestBodyRef {
-	fn := fns[0]
-	if len(fns) == 1 && singleUnnamed(fn) {
-		t := strings.ToLower(stripTypmod(fn.Params[0].Type))
-		content := openapi3.Content{}
-		switch t {
-		case "json", "jsonb":
-			content[mtJSON] = &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{}}}
-		case "text":
-			content[mtText] = &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: stringSchema()}}
-		case "bytea":
-			content[mtBinary] = &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: typed(openapi3.TypeString, "binary")}}
-		case "xml":
-			content[mtXML] = &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: stringSchema()}}
-		}
-		if len(content) > 0 {
-			return &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
-				Description: "The raw body is the function's single argument.", Content: content}}
-		}
+func (b *builder) argsBody(p *fnPlan) object {
+	if p.argsKey == "" {
+		return object{{"required", true}, {"description", "The raw body is the function's single argument."},
+			{"content", rawBodyContent(p.fns[0])}}
 	}
-	var variants openapi3.SchemaRefs
+	required := !slices.ContainsFunc(p.fns, func(f *schemacache.Routine) bool {
+		return !slices.ContainsFunc(f.Params, func(pa schemacache.RoutineParam) bool { return pa.Name != "" && !pa.HasDefault })
+	})
+	body := object{{"content", object{
+		{mtJSON, mediaType(refSchema(p.argsKey))},
+		{mtForm, mediaType(refSchema(p.argsKey))},
+	}}}
+	if required {
+		body.set("required", true)
+	}
+	return body
+}
+
+// argsSchema is the "{name}_args" component: the arguments as one object, anyOf the overloads.
+func (b *builder) argsSchema(fns []*schemacache.Routine) *schema {
+	var variants []*schema
 	for _, f := range fns {
-		s := &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Properties: openapi3.Schemas{}}
+		s := &schema{typ: []string{tObject}}
 		for _, p := range f.Params {
 			if p.Name == "" {
 				continue
 			}
-			s.Properties[p.Name] = inputFormat(b.typeRef(p.Type, 0))
+			s.props.set(p.Name, inputFormat(b.typeRef(p.Type, 0)))
 			if !p.HasDefault {
-				s.Required = append(s.Required, p.Name)
+				s.required = append(s.required, p.Name)
 			}
 		}
-		variants = append(variants, &openapi3.SchemaRef{Value: s})
+		variants = append(variants, s)
 	}
 	args := variants[0]
 	if len(variants) > 1 {
-		args = &openapi3.SchemaRef{Value: &openapi3.Schema{AnyOf: variants,
-			Description: "One of the overloads of " + fn.Name}}
+		args = &schema{anyOf: variants, description: "One of the overloads of " + fns[0].Name}
 	}
-	key := b.keys.unique(componentKey(fn.Name) + "_args")
-	if args.Value.Description == "" {
-		args.Value.Description = "Arguments of " + fn.Name
+	if args.description == "" {
+		args.description = "Arguments of " + fns[0].Name
 	}
-	b.doc.Components.Schemas[key] = args
-	required := !slices.ContainsFunc(variants, func(v *openapi3.SchemaRef) bool { return len(v.Value.Required) == 0 })
-	return &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: required,
-		Content: openapi3.Content{
-			mtJSON: {Schema: b.schemaRef(key)},
-			mtForm: {Schema: b.schemaRef(key)},
-		}}}
+	return args
 }
 
 // argQueryParams are a GET call's arguments as query parameters: scalars typed, variadic arguments as
 // repeated parameters, other arrays and composites as PostgreSQL literals. A parameter is required only when
 // every overload requires it.
-func (b *builder) argQueryParams(fns []*schemacache.Routine) openapi3.Parameters {
+func (b *builder) argQueryParams(fns []*schemacache.Routine) []any {
 	type arg struct {
 		p        schemacache.RoutineParam
 		required int
@@ -219,21 +240,19 @@ func (b *builder) argQueryParams(fns []*schemacache.Routine) openapi3.Parameters
 			}
 		}
 	}
-	var out openapi3.Parameters
+	var out []any
 	for _, name := range names {
 		a := args[name]
 		s := inputFormat(b.typeRef(a.p.Type, 0))
-		if v := s.Value; s.Ref != "" || v.Type == nil || v.Type.Is(openapi3.TypeObject) ||
-			(v.Type.Is(openapi3.TypeArray) && !a.p.Variadic) {
+		if s.ref != "" || len(s.typ) == 0 || s.is(tObject) || (s.is(tArray) && !a.p.Variadic) {
 			lit := stringSchema()
-			lit.Description = "PostgreSQL literal of type " + a.p.Type
-			if v.Type.Is(openapi3.TypeArray) {
-				lit.Description += ", e.g. {1,2,3}"
+			lit.description = "PostgreSQL literal of type " + a.p.Type
+			if s.is(tArray) {
+				lit.description += ", e.g. {1,2,3}"
 			}
-			s = &openapi3.SchemaRef{Value: lit}
+			s = lit
 		}
-		out = append(out, &openapi3.ParameterRef{Value: &openapi3.Parameter{Name: name, In: openapi3.ParameterInQuery,
-			Required: a.required == len(fns), Description: "Argument " + name + " (" + a.p.Type + ")", Schema: s}})
+		out = append(out, param(name, "query", "Argument "+name+" ("+a.p.Type+")", a.required == len(fns), s))
 	}
 	return out
 }

@@ -1,10 +1,6 @@
 package openapi
 
-import (
-	"strings"
-
-	"github.com/getkin/kin-openapi/openapi3"
-)
+import "strings"
 
 // Media types PostgREST serves and accepts.
 const (
@@ -71,24 +67,18 @@ func operatorHelp() string {
 	return b.String()
 }
 
-func stringSchema() *openapi3.Schema { return typed(openapi3.TypeString, "") }
-
-func (b *builder) paramRef(key string) *openapi3.ParameterRef {
-	return &openapi3.ParameterRef{Ref: "#/components/parameters/" + key, Value: b.doc.Components.Parameters[key].Value}
+// param is a parameter object.
+func param(name, in, desc string, required bool, s *schema) object {
+	o := object{{"name", name}, {"in", in}, {"description", desc}, {"schema", s}}
+	if required {
+		o.set("required", true)
+	}
+	return o
 }
 
-func (b *builder) responseRef(key string) *openapi3.ResponseRef {
-	return &openapi3.ResponseRef{Ref: "#/components/responses/" + key, Value: b.doc.Components.Responses[key].Value}
-}
-
-func (b *builder) headerRef(key string) *openapi3.HeaderRef {
-	return &openapi3.HeaderRef{Ref: "#/components/headers/" + key, Value: b.doc.Components.Headers[key].Value}
-}
-
-// schemaRef refers to a component schema, which must exist (read schemas are created up front).
-func (b *builder) schemaRef(key string) *openapi3.SchemaRef {
-	return &openapi3.SchemaRef{Ref: "#/components/schemas/" + key, Value: b.doc.Components.Schemas[key].Value}
-}
+func paramRef(key string) ref    { return ref("#/components/parameters/" + key) }
+func responseRef(key string) ref { return ref("#/components/responses/" + key) }
+func headerRef(key string) ref   { return ref("#/components/headers/" + key) }
 
 // errorResponses maps a status to its shared response component.
 var errorResponses = []struct {
@@ -103,105 +93,111 @@ var errorResponses = []struct {
 	{"416", "RangeNotSatisfiable", "Range not satisfiable: the requested range is beyond the result"},
 }
 
-// addShared adds the components every document has: the Error schema, error responses, headers, common
-// parameters and the bearer security scheme.
-func (b *builder) addShared() {
-	comp := b.doc.Components
-	nullStr := func(desc string) *openapi3.SchemaRef {
-		return b.nullable(&openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Description: desc}})
+// errorSchema is the Error component.
+func (b *builder) errorSchema() *schema {
+	nullStr := func(desc string) *schema {
+		return b.nullable(&schema{typ: []string{tString}, description: desc})
 	}
-	errSchema := &openapi3.Schema{
-		Type:        &openapi3.Types{openapi3.TypeObject},
-		Description: "PostgREST error object",
-		Required:    []string{"code", "message", "details", "hint"},
-		Properties: openapi3.Schemas{
-			"code":    {Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Description: "PostgREST error code (PGRSTnnn) or PostgreSQL SQLSTATE"}},
-			"message": {Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}}},
-			"details": nullStr("more details, or null"),
-			"hint":    nullStr("a hint to fix the problem, or null"),
+	return &schema{
+		typ:         []string{tObject},
+		description: "PostgREST error object",
+		required:    []string{"code", "message", "details", "hint"},
+		props: object{
+			{"code", &schema{typ: []string{tString}, description: "PostgREST error code (PGRSTnnn) or PostgreSQL SQLSTATE"}},
+			{"message", &schema{typ: []string{tString}}},
+			{"details", nullStr("more details, or null")},
+			{"hint", nullStr("a hint to fix the problem, or null")},
 		},
 	}
-	comp.Schemas["Error"] = &openapi3.SchemaRef{Value: errSchema}
-	b.keys.unique("Error")
+}
 
+// sharedResponses are the error responses.
+func sharedResponses() object {
+	out := make(object, 0, len(errorResponses))
 	for _, e := range errorResponses {
-		desc := e.description
-		r := &openapi3.Response{Description: &desc, Content: openapi3.NewContentWithJSONSchemaRef(b.schemaRef("Error"))}
+		r := object{{"description", e.description},
+			{"content", object{{mtJSON, object{{"schema", refSchema("Error")}}}}}}
 		if e.status == "401" {
-			r.Headers = openapi3.Headers{"WWW-Authenticate": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
-				Description: "Bearer challenge with the JWT error", Schema: &openapi3.SchemaRef{Value: stringSchema()}}}}}
+			r.set("headers", object{{"WWW-Authenticate", object{
+				{"description", "Bearer challenge with the JWT error"}, {"schema", stringSchema()}}}})
 		}
-		comp.Responses[e.key] = &openapi3.ResponseRef{Value: r}
+		out.set(e.key, r)
 	}
+	return out
+}
 
-	hdr := func(desc, pattern string) *openapi3.HeaderRef {
+// sharedHeaders are the response headers.
+func sharedHeaders() object {
+	hdr := func(desc, pattern string) object {
 		s := stringSchema()
-		s.Pattern = pattern
-		return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{Description: desc,
-			Schema: &openapi3.SchemaRef{Value: s}}}}
+		s.pattern = pattern
+		return object{{"description", desc}, {"schema", s}}
 	}
-	comp.Headers["ContentRange"] = hdr("Range of the returned rows and the total when counted: `0-24/3573`, `0-24/*`, `*/0`",
-		`^(\d+-\d+|\*)/(\d+|\*)$`)
-	comp.Headers["Location"] = hdr("Location of the created row (with Prefer: return=headers-only), e.g. `/books?id=eq.1`", "")
-	comp.Headers["PreferenceApplied"] = hdr("The preferences of the Prefer header that were honoured", "")
+	return object{
+		{"ContentRange", hdr("Range of the returned rows and the total when counted: `0-24/3573`, `0-24/*`, `*/0`",
+			`^(\d+-\d+|\*)/(\d+|\*)$`)},
+		{"Location", hdr("Location of the created row (with Prefer: return=headers-only), e.g. `/books?id=eq.1`", "")},
+		{"PreferenceApplied", hdr("The preferences of the Prefer header that were honoured", "")},
+	}
+}
 
-	qp := func(name, desc string, s *openapi3.Schema) *openapi3.ParameterRef {
-		return &openapi3.ParameterRef{Value: &openapi3.Parameter{Name: name, In: openapi3.ParameterInQuery,
-			Description: desc, Schema: &openapi3.SchemaRef{Value: s}}}
-	}
-	nonNeg := func() *openapi3.Schema {
-		s := typed(openapi3.TypeInteger, "int64")
-		s.Min = ptrF64(0)
+// selectDescription is the shared select parameter's description.
+const selectDescription = "Columns to return, with renames (`alias:col`), casts (`col::text`), " +
+	"JSON paths (`data->a->>b`), aggregates (`amount.sum()`) and embedded relations (`*,author(name)`)."
+
+// sharedParams are the parameters every document has (and the profile headers when several schemas are
+// exposed), by component key.
+func (b *builder) sharedParams() map[string]object {
+	qp := func(name, desc string, s *schema) object { return param(name, "query", desc, false, s) }
+	nonNeg := func() *schema {
+		s := typed(tInteger, "int64")
+		s.min = ptrF64(0)
 		return s
 	}
-	comp.Parameters["select"] = qp("select", "Columns to return, with renames (`alias:col`), casts (`col::text`), "+
-		"JSON paths (`data->a->>b`), aggregates (`amount.sum()`) and embedded relations (`*,author(name)`).", stringSchema())
-	comp.Parameters["order"] = qp("order", "Ordering: comma-separated `col[.asc|.desc][.nullsfirst|.nullslast]`, e.g. `age.desc,name`.", stringSchema())
-	comp.Parameters["limit"] = qp("limit", "Return at most this many rows.", nonNeg())
-	comp.Parameters["offset"] = qp("offset", "Skip this many rows.", nonNeg())
-	logic := stringSchema()
-	logic.Pattern = `^\(.*\)$`
-	comp.Parameters["or"] = qp("or", "Filters combined with OR: `(age.lt.18,age.gt.65)`; nests `and(...)`/`or(...)`.", logic)
-	logic2 := stringSchema()
-	logic2.Pattern = `^\(.*\)$`
-	comp.Parameters["and"] = qp("and", "Filters combined with AND: `(age.gte.18,student.is.true)`.", logic2)
-	comp.Parameters["on_conflict"] = qp("on_conflict", "Comma-separated unique columns that decide an upsert (with Prefer: resolution=...).", stringSchema())
-	comp.Parameters["columns"] = qp("columns", "Comma-separated columns to take from the body; others get their defaults.", stringSchema())
-
-	hp := func(name, desc string, s *openapi3.Schema) *openapi3.ParameterRef {
-		return &openapi3.ParameterRef{Value: &openapi3.Parameter{Name: name, In: openapi3.ParameterInHeader,
-			Description: desc, Schema: &openapi3.SchemaRef{Value: s}}}
+	logic := func() *schema {
+		s := stringSchema()
+		s.pattern = `^\(.*\)$`
+		return s
 	}
+	hp := func(name, desc string, s *schema) object { return param(name, "header", desc, false, s) }
 	rng := stringSchema()
-	rng.Pattern = `^\d+-\d*$`
-	comp.Parameters["range"] = hp("Range", "Rows to return, zero-based and inclusive: `0-24`, `25-`.", rng)
+	rng.pattern = `^\d+-\d*$`
 	unit := stringSchema()
-	unit.Default = "items"
-	comp.Parameters["rangeUnit"] = hp("Range-Unit", "Unit of the Range header; always `items`.", unit)
-	comp.Parameters["preferRead"] = hp("Prefer", "Comma-separated preferences: `count=exact|planned|estimated` (total in "+
-		"Content-Range), `handling=strict|lenient`, `timezone=Area/City`.", stringSchema())
-	comp.Parameters["preferWrite"] = hp("Prefer", "Comma-separated preferences: `return=minimal|headers-only|representation`, "+
-		"`count=exact|planned|estimated`, `resolution=merge-duplicates|ignore-duplicates` (POST upsert), "+
-		"`missing=default` (POST/PATCH: absent columns get their defaults), `max-affected=N`, `tx=commit|rollback`, "+
-		"`handling=strict|lenient`, `timezone=Area/City`.", stringSchema())
-	comp.Parameters["preferRpc"] = hp("Prefer", "Comma-separated preferences: `count=exact|planned|estimated`, "+
-		"`params=single-object`, `max-affected=N`, `tx=commit|rollback`, `handling=strict|lenient`, `timezone=Area/City`.", stringSchema())
-	if len(b.c.Schemas) > 1 {
-		prof := func(name, desc string) *openapi3.ParameterRef {
-			s := stringSchema()
-			s.Enum = []any{b.schema}
-			if b.schema != b.c.Schemas[0] {
-				s.Default = nil
-			}
-			p := hp(name, desc, s)
-			p.Value.Required = b.schema != b.c.Schemas[0]
-			return p
-		}
-		comp.Parameters["acceptProfile"] = prof("Accept-Profile", "Schema to read from; this document describes schema `"+b.schema+"`.")
-		comp.Parameters["contentProfile"] = prof("Content-Profile", "Schema to write to; this document describes schema `"+b.schema+"`.")
+	unit.def = "items"
+	ps := map[string]object{
+		"select":      qp("select", selectDescription, stringSchema()),
+		"order":       qp("order", "Ordering: comma-separated `col[.asc|.desc][.nullsfirst|.nullslast]`, e.g. `age.desc,name`.", stringSchema()),
+		"limit":       qp("limit", "Return at most this many rows.", nonNeg()),
+		"offset":      qp("offset", "Skip this many rows.", nonNeg()),
+		"or":          qp("or", "Filters combined with OR: `(age.lt.18,age.gt.65)`; nests `and(...)`/`or(...)`.", logic()),
+		"and":         qp("and", "Filters combined with AND: `(age.gte.18,student.is.true)`.", logic()),
+		"on_conflict": qp("on_conflict", "Comma-separated unique columns that decide an upsert (with Prefer: resolution=...).", stringSchema()),
+		"columns":     qp("columns", "Comma-separated columns to take from the body; others get their defaults.", stringSchema()),
+		"range":       hp("Range", "Rows to return, zero-based and inclusive: `0-24`, `25-`.", rng),
+		"rangeUnit":   hp("Range-Unit", "Unit of the Range header; always `items`.", unit),
+		"preferRead": hp("Prefer", "Comma-separated preferences: `count=exact|planned|estimated` (total in "+
+			"Content-Range), `handling=strict|lenient`, `timezone=Area/City`.", stringSchema()),
+		"preferWrite": hp("Prefer", "Comma-separated preferences: `return=minimal|headers-only|representation`, "+
+			"`count=exact|planned|estimated`, `resolution=merge-duplicates|ignore-duplicates` (POST upsert), "+
+			"`missing=default` (POST/PATCH: absent columns get their defaults), `max-affected=N`, `tx=commit|rollback`, "+
+			"`handling=strict|lenient`, `timezone=Area/City`.", stringSchema()),
+		"preferRpc": hp("Prefer", "Comma-separated preferences: `count=exact|planned|estimated`, "+
+			"`params=single-object`, `max-affected=N`, `tx=commit|rollback`, `handling=strict|lenient`, `timezone=Area/City`.", stringSchema()),
 	}
-	comp.SecuritySchemes["bearerAuth"] = &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{
-		Type: "http", Scheme: "bearer", BearerFormat: "JWT",
-		Description: "A JWT whose role claim selects the database role; without one, requests run as the anonymous role.",
-	}}
+	if b.profiles {
+		prof := func(name, desc string) object {
+			s := stringSchema()
+			s.enum = []any{b.schema}
+			return param(name, "header", desc, b.schema != b.c.Schemas[0], s)
+		}
+		ps["acceptProfile"] = prof("Accept-Profile", "Schema to read from; this document describes schema `"+b.schema+"`.")
+		ps["contentProfile"] = prof("Content-Profile", "Schema to write to; this document describes schema `"+b.schema+"`.")
+	}
+	return ps
+}
+
+// securitySchemes are the bearer scheme.
+func securitySchemes() object {
+	return object{{"bearerAuth", object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"},
+		{"description", "A JWT whose role claim selects the database role; without one, requests run as the anonymous role."}}}}
 }

@@ -2,77 +2,69 @@ package openapi
 
 import (
 	"cmp"
+	"slices"
 	"strings"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/pgway/pgway/internal/schemacache"
 )
 
-func typed(t, format string) *openapi3.Schema {
-	return &openapi3.Schema{Type: &openapi3.Types{t}, Format: format}
-}
-
-func ptrU64(v uint64) *uint64   { return &v }
-func ptrF64(v float64) *float64 { return &v }
-
 // scalarSchema maps a PostgreSQL type name (format_type spelling or an alias, without typmod) to the JSON shape
 // PostgreSQL's to_json gives its values. ok is false for names it does not know.
-func scalarSchema(name string) (s *openapi3.Schema, ok bool) {
+func scalarSchema(name string) (s *schema, ok bool) {
 	switch name {
 	case "smallint", "int2":
-		s = typed(openapi3.TypeInteger, "int32")
-		s.Min, s.Max = ptrF64(-32768), ptrF64(32767)
+		s = typed(tInteger, "int32")
+		s.min, s.max = ptrF64(-32768), ptrF64(32767)
 	case "integer", "int", "int4":
-		s = typed(openapi3.TypeInteger, "int32")
+		s = typed(tInteger, "int32")
 	case "bigint", "int8":
-		s = typed(openapi3.TypeInteger, "int64")
+		s = typed(tInteger, "int64")
 	case "oid", "xid", "cid", "regclass", "regproc", "regtype":
-		s = typed(openapi3.TypeInteger, "int64")
+		s = typed(tInteger, "int64")
 	case "numeric", "decimal":
-		s = typed(openapi3.TypeNumber, "")
+		s = typed(tNumber, "")
 	case "real", "float4":
-		s = typed(openapi3.TypeNumber, "float")
+		s = typed(tNumber, "float")
 	case "double precision", "float8":
-		s = typed(openapi3.TypeNumber, "double")
+		s = typed(tNumber, "double")
 	case "boolean", "bool":
-		s = typed(openapi3.TypeBoolean, "")
+		s = typed(tBoolean, "")
 	case "text", "character varying", "varchar", "character", "char", "bpchar", `"char"`, "name", "citext",
 		"xml", "tsvector", "tsquery", "inet", "cidr", "macaddr", "macaddr8", "bit", "bit varying", "varbit",
 		"point", "line", "lseg", "box", "path", "polygon", "circle", "ltree", "pg_lsn", "txid_snapshot":
-		s = typed(openapi3.TypeString, "")
+		s = typed(tString, "")
 	case "money":
-		s = typed(openapi3.TypeString, "")
-		s.Description = "money, rendered with the currency symbol of lc_monetary"
+		s = typed(tString, "")
+		s.description = "money, rendered with the currency symbol of lc_monetary"
 	case "uuid":
-		s = typed(openapi3.TypeString, "uuid")
+		s = typed(tString, "uuid")
 	case "date":
-		s = typed(openapi3.TypeString, "date")
+		s = typed(tString, "date")
 	case "timestamp with time zone", "timestamptz":
-		s = typed(openapi3.TypeString, "date-time")
+		s = typed(tString, "date-time")
 	case "timestamp without time zone", "timestamp":
 		// Not RFC 3339 date-time: PostgreSQL renders it without an offset.
-		s = typed(openapi3.TypeString, "")
-		s.Description = "timestamp without time zone, e.g. 2024-01-02T03:04:05.123456"
+		s = typed(tString, "")
+		s.description = "timestamp without time zone, e.g. 2024-01-02T03:04:05.123456"
 	case "time without time zone", "time":
 		// Not RFC 3339 full-time, which needs an offset.
-		s = typed(openapi3.TypeString, "")
-		s.Description = "time of day, e.g. 13:45:00"
+		s = typed(tString, "")
+		s.description = "time of day, e.g. 13:45:00"
 	case "time with time zone", "timetz":
-		s = typed(openapi3.TypeString, "")
-		s.Description = "time of day with offset, e.g. 13:45:00+02"
+		s = typed(tString, "")
+		s.description = "time of day with offset, e.g. 13:45:00+02"
 	case "interval":
-		s = typed(openapi3.TypeString, "")
-		s.Description = "interval in PostgreSQL's IntervalStyle, e.g. 1 day 02:00:00"
+		s = typed(tString, "")
+		s.description = "interval in PostgreSQL's IntervalStyle, e.g. 1 day 02:00:00"
 	case "bytea":
-		s = typed(openapi3.TypeString, "")
-		s.Description = `bytea in hex format, e.g. \x0102`
+		s = typed(tString, "")
+		s.description = `bytea in hex format, e.g. \x0102`
 	case "json", "jsonb":
-		s = &openapi3.Schema{Description: "any JSON value"}
+		s = &schema{description: "any JSON value"}
 	case "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
 		"int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange":
-		s = typed(openapi3.TypeString, "")
-		s.Description = "range literal, e.g. [1,10)"
+		s = typed(tString, "")
+		s.description = "range literal, e.g. [1,10)"
 	default:
 		return nil, false
 	}
@@ -95,7 +87,7 @@ func stripTypmod(t string) string {
 
 // typeRef maps a type name to a schema: arrays to items, relation row types to a $ref of their read schema,
 // known scalars to their shape, and anything else by category (0 when unknown, giving an untyped schema).
-func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
+func (b *builder) typeRef(name string, cat byte) *schema {
 	name = stripTypmod(strings.TrimSpace(name))
 	if strings.HasSuffix(name, "[]") {
 		elem := strings.TrimSuffix(name, "[]")
@@ -105,7 +97,7 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 		return b.pgArray(b.typeRef(elem, 0))
 	}
 	if s, ok := scalarSchema(strings.ToLower(name)); ok {
-		return &openapi3.SchemaRef{Value: s}
+		return s
 	}
 	if ref := b.relationRef(name); ref != nil {
 		return ref
@@ -113,32 +105,32 @@ func (b *builder) typeRef(name string, cat byte) *openapi3.SchemaRef {
 	if c, ok := b.known[name]; ok && c.TypeCategory != 'A' {
 		// A domain or enum some column also uses: take its base type and labels from there.
 		if len(c.EnumValues) > 0 {
-			s := typed(openapi3.TypeString, "")
+			s := typed(tString, "")
 			for _, v := range c.EnumValues {
-				s.Enum = append(s.Enum, v)
+				s.enum = append(s.enum, v)
 			}
-			return &openapi3.SchemaRef{Value: s}
+			return s
 		}
 		if c.BaseType != "" && c.BaseType != name {
 			return b.typeRef(c.BaseType, c.TypeCategory)
 		}
 		cat = cmp.Or(cat, c.TypeCategory)
 	}
-	var s *openapi3.Schema
+	var s *schema
 	switch cat {
 	case 'N':
-		s = typed(openapi3.TypeNumber, "")
+		s = typed(tNumber, "")
 	case 'B':
-		s = typed(openapi3.TypeBoolean, "")
+		s = typed(tBoolean, "")
 	case 'S', 'D', 'E', 'G', 'I', 'R', 'T', 'V', 'Z':
-		s = typed(openapi3.TypeString, "")
+		s = typed(tString, "")
 	case 'C':
-		s = typed(openapi3.TypeObject, "")
+		s = typed(tObject, "")
 	default:
-		s = &openapi3.Schema{}
+		s = &schema{}
 	}
-	s.Description = "PostgreSQL type " + name
-	return &openapi3.SchemaRef{Value: s}
+	s.description = "PostgreSQL type " + name
+	return s
 }
 
 // inputNotes describe the formats inputFormat drops.
@@ -147,40 +139,39 @@ var inputNotes = map[string]string{
 	"date-time": "timestamp with time zone, e.g. 2024-01-02T03:04:05Z (PostgreSQL's input: also without an offset, in the session time zone, and infinity, -infinity)",
 }
 
-// inputFormat makes ref, a schema of values a client sends (write bodies, function arguments), accept every
+// inputFormat makes s, a schema of values a client sends (write bodies, function arguments), accept every
 // input PostgreSQL reads: RFC 3339's date and date-time are narrower than PostgreSQL's date and timestamptz
 // input ("infinity", "2024-01-02 03:04:05", "Jan 2, 2024"), so those formats stay on the schemas of values
 // PostgreSQL renders (to_json writes RFC 3339) and become a description here. Array items included.
-func inputFormat(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
-	if ref == nil || ref.Ref != "" || ref.Value == nil {
-		return ref
+func inputFormat(s *schema) *schema {
+	if s == nil || s.ref != "" {
+		return s
 	}
-	s := ref.Value
-	if note, ok := inputNotes[s.Format]; ok {
-		s.Format = ""
-		if s.Description == "" {
-			s.Description = note
+	if note, ok := inputNotes[s.format]; ok {
+		s.format = ""
+		if s.description == "" {
+			s.description = note
 		}
 	}
-	inputFormat(s.Items)
-	return ref
+	inputFormat(s.items)
+	return s
 }
 
 // pgArray is a PostgreSQL array of elem: any element may be NULL.
-func (b *builder) pgArray(elem *openapi3.SchemaRef) *openapi3.SchemaRef {
-	return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Items: b.nullable(elem)}}
+func (b *builder) pgArray(elem *schema) *schema {
+	return &schema{typ: []string{tArray}, items: b.nullable(elem)}
 }
 
 // relationRef returns a $ref to the read schema of the relation whose row type is name ("books" or
 // "public.books", as format_type spells it), when that relation is in this document.
-func (b *builder) relationRef(name string) *openapi3.SchemaRef {
+func (b *builder) relationRef(name string) *schema {
 	parts := splitQualified(name)
 	q := schemacache.QName{Schema: b.schema, Name: parts[len(parts)-1]}
 	if len(parts) == 2 {
 		q.Schema = parts[0]
 	}
-	if key, ok := b.readKey[q]; ok {
-		return openapi3.NewSchemaRef("#/components/schemas/"+key, b.doc.Components.Schemas[key].Value)
+	if p, ok := b.rels[q]; ok {
+		return refSchema(p.key)
 	}
 	return nil
 }
@@ -208,75 +199,68 @@ func splitQualified(s string) []string {
 }
 
 // columnSchema is the schema of one column's values, nullable as the column is.
-func (b *builder) columnSchema(c *schemacache.Column) *openapi3.SchemaRef {
+func (b *builder) columnSchema(c *schemacache.Column) *schema {
 	if c.Rep.ToJSON != "" || c.Rep.FromJSON != "" {
 		// A domain representation: the JSON shape is whatever its cast functions make of it.
 		desc := "Any JSON value: presented and read through the domain representation of " + c.Type + "."
 		if c.Comment != "" {
 			desc = c.Comment
 		}
-		return &openapi3.SchemaRef{Value: &openapi3.Schema{Description: desc}}
+		return &schema{description: desc}
 	}
-	var ref *openapi3.SchemaRef
+	var s *schema
 	switch {
 	case len(c.EnumValues) > 0:
-		s := typed(openapi3.TypeString, "")
+		s = typed(tString, "")
 		for _, v := range c.EnumValues {
-			s.Enum = append(s.Enum, v)
+			s.enum = append(s.enum, v)
 		}
-		ref = &openapi3.SchemaRef{Value: s}
 	case c.TypeCategory == 'A' && c.ElemType != "":
-		ref = b.pgArray(b.typeRef(c.ElemType, 0))
+		s = b.pgArray(b.typeRef(c.ElemType, 0))
 	default:
 		base := c.BaseType
 		if base == "" {
 			base = c.Type
 		}
-		ref = b.typeRef(base, c.TypeCategory)
+		s = b.typeRef(base, c.TypeCategory)
 	}
-	if ref.Ref == "" {
-		s := ref.Value
-		if c.MaxLength > 0 && s.Type.Is(openapi3.TypeString) {
-			s.MaxLength = ptrU64(uint64(c.MaxLength))
+	if s.ref == "" {
+		if c.MaxLength > 0 && s.is(tString) {
+			s.maxLength = ptrU64(uint64(c.MaxLength))
 		}
 		if c.Comment != "" {
-			s.Description = c.Comment // the column comment replaces any note on the type
+			s.description = c.Comment // the column comment replaces any note on the type
 		}
 	}
 	if c.Nullable {
-		ref = b.nullable(ref)
+		s = b.nullable(s)
 	}
-	return ref
+	return s
 }
 
-// nullable lets ref also accept null: nullable in 3.0, a "null" type in 3.1; a $ref is wrapped.
-func (b *builder) nullable(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
-	if ref.Ref != "" {
+// nullable lets s also accept null: nullable in 3.0, a "null" type in 3.1; a $ref is wrapped.
+func (b *builder) nullable(s *schema) *schema {
+	if s.ref != "" {
 		if b.v31 {
-			return &openapi3.SchemaRef{Value: &openapi3.Schema{AnyOf: openapi3.SchemaRefs{ref,
-				{Value: typed(openapi3.TypeNull, "")}}}}
+			return &schema{anyOf: []*schema{s, typed(tNull, "")}}
 		}
 		// Relation rows are objects; 3.0 needs a type beside nullable, and a $ref can have no siblings.
-		return &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref},
-			Type: &openapi3.Types{openapi3.TypeObject}, Nullable: true}}
+		return &schema{allOf: []*schema{s}, typ: []string{tObject}, nullable: true}
 	}
-	s := ref.Value
-	if s.Type == nil || len(*s.Type) == 0 {
+	if len(s.typ) == 0 {
 		// Untyped accepts null in JSON Schema 2020-12; 3.0 validators (kin-openapi) want nullable spelled out.
-		s.Nullable = !b.v31
-		return ref
+		s.nullable = !b.v31
+		return s
 	}
-	if len(s.Enum) > 0 {
-		s.Enum = append(s.Enum, nil)
+	if len(s.enum) > 0 {
+		s.enum = append(s.enum, nil)
 	}
 	if b.v31 {
-		t := append(openapi3.Types{}, (*s.Type)...)
-		t = append(t, openapi3.TypeNull)
-		s.Type = &t
+		s.typ = append(slices.Clone(s.typ), tNull)
 	} else {
-		s.Nullable = true
+		s.nullable = true
 	}
-	return ref
+	return s
 }
 
 // knownTypes indexes the columns of the cache by type name (as written and with domains resolved), so that

@@ -1,8 +1,13 @@
 package sidecar
 
 import (
+	"bytes"
+	"compress/gzip"
+	"container/list"
 	"context"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,19 +18,125 @@ import (
 	"github.com/pgway/pgway/sidecar/internal/request"
 )
 
-// docKey identifies one rendered OpenAPI document. Documents are built once per schema-cache snapshot.
+// docKey identifies one rendered OpenAPI document of a snapshot.
 type docKey struct {
 	schema, role, version, format string
 }
 
-// docCache holds the documents rendered from one snapshot, and the privileges of the roles that needed them
-// (for documents, hints and validation; see rolePrivileges).
+// docCache holds the documents rendered from one snapshot, gzip-compressed and bounded by their total compressed
+// size (least recently used first out), and the privileges of the roles that needed them (for documents, hints
+// and validation; see rolePrivileges).
 type docCache struct {
-	mu   sync.Mutex
-	docs map[docKey][]byte
+	mu       sync.Mutex
+	docs     map[docKey]*docEntry
+	lru      list.List // of *docEntry, most recently used first; only built documents
+	size     int64     // compressed bytes of the documents in lru
+	maxBytes int64
 
 	privMu sync.Mutex
 	privs  map[string]*privEntry
+}
+
+// docEntry is one document: done is closed once gz (or err) is set. Concurrent requests for a document being
+// built wait for that one build.
+type docEntry struct {
+	key  docKey
+	done chan struct{}
+	gz   []byte // the document, gzip-compressed; never modified once set
+	raw  int64  // its uncompressed size
+	err  error
+	elem *list.Element
+}
+
+// maxDocBytes bounds the compressed documents one snapshot keeps. A document of 10,000 tables is a few MB
+// compressed (about 100 MB raw), so this holds a dozen of those, or thousands of small ones.
+const maxDocBytes = 64 << 20
+
+func newDocCache() *docCache {
+	return &docCache{docs: map[docKey]*docEntry{}, privs: map[string]*privEntry{}, maxBytes: maxDocBytes}
+}
+
+// get returns the document key, building it with build when it is not cached: build writes the uncompressed
+// document, compressed as it goes. Concurrent callers for one key wait for the same build; a failed build is
+// not kept. A document larger than the whole bound is served but not kept.
+func (dc *docCache) get(key docKey, build func(w io.Writer) error) (*docEntry, error) {
+	dc.mu.Lock()
+	if e, ok := dc.docs[key]; ok {
+		if e.elem != nil {
+			dc.lru.MoveToFront(e.elem)
+		}
+		dc.mu.Unlock()
+		<-e.done
+		return e, e.err
+	}
+	// Request strings may point into the server's reused buffers: the cache keeps its own copies.
+	key = docKey{strings.Clone(key.schema), strings.Clone(key.role), strings.Clone(key.version), strings.Clone(key.format)}
+	e := &docEntry{key: key, done: make(chan struct{})}
+	dc.docs[key] = e
+	dc.mu.Unlock()
+
+	e.gz, e.raw, e.err = compress(build)
+	dc.mu.Lock()
+	switch {
+	case e.err != nil:
+		delete(dc.docs, key)
+	case int64(len(e.gz)) > dc.maxBytes:
+		delete(dc.docs, key)
+	default:
+		e.elem = dc.lru.PushFront(e)
+		dc.size += int64(len(e.gz))
+		for dc.size > dc.maxBytes {
+			old := dc.lru.Remove(dc.lru.Back()).(*docEntry)
+			delete(dc.docs, old.key)
+			dc.size -= int64(len(old.gz))
+		}
+	}
+	dc.mu.Unlock()
+	close(e.done)
+	return e, e.err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// compress runs build into a gzip stream (the fastest level: documents are very repetitive, and the
+// compressed bytes are what is kept) and returns the compressed bytes, exactly sized, and the raw size. The
+// document is compressed on another goroutine while it is written, piece by piece.
+func compress(build func(w io.Writer) error) ([]byte, int64, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, 0, err
+	}
+	pr, pw := io.Pipe()
+	zipped := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(zw, pr)
+		if err == nil {
+			err = zw.Close()
+		}
+		pr.CloseWithError(err) // a failed compression stops the build's next write
+		zipped <- err
+	}()
+	cw := &countingWriter{w: pw}
+	err = build(cw)
+	pw.CloseWithError(err) // nil: the reader sees the end of the document
+	if zerr := <-zipped; err == nil {
+		err = zerr
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return bytes.Clone(buf.Bytes()), cw.n, nil
 }
 
 // privEntry is one role's privileges; done is closed once p or err is set.
@@ -39,9 +150,9 @@ type privEntry struct {
 // deployment may have many).
 const maxPrivRoles = 256
 
-// openAPIDoc returns the rendered document for the request's schema, role and version, building it at most once
-// per snapshot.
-func (s *Server) openAPIDoc(h *handling, version, format string) ([]byte, error) {
+// openAPIDoc returns the document for the request's schema, role and version, building it at most once per
+// snapshot (while it stays cached).
+func (s *Server) openAPIDoc(h *handling, version, format string) (*docEntry, error) {
 	cfg := &h.snap.set.cfg
 	if cfg.OpenAPIMode == "disabled" {
 		return nil, apierr.New(http.StatusNotFound, "PGRST126", "Root endpoint metadata is disabled")
@@ -50,34 +161,26 @@ func (s *Server) openAPIDoc(h *handling, version, format string) ([]byte, error)
 	if cfg.OpenAPIMode != "ignore-privileges" {
 		role = h.who.Role
 	}
-	dc := h.snap.docs
-	key := docKey{h.schema, role, version, format}
-	dc.mu.Lock()
-	defer dc.mu.Unlock()
-	if b, ok := dc.docs[key]; ok {
-		return b, nil
-	}
-	opts := openapi.Options{Schema: h.schema, Version: version, ServerURL: cfg.OpenAPIServerProxyURI,
-		BatchMaxOperations: cfg.BatchMaxOperations}
-	if role != "" {
-		p, err := s.rolePrivileges(h.snap, role)
-		if err != nil {
+	snap := h.snap
+	e, err := snap.docs.get(docKey{h.schema, role, version, format}, func(w io.Writer) error {
+		opts := openapi.Options{Schema: h.schema, Version: version, ServerURL: cfg.OpenAPIServerProxyURI,
+			BatchMaxOperations: cfg.BatchMaxOperations}
+		if role != "" {
+			p, err := s.rolePrivileges(snap, role)
+			if err != nil {
+				return err
+			}
+			opts.Allowed = p.Allows
+		}
+		return openapi.Write(w, snap.cache, opts, format)
+	})
+	if err != nil {
+		if _, ok := err.(*apierr.Error); ok {
 			return nil, err
 		}
-		opts.Allowed = p.Allows
-	}
-	doc, err := openapi.Build(h.snap.cache, opts)
-	if err != nil {
 		return nil, apierr.Internal(err)
 	}
-	b, err := openapi.Marshal(doc, format)
-	if err != nil {
-		return nil, apierr.Internal(err)
-	}
-	// Request strings may point into the server's reused buffers: the cache keeps its own copies.
-	key = docKey{strings.Clone(key.schema), strings.Clone(key.role), strings.Clone(key.version), strings.Clone(key.format)}
-	dc.docs[key] = b
-	return b, nil
+	return e, nil
 }
 
 // rolePrivileges returns what role may do in the exposed schemas of snap, loading it once (one query;
@@ -171,7 +274,7 @@ func (s *Server) serveOpenAPI(h *handling, format string) error {
 				WithHint("Use openapi=3.0 or openapi=3.1")
 		}
 	}
-	b, err := s.openAPIDoc(h, version, format)
+	doc, err := s.openAPIDoc(h, version, format)
 	if err != nil {
 		return err
 	}
@@ -183,12 +286,66 @@ func (s *Server) serveOpenAPI(h *handling, format string) error {
 	default:
 		resp.Header.Set("Content-Type", "application/openapi+json; charset=utf-8")
 	}
+	// The document is kept compressed: sent as it is to clients that take gzip, decompressed while it is sent
+	// to the others.
+	resp.Header.Set("Vary", "Accept, Prefer, Range, Accept-Encoding")
+	gz := acceptsGzip(h.ctx.Request.Header.Peek("Accept-Encoding"))
+	if gz {
+		resp.Header.Set("Content-Encoding", "gzip")
+	}
 	if h.ctx.IsHead() {
 		resp.SkipBody = true
 		return nil
 	}
-	resp.SetBody(b)
+	switch {
+	case gz:
+		resp.SetBodyRaw(doc.gz)
+	case doc.raw <= inlineDocBytes:
+		zr, err := gzip.NewReader(bytes.NewReader(doc.gz))
+		if err != nil {
+			return apierr.Internal(err)
+		}
+		body := resp.BodyWriter()
+		if _, err := io.Copy(body, zr); err != nil {
+			return apierr.Internal(err)
+		}
+	default:
+		zr, err := gzip.NewReader(bytes.NewReader(doc.gz))
+		if err != nil {
+			return apierr.Internal(err)
+		}
+		resp.SetBodyStream(zr, int(doc.raw))
+	}
 	return nil
+}
+
+// inlineDocBytes is the largest document decompressed into the response buffer; a larger one is decompressed
+// as it is sent.
+const inlineDocBytes = 1 << 20
+
+// acceptsGzip reports whether an Accept-Encoding header value accepts gzip (listed, or *, without q=0).
+func acceptsGzip(v []byte) bool {
+	for len(v) > 0 {
+		var part []byte
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			part, v = v[:i], v[i+1:]
+		} else {
+			part, v = v, nil
+		}
+		coding, params, _ := bytes.Cut(part, []byte(";"))
+		coding = bytes.TrimSpace(coding)
+		if !bytes.EqualFold(coding, []byte("gzip")) && !bytes.EqualFold(coding, []byte("x-gzip")) && !bytes.Equal(coding, []byte("*")) {
+			continue
+		}
+		q := bytes.TrimSpace(params)
+		if k, val, ok := bytes.Cut(q, []byte("=")); ok && bytes.EqualFold(bytes.TrimSpace(k), []byte("q")) {
+			if f, err := strconv.ParseFloat(string(bytes.TrimSpace(val)), 64); err == nil && f == 0 {
+				continue
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // serveDocAlias answers /pgway/openapi.json and /pgway/openapi.yaml: the root document under a plain name.

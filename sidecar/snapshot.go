@@ -62,7 +62,7 @@ func newSnapshot(cache *schemacache.Cache, set *settings, generation uint64) *sn
 		HoistedSettings:   cfg.DBHoistedTxSettings,
 		StrictTargetNames: !cfg.URLLegacyTargetNames,
 	}
-	snap.docs = &docCache{docs: map[docKey][]byte{}, privs: map[string]*privEntry{}}
+	snap.docs = newDocCache()
 	return snap
 }
 
@@ -196,7 +196,24 @@ func (s *Server) load(ctx context.Context, set *settings) (*snapshot, error) {
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Release()
-	c, err := schemacache.Load(lctx, conn, set.cfg.DBSchemas)
+	// The columns are read on a second connection, in parallel with the other catalog queries: an idle pooled
+	// one when the pool has two (one is left for requests), else, while the pool is below its size (as at
+	// start), one taken out of the pool for this load and closed after it (none is left idle, none waited for).
+	conns := []schemacache.Querier{conn}
+	switch st := s.pool.Stat(); {
+	case st.IdleConns() >= 2:
+		if conn2, err := s.pool.Acquire(lctx); err == nil {
+			defer conn2.Release()
+			conns = append(conns, conn2)
+		}
+	case st.TotalConns() < st.MaxConns():
+		if conn2, err := s.pool.Acquire(lctx); err == nil {
+			own := conn2.Hijack()
+			defer own.Close(context.Background())
+			conns = append(conns, own)
+		}
+	}
+	c, err := schemacache.LoadOn(lctx, conns, set.cfg.DBSchemas)
 	if err != nil {
 		return nil, fmt.Errorf("loading schema cache: %w", err)
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -67,12 +69,14 @@ func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, 
 	if *schema != "" && !slices.Contains(schemas, *schema) {
 		schemas = []string{*schema}
 	}
-	doc, err := describe(ctx, cfg.DBURI, schemas, *role, openapi.Options{Schema: *schema, Version: cfg.OpenAPIVersion,
-		ServerURL: cfg.OpenAPIServerProxyURI, BatchMaxOperations: cfg.BatchMaxOperations})
+	opts := openapi.Options{Schema: *schema, Version: cfg.OpenAPIVersion, ServerURL: cfg.OpenAPIServerProxyURI,
+		BatchMaxOperations: cfg.BatchMaxOperations}
+	c, err := loadForDoc(ctx, cfg.DBURI, schemas, *role, &opts)
 	if err == nil {
-		var out []byte
-		if out, err = openapi.Marshal(doc, *format); err == nil {
-			_, err = stdout.Write(out)
+		// Written as it is made, through a buffer: the document of a large schema is never held whole.
+		out := bufio.NewWriterSize(stdout, 256<<10)
+		if err = openapi.Write(out, c, opts, *format); err == nil {
+			err = out.Flush()
 		}
 	}
 	if err != nil {
@@ -84,14 +88,42 @@ func runOpenAPI(ctx context.Context, args []string, getenv func(string) string, 
 
 // describe loads the schema cache of schemas and builds the document, limited to role's privileges if set.
 func describe(ctx context.Context, uri string, schemas []string, role string, opts openapi.Options) (*openapi3.T, error) {
+	c, err := loadForDoc(ctx, uri, schemas, role, &opts)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.Build(c, opts)
+}
+
+// loadForDoc loads the schema cache of schemas and, with role, limits opts to role's privileges.
+func loadForDoc(ctx context.Context, uri string, schemas []string, role string, opts *openapi.Options) (*schemacache.Cache, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("connecting: %w", err)
+	var conns [2]*pgx.Conn
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conns[i], errs[i] = pgx.Connect(ctx, uri)
+		}()
 	}
-	defer conn.Close(context.Background())
-	c, err := schemacache.Load(ctx, conn, schemas)
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			defer c.Close(context.Background())
+		}
+	}
+	if errs[0] != nil {
+		return nil, fmt.Errorf("connecting: %w", errs[0])
+	}
+	conn := conns[0]
+	qs := []schemacache.Querier{conn}
+	if errs[1] == nil {
+		qs = append(qs, conns[1]) // the columns are read on it, in parallel
+	}
+	c, err := schemacache.LoadOn(ctx, qs, schemas)
 	if err != nil {
 		return nil, fmt.Errorf("loading the schema cache: %w", err)
 	}
@@ -102,5 +134,5 @@ func describe(ctx context.Context, uri string, schemas []string, role string, op
 		}
 		opts.Allowed = privs.Allows
 	}
-	return openapi.Build(c, opts)
+	return c, nil
 }

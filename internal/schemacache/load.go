@@ -1,10 +1,12 @@
 package schemacache
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,8 +49,14 @@ type constraint struct {
 // Load introspects the exposed schemas in one round trip (one pgx.Batch of catalog queries) and returns
 // an immutable Cache. schemas are the exposed schemas in configuration order.
 func Load(ctx context.Context, conn Querier, schemas []string) (*Cache, error) {
+	return LoadOn(ctx, []Querier{conn}, schemas)
+}
+
+// LoadOn is Load over one or two connections: with two, the columns of the exposed relations (the largest
+// query) are read on the second while the other catalog queries run on the first, in parallel.
+func LoadOn(ctx context.Context, conns []Querier, schemas []string) (*Cache, error) {
 	start := time.Now()
-	cat, err := queryCatalog(ctx, conn, schemas)
+	cat, err := queryCatalog(ctx, conns, schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +68,14 @@ func Load(ctx context.Context, conn Querier, schemas []string) (*Cache, error) {
 	return c, nil
 }
 
-func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog, error) {
+// colRow is one row of columnsSQL, attached to its relation once every query has answered.
+type colRow struct {
+	relid   uint32
+	col     *Column
+	notNull bool
+}
+
+func queryCatalog(ctx context.Context, conns []Querier, schemas []string) (*catalog, error) {
 	if schemas == nil {
 		schemas = []string{}
 	}
@@ -97,16 +112,24 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
-	b.Queue(columnsSQL, schemas).Query(func(rows pgx.Rows) error {
+	// The columns go on a batch of their own when there is a second connection.
+	cb := b
+	if len(conns) > 1 {
+		cb = &pgx.Batch{}
+		cb.Queue(setupSQL)
+	}
+	var cols []colRow
+	cb.Queue(columnsSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
-				relid uint32
-				col   Column
-				cat_  string
+				relid   uint32
+				col     = &Column{}
+				cat_    string
+				notNull bool
 			)
 			if err := rows.Scan(&relid, &col.Position, &col.Name, &col.Type, &col.BaseType, &cat_, &col.ElemType,
 				&col.Nullable, &col.Default, &col.HasDefault, &col.Generated, &col.MaxLength, &col.EnumValues,
-				&col.Comment, &col.Rep.ToJSON, &col.Rep.FromText, &col.Rep.FromJSON); err != nil {
+				&col.Comment, &col.Rep.ToJSON, &col.Rep.FromText, &col.Rep.FromJSON, &notNull); err != nil {
 				return fmt.Errorf("loading columns: %w", err)
 			}
 			if cat_ != "" {
@@ -115,13 +138,11 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 			if len(col.EnumValues) == 0 {
 				col.EnumValues = nil
 			}
-			if r := cat.relByOID[relid]; r != nil {
-				r.Columns = append(r.Columns, &col)
-			}
+			cols = append(cols, colRow{relid, col, notNull})
 		}
 		return rows.Err()
 	})
-	b.Queue(notNullSQL).Query(func(rows pgx.Rows) error {
+	b.Queue(notNullSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				relid uint32
@@ -134,7 +155,7 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 		}
 		return rows.Err()
 	})
-	b.Queue(constraintsSQL).Query(func(rows pgx.Rows) error {
+	b.Queue(constraintsSQL, schemas).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				k   constraint
@@ -249,10 +270,81 @@ func queryCatalog(ctx context.Context, conn Querier, schemas []string) (*catalog
 	})
 	queueGeoJSON(b, &cat.geoJSON)
 	b.Queue(restoreSQL)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	var colErr error
+	var wg sync.WaitGroup
+	if cb != b {
+		cb.Queue(restoreSQL)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			colErr = conns[1].SendBatch(ctx, cb).Close()
+		}()
+	}
+	err := conns[0].SendBatch(ctx, b).Close()
+	wg.Wait()
+	if err = cmp.Or(err, colErr); err != nil {
 		return nil, fmt.Errorf("querying catalog: %w", err)
 	}
+	cat.addColumns(cols)
+	if err := cat.nameKeyColumns(); err != nil {
+		return nil, err
+	}
 	return cat, nil
+}
+
+// addColumns attaches the columns to their relations, in ordinal order (the query does not sort: a sort of
+// every column's row would spill to disk), and notes the NOT NULL ones.
+func (cat *catalog) addColumns(cols []colRow) {
+	for _, c := range cols {
+		r := cat.relByOID[c.relid]
+		if r == nil {
+			continue
+		}
+		r.Columns = append(r.Columns, c.col)
+		if c.notNull {
+			cat.notNull[c.relid] = append(cat.notNull[c.relid], c.col.Position)
+		}
+	}
+	for _, r := range cat.relations {
+		if !slices.IsSortedFunc(r.Columns, byPosition) {
+			slices.SortFunc(r.Columns, byPosition)
+		}
+	}
+}
+
+func byPosition(a, b *Column) int { return a.Position - b.Position }
+
+// nameKeyColumns names the key columns of the constraints on relations whose columns were loaded (the query
+// names only the others).
+func (cat *catalog) nameKeyColumns() error {
+	names := func(rel uint32, nums []int, what string, k *constraint) ([]string, error) {
+		r := cat.relByOID[rel]
+		out := make([]string, len(nums))
+		for i, n := range nums {
+			j, ok := slices.BinarySearchFunc(r.Columns, n, func(c *Column, n int) int { return c.Position - n })
+			if !ok {
+				return nil, fmt.Errorf("loading constraints: %s column %d of %s.%s (constraint %s) not found", what, n,
+					r.Schema, r.Name, k.name)
+			}
+			out[i] = r.Columns[j].Name
+		}
+		return out, nil
+	}
+	var err error
+	for i := range cat.cons {
+		k := &cat.cons[i]
+		if len(k.cols) == 0 && len(k.colNums) > 0 && cat.relByOID[k.rel] != nil {
+			if k.cols, err = names(k.rel, k.colNums, "key", k); err != nil {
+				return err
+			}
+		}
+		if len(k.refCols) == 0 && len(k.refColNums) > 0 && cat.relByOID[k.ref] != nil {
+			if k.refCols, err = names(k.ref, k.refColNums, "referenced", k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func relKind(k string) RelKind {

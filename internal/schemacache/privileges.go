@@ -65,8 +65,11 @@ func (c *Cache) RoutineVisible(q QName) bool {
 }
 
 // privilegesSQL lists the table and function privileges a role holds (directly, through membership or PUBLIC)
-// in the exposed schemas; a routine name is allowed when any overload is executable.
+// in the exposed schemas; a routine name is allowed when any overload is executable. Column privileges are
+// looked at only for tables that have some (colacl): elsewhere has_any_column_privilege is has_table_privilege
+// again, and checking every column of every table costs as much as the rest of the query.
 const privilegesSQL = `
+with colacl as materialized (select distinct attrelid from pg_attribute where attacl is not null)
 select n.nspname, c.relname, p.priv
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
@@ -74,7 +77,7 @@ cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as p(priv)
 where n.nspname = any($2::text[]) and c.relkind in ('r', 'v', 'm', 'f', 'p')
   and has_schema_privilege($1, n.oid, 'USAGE')
   and (has_table_privilege($1, c.oid, p.priv)
-       or (p.priv <> 'DELETE' and has_any_column_privilege($1, c.oid, p.priv)))
+       or (p.priv <> 'DELETE' and c.oid in (select attrelid from colacl) and has_any_column_privilege($1, c.oid, p.priv)))
 union all
 select distinct n.nspname, f.proname, 'EXECUTE'
 from pg_proc f

@@ -10,7 +10,10 @@ package schemacache
 //	dom_base(oid, base, typmod, def, nn): a domain, its final non-domain base type, the first typmod
 //	  and default found walking down the chain, and whether any domain on the chain is NOT NULL.
 //	typ(oid, catalog, name, category, typtype, elem_base): a type, whether it prints via format_type,
-//	  its qualified name, pg_type.typcategory, typtype and, for arrays, the element's base type.
+//	  its qualified name, pg_type.typcategory, typtype and, for arrays, the element's base type. Not
+//	  materialized: joined by OID, it becomes index lookups of the few types asked for, where a materialized
+//	  one would name every type of the database (two per table) and be scanned whole by each lookup (per
+//	  function argument: seconds for a few thousand functions).
 const typesCTE = `
 with recursive
 dom(oid, base, typmod, def, nn) as (
@@ -26,7 +29,7 @@ dom(oid, base, typmod, def, nn) as (
 dom_base as (
   select dom.* from dom join pg_type t on t.oid = dom.base and t.typtype <> 'd'
 ),
-typ as (
+typ as not materialized (
   select t.oid,
     coalesce(en.nspname, n.nspname) = 'pg_catalog' as catalog,
     case
@@ -46,15 +49,19 @@ typ as (
 
 // setupSQL empties search_path for the rest of the batch (the implicit transaction of a pipeline, or the
 // caller's transaction), so pg_get_expr qualifies every name as PostgREST's output does
-// ("nextval('api.books_id_seq'::regclass)"), and turns JIT off: the catalog joins are cheap but badly
-// estimated, and JIT compilation alone would cost close to a second. restoreSQL puts the caller's values back.
+// ("nextval('api.books_id_seq'::regclass)"), turns JIT off (the catalog joins are cheap but badly estimated, and
+// JIT compilation alone would cost close to a second) and gives the queries 64MB of work_mem (with the default
+// 4MB, the columns of a schema of 10,000 tables spill to disk). restoreSQL puts the caller's values back.
 const (
 	setupSQL = `select set_config('pgway.saved_search_path', current_setting('search_path'), true),
   set_config('pgway.saved_jit', current_setting('jit'), true),
+  set_config('pgway.saved_work_mem', current_setting('work_mem'), true),
   set_config('search_path', '', true),
-  set_config('jit', 'off', true)`
+  set_config('jit', 'off', true),
+  set_config('work_mem', greatest(pg_size_bytes(current_setting('work_mem')), pg_size_bytes('64MB')) / 1024 || 'kB', true)`
 	restoreSQL = `select set_config('search_path', current_setting('pgway.saved_search_path'), true),
-  set_config('jit', current_setting('pgway.saved_jit'), true)`
+  set_config('jit', current_setting('pgway.saved_jit'), true),
+  set_config('work_mem', current_setting('pgway.saved_work_mem'), true)`
 )
 
 const versionSQL = `select current_setting('server_version_num')::int`
@@ -64,22 +71,60 @@ const versionSQL = `select current_setting('server_version_num')::int`
 const relationsSQL = `
 select c.oid, n.nspname, c.relname, c.relkind::text, coalesce(d.description, ''),
   case when c.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(c.oid::regclass, true) end,
-  c.relhasrules or exists (select from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal)
+  c.relhasrules or tr.tgrelid is not null
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
+left join (select distinct t.tgrelid from pg_trigger t where not t.tgisinternal) tr on tr.tgrelid = c.oid
 where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p') and not c.relispartition
 order by n.nspname, c.relname`
 
-// columnsSQL: columns of the relations of the exposed schemas, in ordinal order.
-const columnsSQL = typesCTE + `
+// columnsSQL: columns of the relations of the exposed schemas (in no particular order: Load sorts them), and
+// whether each is attnotnull (for tracing views). Each distinct column type is resolved once (coltypes: name,
+// base type through domains, element type, enum labels, domain representations), and nothing is looked up per column but its default and comment (by join) and an identity
+// column's sequence. Defaults are deparsed without a relation (pg_get_expr(…, 0)): a column default cannot refer to a
+// column, and deparsing with the relation would open (and lock) every table.
+const columnsSQL = typesCTE + `,
+cols as materialized (
+  select a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attgenerated, a.attidentity
+  from pg_class c
+  join pg_namespace n on n.oid = c.relnamespace
+  join pg_attribute a on a.attrelid = c.oid
+  where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p') and not c.relispartition
+    and a.attnum > 0 and not a.attisdropped
+),
+coltypes as materialized (
+  select x.typid, ct.catalog, ct.name as ctname, bt.oid as btoid, bt.name as btname, bt.category,
+    coalesce(elt.name, '') as eltname, db.typmod, db.def, coalesce(db.nn, false) as dnn,
+    case when bt.typtype = 'e'
+         then array(select e.enumlabel::text from pg_enum e where e.enumtypid = bt.oid order by e.enumsortorder)
+         else '{}'::text[] end as labels,
+    coalesce(reps.to_json, '') as to_json, coalesce(reps.from_text, '') as from_text, coalesce(reps.from_json, '') as from_json
+  from (select distinct atttypid as typid from cols) x
+  left join dom_base db on db.oid = x.typid
+  join typ ct on ct.oid = x.typid
+  join lateral (select * from typ where typ.oid = coalesce(db.base, x.typid) limit 1) bt on true -- limit: looked up by OID
+  left join typ elt on elt.oid = bt.elem_base
+  left join lateral (
+    -- PostgREST's domain representations: implicit function casts between a domain and json / text.
+    select max(case when cs.castsource = x.typid and cs.casttarget = 'json'::regtype then f.name end) as to_json,
+           max(case when cs.casttarget = x.typid and cs.castsource = 'text'::regtype then f.name end) as from_text,
+           max(case when cs.casttarget = x.typid and cs.castsource = 'json'::regtype then f.name end) as from_json
+    from pg_cast cs
+    join lateral (select quote_ident(fn.nspname) || '.' || quote_ident(fp.proname) as name
+                  from pg_proc fp join pg_namespace fn on fn.oid = fp.pronamespace where fp.oid = cs.castfunc) f on true
+    where x.typid in (cs.castsource, cs.casttarget) and cs.castcontext = 'i' and cs.castmethod = 'f'
+      and has_function_privilege(cs.castfunc, 'execute')
+      and exists (select 1 from pg_type dt where dt.oid = x.typid and dt.typtype = 'd')
+  ) reps on true
+)
 select a.attrelid, a.attnum::int, a.attname,
-  case when ct.catalog then format_type(a.atttypid, a.atttypmod) else ct.name end,
-  bt.name,
-  bt.category,
-  coalesce(elt.name, ''),
-  not (a.attnotnull or coalesce(db.nn, false)),
-  coalesce(case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end,
+  case when t.catalog then format_type(a.atttypid, a.atttypmod) else t.ctname end,
+  t.btname,
+  t.category,
+  t.eltname,
+  not (a.attnotnull or t.dnn),
+  coalesce(case when a.attgenerated = '' then pg_get_expr(ad.adbin, 0) end,
            case when a.attidentity = 'd' then (
              -- the identity's sequence, from the catalog (pg_get_serial_sequence needs USAGE on the schema)
              select format('nextval(%L::regclass)', quote_ident(sn.nspname) || '.' || quote_ident(sq.relname))
@@ -88,43 +133,24 @@ select a.attrelid, a.attnum::int, a.attname,
              join pg_namespace sn on sn.oid = sq.relnamespace
              where dp.classid = 'pg_class'::regclass and dp.refclassid = 'pg_class'::regclass
                and dp.refobjid = a.attrelid and dp.refobjsubid = a.attnum and dp.deptype = 'i') end,
-           db.def, ''),
-  a.attidentity <> '' or a.attgenerated <> '' or ad.adbin is not null or db.def is not null,
+           t.def, ''),
+  a.attidentity <> '' or a.attgenerated <> '' or ad.adbin is not null or t.def is not null,
   a.attidentity = 'a' or a.attgenerated <> '',
-  case when bt.oid in ('varchar'::regtype, 'bpchar'::regtype)
-        and (case when a.atttypmod <> -1 then a.atttypmod else coalesce(db.typmod, -1) end) > 4
-       then (case when a.atttypmod <> -1 then a.atttypmod else coalesce(db.typmod, -1) end) - 4
+  case when t.btoid in ('varchar'::regtype, 'bpchar'::regtype)
+        and (case when a.atttypmod <> -1 then a.atttypmod else coalesce(t.typmod, -1) end) > 4
+       then (case when a.atttypmod <> -1 then a.atttypmod else coalesce(t.typmod, -1) end) - 4
        else 0 end,
-  case when bt.typtype = 'e'
-       then array(select e.enumlabel::text from pg_enum e where e.enumtypid = bt.oid order by e.enumsortorder)
-       else '{}'::text[] end,
-  coalesce(col_description(a.attrelid, a.attnum), ''),
-  coalesce(reps.to_json, ''), coalesce(reps.from_text, ''), coalesce(reps.from_json, '')
-from pg_attribute a
-join pg_class c on c.oid = a.attrelid
-left join lateral (
-  -- PostgREST's domain representations: implicit function casts between a domain and json / text.
-  select max(case when cs.castsource = a.atttypid and cs.casttarget = 'json'::regtype then f.name end) as to_json,
-         max(case when cs.casttarget = a.atttypid and cs.castsource = 'text'::regtype then f.name end) as from_text,
-         max(case when cs.casttarget = a.atttypid and cs.castsource = 'json'::regtype then f.name end) as from_json
-  from pg_cast cs
-  join lateral (select quote_ident(fn.nspname) || '.' || quote_ident(fp.proname) as name
-                from pg_proc fp join pg_namespace fn on fn.oid = fp.pronamespace where fp.oid = cs.castfunc) f on true
-  where a.atttypid in (cs.castsource, cs.casttarget) and cs.castcontext = 'i' and cs.castmethod = 'f'
-    and has_function_privilege(cs.castfunc, 'execute')
-    and exists (select 1 from pg_type dt where dt.oid = a.atttypid and dt.typtype = 'd')
-) reps on true
-join pg_namespace n on n.oid = c.relnamespace
-left join dom_base db on db.oid = a.atttypid
-join typ ct on ct.oid = a.atttypid
-join typ bt on bt.oid = coalesce(db.base, a.atttypid)
-left join typ elt on elt.oid = bt.elem_base
+  t.labels,
+  coalesce(d.description, ''),
+  t.to_json, t.from_text, t.from_json,
+  a.attnotnull
+from cols a
+join coltypes t on t.typid = a.atttypid
 left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-where n.nspname = any($1) and c.relkind in ('r', 'v', 'm', 'f', 'p') and not c.relispartition
-  and a.attnum > 0 and not a.attisdropped
-order by a.attrelid, a.attnum`
+left join pg_description d on d.objoid = a.attrelid and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum`
 
-// notNullSQL: NOT NULL columns of every user table, to carry nullability through views.
+// notNullSQL: NOT NULL columns of every user table whose columns columnsSQL does not list (outside the exposed
+// schemas, or partitions), to carry nullability through views.
 const notNullSQL = `
 select a.attrelid, array_agg(a.attnum::int order by a.attnum)
 from pg_attribute a
@@ -132,20 +158,25 @@ join pg_class c on c.oid = a.attrelid
 join pg_namespace n on n.oid = c.relnamespace
 where a.attnotnull and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'f')
   and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_toast%'
+  and (n.nspname <> all($1) or c.relispartition)
 group by a.attrelid`
 
 // constraintsSQL: primary keys, unique constraints and foreign keys of every user table (not only the
 // exposed ones: views in exposed schemas are often built over tables in private schemas). Constraints
-// inherited by partitions (conparentid <> 0) are left out. Columns come in key order.
+// inherited by partitions (conparentid <> 0) are left out. Columns come in key order, by number; their names
+// only for tables columnsSQL does not list (Load names the others from their columns).
 const constraintsSQL = `
 select c.conname, c.contype::text,
   c.conrelid, n1.nspname, r1.relname,
-  array(select a.attname::text from unnest(c.conkey) with ordinality k(num, ord)
-        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.num order by k.ord),
+  case when n1.nspname = any($1) and r1.relkind in ('r', 'v', 'm', 'f', 'p') and not r1.relispartition then '{}'::text[]
+  else array(select a.attname::text from unnest(c.conkey) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.num order by k.ord) end,
   c.conkey::int[],
   c.confrelid, coalesce(n2.nspname, ''), coalesce(r2.relname, ''),
-  array(select a.attname::text from unnest(c.confkey) with ordinality k(num, ord)
-        join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.num order by k.ord),
+  case when c.confrelid = 0 or (n2.nspname = any($1) and r2.relkind in ('r', 'v', 'm', 'f', 'p') and not r2.relispartition)
+  then '{}'::text[]
+  else array(select a.attname::text from unnest(c.confkey) with ordinality k(num, ord)
+        join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.num order by k.ord) end,
   coalesce(c.confkey::int[], '{}')
 from pg_constraint c
 join pg_class r1 on r1.oid = c.conrelid
