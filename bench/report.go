@@ -150,24 +150,27 @@ func renderLoad(o options, names []string, scs []scenario.Scenario, res [][]meas
 		fmt.Fprintf(&b, "- pg_stat_statements loaded with track_planning on (-statements); it costs PostgreSQL some CPU\n")
 	}
 	fmt.Fprintf(&b, "- columns: CPU and DB CPU are seconds per 1,000 requests (server process; PostgreSQL postmaster and backends), "+
-		"allocs are Go heap allocations per request (`go_memstats_mallocs_total` delta, scrape cost subtracted); "+
+		"allocs are Go heap allocations per request (`go_memstats_mallocs_total` delta, scrape cost subtracted), "+
+		"KB/resp the response body as sent (compressed when it was); "+
 		"ratio rows are %s / reference (for req/s higher is better, for the rest lower is better)\n\n", subject)
-	b.WriteString("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k | DB CPU s/1k | allocs/req | errors |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k | DB CPU s/1k | allocs/req | KB/resp | errors |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, sc := range scs {
 		for j, m := range res[i] {
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %d |\n", sc.Name, names[j], m.rps(),
-				ms(m.load.P50), ms(m.load.P99), num(m.per1k(m.cpu), 3), num(m.per1k(m.dbCPU), 3), num(m.allocsPerReq(), 1), m.load.Errors)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %d |\n", sc.Name, names[j], m.rps(),
+				ms(m.load.P50), ms(m.load.P99), num(m.per1k(m.cpu), 3), num(m.per1k(m.dbCPU), 3), num(m.allocsPerReq(), 1),
+				num(m.kbPerResp(), 1), m.load.Errors)
 		}
 		s := res[i][0]
 		for j := 1; j < len(res[i]); j++ {
 			r := res[i][j]
-			fmt.Fprintf(&b, "| %s | **/%s** | %s | %s | %s | %s | %s | %s | |\n", sc.Name, names[j],
+			fmt.Fprintf(&b, "| %s | **/%s** | %s | %s | %s | %s | %s | %s | %s | |\n", sc.Name, names[j],
 				ratio(s.rps(), r.rps()), ratio(ms(s.load.P50), ms(r.load.P50)), ratio(ms(s.load.P99), ms(r.load.P99)),
 				ratio(s.per1k(s.cpu), r.per1k(r.cpu)), ratio(s.per1k(s.dbCPU), r.per1k(r.dbCPU)),
-				ratio(s.allocsPerReq(), r.allocsPerReq()))
+				ratio(s.allocsPerReq(), r.allocsPerReq()), ratio(s.kbPerResp(), r.kbPerResp()))
 		}
 	}
+	b.WriteString(renderCompressed(names, scs, res))
 	b.WriteString(renderTargets(names, scs, res))
 	if o.statements {
 		b.WriteString(renderStatements(names, scs, res))
@@ -202,6 +205,38 @@ func renderLoad(o options, names []string, scs []scenario.Scenario, res [][]meas
 		}
 	}
 	return b.String()
+}
+
+// compressedScenarios pair a scenario that asks for a compressed body with the same request uncompressed.
+var compressedScenarios = map[string]string{"page-1000-gzip": "page-1000"}
+
+// renderCompressed compares each compressed scenario with its uncompressed twin, per server: bytes sent, req/s,
+// CPU and allocations.
+func renderCompressed(names []string, scs []scenario.Scenario, res [][]measurement) string {
+	var rows []string
+	for i, sc := range scs {
+		twin, ok := compressedScenarios[sc.Name]
+		if !ok {
+			continue
+		}
+		k := slices.IndexFunc(scs, func(s scenario.Scenario) bool { return s.Name == twin })
+		if k < 0 {
+			continue
+		}
+		for j, n := range names {
+			c, u := res[i][j], res[k][j]
+			rows = append(rows, fmt.Sprintf("| %s / %s | %s | %s | %s | %s | %s | %s |", sc.Name, twin, n,
+				ratio(c.kbPerResp(), u.kbPerResp()), ratio(c.rps(), u.rps()), ratio(ms(c.load.P50), ms(u.load.P50)),
+				ratio(c.per1k(c.cpu), u.per1k(u.cpu)), ratio(c.allocsPerReq(), u.allocsPerReq())))
+		}
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	return "\nCompressed against uncompressed (the same request with and without `Accept-Encoding`; over loopback, " +
+		"where bandwidth costs nothing, so this is compression's CPU price, not its benefit on a network):\n\n" +
+		"| scenarios | server | bytes | req/s | p50 | CPU/req | allocs/req |\n|---|---|---:|---:|---:|---:|---:|\n" +
+		strings.Join(rows, "\n") + "\n"
 }
 
 // targetScenarios are issue #14's: pgway at ≥ 0.85× the bare handler's req/s with at most 10% more allocations.
