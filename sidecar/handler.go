@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -516,6 +517,36 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	h := handling{ctx: ctx, snap: s.snap.Load()}
 	s.writeError(&h, e)
 	s.observe(&h, ctx.Time(), e)
+	answerAndLinger(ctx)
+}
+
+// lingerFor and lingerBytes bound how long and how much of the rest of a refused request is read after the
+// answer (see answerAndLinger).
+const (
+	lingerFor   = 500 * time.Millisecond
+	lingerBytes = 1 << 20
+)
+
+// answerAndLinger sends the error response now, ends the connection's sending side and reads (and drops) what
+// the client is still sending, for a bounded time, before closing. Closing a socket with unread data makes the
+// kernel reset the connection, which can destroy the answer before the client reads it: a client still sending
+// an oversized header or body would see "connection reset" instead of 431 or 413 (net/http lingers the same
+// way). fasthttp's own write of the response afterwards fails quietly on the closed connection.
+func answerAndLinger(ctx *fasthttp.RequestCtx) {
+	conn := ctx.Conn()
+	ctx.Response.SetConnectionClose()
+	_ = conn.SetWriteDeadline(time.Now().Add(lingerFor))
+	bw := bufio.NewWriterSize(conn, 4<<10)
+	if ctx.Response.Write(bw) != nil || bw.Flush() != nil {
+		_ = conn.Close()
+		return
+	}
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		_ = conn.SetReadDeadline(time.Now().Add(lingerFor))
+		_, _ = io.CopyN(io.Discard, conn, lingerBytes)
+	}
+	_ = conn.Close()
 }
 
 // isTimeout tells whether err is a read deadline passing.

@@ -448,3 +448,22 @@ func TestWritePlanDisabled(t *testing.T) {
 			table: "api.clients WHERE id = 2", rows: `[{"id":2,"name":"Apple"}]`},
 	})
 }
+
+// TestOversizedRequestsAnswered: a client still sending a header or body past the limits gets its 431 or 413
+// every time, not a connection reset (the server lingers before closing instead of resetting unread data).
+func TestOversizedRequestsAnswered(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.MaxBodyBytes = 1024 }, fixture(t), writeFixture(t))
+	body := `[` + strings.Repeat(`{"a":"xxxxxxxxxx","b":"y"},`, 20000) + `{"a":"z","b":"z"}]`
+	for i := range 20 {
+		if res := ts.do("GET", "/clients", []string{"Authorization: Bearer " + strings.Repeat("a", 200<<10)}, ""); res.Status != 431 ||
+			!strings.Contains(res.Body, "PGRST431") {
+			t.Fatalf("header %d: status %d, body %s", i, res.Status, res.Body)
+		}
+		if res := ts.do("POST", "/no_pk", []string{jsonCT}, body); res.Status != 413 || !strings.Contains(res.Body, "PGRST413") {
+			t.Fatalf("body %d: status %d, body %s", i, res.Status, res.Body)
+		}
+	}
+	if res := ts.do("GET", "/clients?select=id&limit=1", nil, ""); res.Status != 200 {
+		t.Fatalf("after: status %d, body %s", res.Status, res.Body)
+	}
+}

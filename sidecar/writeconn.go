@@ -66,3 +66,11 @@ func (c *idleWriteConn) SyscallConn() (syscall.RawConn, error) {
 	}
 	return nil, errors.New("not a system connection")
 }
+
+// CloseWrite ends the sending side of the underlying connection when it has one (TCP, Unix sockets).
+func (c *idleWriteConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("the connection cannot close its sending side alone")
+}
