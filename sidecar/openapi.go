@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"bytes"
-	"compress/gzip"
 	"container/list"
 	"context"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/pgway/pgway/internal/apierr"
 	"github.com/pgway/pgway/internal/schemacache"
