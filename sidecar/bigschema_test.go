@@ -99,6 +99,28 @@ func TestOpenAPICompressed(t *testing.T) {
 	if _, ok := doc.Paths["/t00200"]; !ok || len(doc.Paths) < 221 {
 		t.Errorf("%d paths, /t00200 %v", len(doc.Paths), ok)
 	}
+	// Each coding has its own strong ETag (computed once, when the document was built); If-None-Match gives 304.
+	gzTag, plainTag := "", res.Header.Get("ETag")
+	if res, _ := getDoc(t, ts, "GET", "/", "gzip"); true {
+		gzTag = res.Header.Get("ETag")
+	}
+	if !strings.HasPrefix(plainTag, `"`) || gzTag != strings.TrimSuffix(plainTag, `"`)+`-gzip"` {
+		t.Errorf("ETags: identity %q, gzip %q", plainTag, gzTag)
+	}
+	for _, tc := range []struct{ enc, tag string }{{"identity", plainTag}, {"gzip", gzTag}, {"gzip", "W/" + gzTag}, {"gzip", `"other", ` + gzTag}} {
+		req, _ := http.NewRequest("GET", ts.URL+"/", nil)
+		req.Header.Set("Accept-Encoding", tc.enc)
+		req.Header.Set("If-None-Match", tc.tag)
+		res, err := ts.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 304 || len(b) != 0 || res.Header.Get("ETag") == "" {
+			t.Errorf("If-None-Match %s (%s): %d, %d bytes, ETag %q", tc.tag, tc.enc, res.StatusCode, len(b), res.Header.Get("ETag"))
+		}
+	}
 	res, head := getDoc(t, ts, "HEAD", "/", "identity")
 	if len(head) != 0 || res.Header.Get("Content-Type") != "application/openapi+json; charset=utf-8" {
 		t.Errorf("HEAD: %d bytes, Content-Type %q", len(head), res.Header.Get("Content-Type"))

@@ -17,8 +17,8 @@ import (
 func (s *Server) finishBody(h *handling) {
 	resp := &h.ctx.Response
 	status := resp.StatusCode()
-	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
-		return
+	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified || resp.IsBodyStream() {
+		return // a body stream (a large OpenAPI document being decompressed) is sent as it is read, never held
 	}
 	body := resp.Body()
 	size := len(body)

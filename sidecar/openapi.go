@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/list"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -45,6 +47,7 @@ type docEntry struct {
 	done chan struct{}
 	gz   []byte // the document, gzip-compressed; never modified once set
 	raw  int64  // its uncompressed size
+	sum  uint64 // XXH64 of the uncompressed document: its ETag
 	err  error
 	elem *list.Element
 }
@@ -76,7 +79,7 @@ func (dc *docCache) get(key docKey, build func(w io.Writer) error) (*docEntry, e
 	dc.docs[key] = e
 	dc.mu.Unlock()
 
-	e.gz, e.raw, e.err = compress(build)
+	e.gz, e.raw, e.sum, e.err = compress(build)
 	dc.mu.Lock()
 	switch {
 	case e.err != nil:
@@ -97,26 +100,28 @@ func (dc *docCache) get(key docKey, build func(w io.Writer) error) (*docEntry, e
 	return e, e.err
 }
 
-// countingWriter counts the bytes written through it.
+// countingWriter counts and hashes the bytes written through it.
 type countingWriter struct {
 	w io.Writer
 	n int64
+	d *xxhash.Digest
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	_, _ = c.d.Write(p[:n])
 	return n, err
 }
 
 // compress runs build into a gzip stream (the fastest level: documents are very repetitive, and the
-// compressed bytes are what is kept) and returns the compressed bytes, exactly sized, and the raw size. The
-// document is compressed on another goroutine while it is written, piece by piece.
-func compress(build func(w io.Writer) error) ([]byte, int64, error) {
+// compressed bytes are what is kept) and returns the compressed bytes, exactly sized, the raw size and the raw
+// document's XXH64. The document is compressed on another goroutine while it is written, piece by piece.
+func compress(build func(w io.Writer) error) ([]byte, int64, uint64, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	pr, pw := io.Pipe()
 	zipped := make(chan error, 1)
@@ -128,16 +133,26 @@ func compress(build func(w io.Writer) error) ([]byte, int64, error) {
 		pr.CloseWithError(err) // a failed compression stops the build's next write
 		zipped <- err
 	}()
-	cw := &countingWriter{w: pw}
+	cw := &countingWriter{w: pw, d: xxhash.New()}
 	err = build(cw)
 	pw.CloseWithError(err) // nil: the reader sees the end of the document
 	if zerr := <-zipped; err == nil {
 		err = zerr
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	return bytes.Clone(buf.Bytes()), cw.n, nil
+	return bytes.Clone(buf.Bytes()), cw.n, cw.d.Sum64(), nil
+}
+
+// etag is the document's strong entity tag in the coding it is sent in (gzip or identity), as appendETag
+// writes a read's.
+func (e *docEntry) etag(gz bool) string {
+	tag := `"` + fmt.Sprintf("%016x", e.sum)
+	if gz {
+		tag += "-gzip"
+	}
+	return tag + `"`
 }
 
 // privEntry is one role's privileges; done is closed once p or err is set.
@@ -280,7 +295,9 @@ func (s *Server) serveOpenAPI(h *handling, format string) error {
 		return err
 	}
 	resp := &h.ctx.Response
-	h.etag = true
+	// The document's ETag was computed when it was built: finishBody, which would hash the body, leaves it alone
+	// (a large document is decompressed as it is sent, never held whole).
+	h.etag = false
 	switch format {
 	case "yaml":
 		resp.Header.Set("Content-Type", "application/yaml; charset=utf-8")
@@ -293,6 +310,12 @@ func (s *Server) serveOpenAPI(h *handling, format string) error {
 	gz := acceptsGzip(h.ctx.Request.Header.Peek("Accept-Encoding"))
 	if gz {
 		resp.Header.Set("Content-Encoding", "gzip")
+	}
+	tag := doc.etag(gz)
+	resp.Header.Set("ETag", tag)
+	if ifNoneMatch(&h.ctx.Request.Header, []byte(tag)) {
+		notModified(resp)
+		return nil
 	}
 	if h.ctx.IsHead() {
 		resp.SkipBody = true
