@@ -49,7 +49,7 @@ var bigSampleCache struct {
 }
 
 // loadBigSample loads the sample's schema cache once (a Cache is immutable: the tests share it).
-func loadBigSample(t *testing.T) *schemacache.Cache {
+func loadBigSample(t testing.TB) *schemacache.Cache {
 	t.Helper()
 	bigSampleCache.Lock()
 	defer bigSampleCache.Unlock()
@@ -239,3 +239,22 @@ func TestBigSchemaSampleRole(t *testing.T) {
 		t.Errorf("GET /t00004's select parameter: %v", ref)
 	}
 }
+
+// BenchmarkWriteBigSample writes the sample's document (every privilege) as JSON to nowhere.
+func BenchmarkWriteBigSample(b *testing.B) {
+	c := loadBigSample(b)
+	b.ReportAllocs()
+	var n int64
+	for b.Loop() {
+		cw := &countWriter{}
+		if err := openapi.Write(cw, c, openapi.Options{}, "json"); err != nil {
+			b.Fatal(err)
+		}
+		n = cw.n
+	}
+	b.SetBytes(n)
+}
+
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
