@@ -178,7 +178,9 @@ func (s *Server) openAPIDoc(h *handling, version, format string) (*docEntry, err
 		role = h.who.Role
 	}
 	snap := h.snap
+	var started time.Time
 	e, err := snap.docs.get(docKey{h.schema, role, version, format}, func(w io.Writer) error {
+		started = time.Now()
 		opts := openapi.Options{Schema: h.schema, Version: version, ServerURL: cfg.OpenAPIServerProxyURI,
 			BatchMaxOperations: cfg.BatchMaxOperations}
 		if role != "" {
@@ -190,6 +192,12 @@ func (s *Server) openAPIDoc(h *handling, version, format string) (*docEntry, err
 		}
 		return openapi.Write(w, snap.cache, opts, format)
 	})
+	if err == nil && !started.IsZero() {
+		// This request built it: say what it cost (the role's privileges, writing and compressing).
+		s.log.Log(context.Background(), LevelNotice, "openapi document built", "schema", h.schema, "role", role, "openapi", version, "format", format,
+			"bytes", e.raw, "gzip_bytes", len(e.gz), "duration_ms", float64(time.Since(started).Microseconds())/1000,
+			"generation", snap.generation)
+	}
 	if err != nil {
 		if _, ok := err.(*apierr.Error); ok {
 			return nil, err
