@@ -198,22 +198,14 @@ func (e *yamlEmitter) openMap(key string) {
 	e.counts = append(e.counts, 0)
 }
 
-func (e *yamlEmitter) closeMap() {
-	n := e.counts[len(e.counts)-1]
-	e.counts = e.counts[:len(e.counts)-1]
-	e.depth--
-	if n == 0 {
-		k := e.pending[len(e.pending)-1]
-		e.pending = e.pending[:len(e.pending)-1]
-		e.start()
-		e.indent(e.depth)
-		e.buf.WriteString(k + ": {}\n")
-	}
-}
+func (e *yamlEmitter) closeMap() { e.close("{}") }
 
 func (e *yamlEmitter) openSeq(key string) { e.openMap(key) }
 
-func (e *yamlEmitter) closeSeq() {
+func (e *yamlEmitter) closeSeq() { e.close("[]") }
+
+// close ends the open map or sequence; one that got no member is written as empty ("{}" or "[]").
+func (e *yamlEmitter) close(empty string) {
 	n := e.counts[len(e.counts)-1]
 	e.counts = e.counts[:len(e.counts)-1]
 	e.depth--
@@ -222,7 +214,7 @@ func (e *yamlEmitter) closeSeq() {
 		e.pending = e.pending[:len(e.pending)-1]
 		e.start()
 		e.indent(e.depth)
-		e.buf.WriteString(k + ": []\n")
+		e.buf.WriteString(k + ": " + empty + "\n")
 	}
 }
 

@@ -100,29 +100,9 @@ func (j *jsonWriter) value(v any, depth int) {
 	case object:
 		j.object(v, depth)
 	case []any:
-		if len(v) == 0 {
-			j.buf = append(j.buf, '[', ']')
-			return
-		}
-		j.buf = append(j.buf, '[')
-		for i, x := range v {
-			j.item(i, depth)
-			j.value(x, depth+1)
-		}
-		j.newline(depth)
-		j.buf = append(j.buf, ']')
+		writeArray(j, v, depth, func(x any) { j.value(x, depth+1) })
 	case []string:
-		if len(v) == 0 {
-			j.buf = append(j.buf, '[', ']')
-			return
-		}
-		j.buf = append(j.buf, '[')
-		for i, x := range v {
-			j.item(i, depth)
-			j.buf = appendString(j.buf, x)
-		}
-		j.newline(depth)
-		j.buf = append(j.buf, ']')
+		writeArray(j, v, depth, func(x string) { j.buf = appendString(j.buf, x) })
 	case []*schema:
 		j.schemas(v, depth)
 	default:
@@ -139,6 +119,11 @@ func (j *jsonWriter) item(i, depth int) {
 }
 
 func (j *jsonWriter) schemas(v []*schema, depth int) {
+	writeArray(j, v, depth, func(x *schema) { j.schema(x, depth+1) })
+}
+
+// writeArray writes v as a JSON array at depth, each element by each.
+func writeArray[T any](j *jsonWriter, v []T, depth int, each func(T)) {
 	if len(v) == 0 {
 		j.buf = append(j.buf, '[', ']')
 		return
@@ -146,7 +131,7 @@ func (j *jsonWriter) schemas(v []*schema, depth int) {
 	j.buf = append(j.buf, '[')
 	for i, x := range v {
 		j.item(i, depth)
-		j.schema(x, depth+1)
+		each(x)
 	}
 	j.newline(depth)
 	j.buf = append(j.buf, ']')
