@@ -301,26 +301,6 @@ func runBigSchema(ctx context.Context, o options, e *env) error {
 	return writeReport(o, e.root, report, bigHeading)
 }
 
-// seedBig creates the big-schema fixture and returns PostgreSQL's version and its postmaster's pid.
-func seedBig(ctx context.Context, superURL string, tables, views int) (string, int, error) {
-	c, err := pgx.Connect(ctx, superURL)
-	if err != nil {
-		return "", 0, fmt.Errorf("connecting to seed: %w", err)
-	}
-	defer c.Close(ctx)
-	for _, sql := range BigSchemaSQL(tables, views) {
-		if _, err := c.Exec(ctx, sql); err != nil {
-			return "", 0, fmt.Errorf("seeding: %w", err)
-		}
-	}
-	var v string
-	var backend int
-	if err := c.QueryRow(ctx, "SELECT current_setting('server_version'), pg_backend_pid()").Scan(&v, &backend); err != nil {
-		return "", 0, err
-	}
-	return v, parentPid(backend), nil
-}
-
 func bigToken(role string) string {
 	if role == "web_anon" {
 		return ""

@@ -265,10 +265,10 @@ func run(ctx context.Context, o options) error {
 	t0 := time.Now()
 	if o.bigschema {
 		log.Printf("seeding %d tables and %d views", o.bigTables, o.bigViews)
-		e.pgVersion, e.pgPid, err = seedBig(ctx, e.superURL, o.bigTables, o.bigViews)
+		e.pgVersion, e.pgPid, err = seed(ctx, e.superURL, BigSchemaSQL(o.bigTables, o.bigViews))
 	} else {
 		log.Printf("seeding %d rows", o.rows)
-		e.pgVersion, e.pgPid, err = seed(ctx, e.superURL, o.rows)
+		e.pgVersion, e.pgPid, err = seed(ctx, e.superURL, scenario.Seed(o.rows))
 	}
 	if err != nil {
 		return err
@@ -534,15 +534,15 @@ func goBuild(ctx context.Context, root, out, pkg string) error {
 	return nil
 }
 
-// seed creates the schema and returns PostgreSQL's version string and its postmaster's process id
-// (the parent of our backend; 0 when unknown).
-func seed(ctx context.Context, superURL string, rows int) (string, int, error) {
+// seed runs the scripts that create the schema and returns PostgreSQL's version string and its postmaster's
+// process id (the parent of our backend; 0 when unknown).
+func seed(ctx context.Context, superURL string, scripts []string) (string, int, error) {
 	c, err := pgx.Connect(ctx, superURL)
 	if err != nil {
 		return "", 0, fmt.Errorf("connecting to seed: %w", err)
 	}
 	defer c.Close(ctx)
-	for _, sql := range scenario.Seed(rows) {
+	for _, sql := range scripts {
 		if _, err := c.Exec(ctx, sql); err != nil {
 			return "", 0, fmt.Errorf("seeding: %w", err)
 		}
