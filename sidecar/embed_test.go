@@ -145,3 +145,34 @@ func TestEmbedLimits(t *testing.T) {
 			status: 200, body: `[{"title":"Earthsea","author":null}]`},
 	})
 }
+
+// TestEmbedTableAliases: an embed's table is aliased "<table>_<n>" as PostgREST aliases it ("cities_1"), so a
+// plan's text names it as PostgREST's does; where that name is another relation's (here the root's), pgway's
+// own alias is kept and the embed still joins its parent.
+func TestEmbedTableAliases(t *testing.T) {
+	ts := start(t, nil, fixture(t), `
+CREATE TABLE api.countries (id int PRIMARY KEY, name text);
+CREATE TABLE api.cities (id int PRIMARY KEY, country_id int NOT NULL REFERENCES api.countries, name text);
+CREATE TABLE api.countries_1 (id int PRIMARY KEY, country_id int REFERENCES api.countries);
+INSERT INTO api.countries VALUES (10, 'United Kingdom'), (11, 'United States');
+INSERT INTO api.cities VALUES (1, 10, 'London'), (2, 10, 'Manchester'), (5, 11, 'Miami');
+INSERT INTO api.countries_1 VALUES (100, 11);
+GRANT SELECT ON api.countries, api.cities, api.countries_1 TO web_anon;`)
+	plan := []string{`Accept: application/vnd.pgrst.plan+text; options=verbose; for="application/json"`}
+	runCases(t, ts, []readCase{
+		{name: "an inner embed with an or filter names its table cities_1",
+			path: "/countries?select=name,cities!inner(name)&cities.or=(country_id.eq.10,name.eq.Paris)", headers: plan, status: 200,
+			contains: []string{`((cities_1.country_id = countries.id) AND ((cities_1.country_id = 10) OR (cities_1.name = 'Paris'::text)))`}},
+		{name: "the same rows as without the plan",
+			path: "/countries?select=name,cities!inner(name)&cities.or=(country_id.eq.10,name.eq.Paris)&cities.order=id", status: 200,
+			body: `[{"name":"United Kingdom","cities":[{"name":"London"},{"name":"Manchester"}]}]`},
+		{name: "embeds are numbered in select order", path: "/countries?select=name,cities(name),countries_1(id)&id=eq.11", headers: plan,
+			status: 200, contains: []string{`on api.cities cities_1`, `on api.countries_1 countries_1_2`}},
+		{name: "and answer as before", path: "/countries?select=name,cities(name),countries_1(id)&id=eq.11", status: 200,
+			body: `[{"name":"United States","cities":[{"name":"Miami"}],"countries_1":[{"id":100}]}]`},
+		{name: "a name taken by another relation keeps pgway's alias", path: "/countries_1?select=id,countries(name)", headers: plan,
+			status: 200, contains: []string{`api.countries pgrst_1_t`, `(pgrst_1_t.id = countries_1.country_id)`}},
+		{name: "and joins the root", path: "/countries_1?select=id,countries(name)", status: 200,
+			body: `[{"id":100,"countries":{"name":"United States"}}]`},
+	})
+}

@@ -253,8 +253,8 @@ var All = []Scenario{
 		Status: []int{200},
 		SQL: rows(`SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
 			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x)::jsonb AS body, ` +
-			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
-			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
+			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "events_1"."id" AS "id", "events_1"."note" AS "note" ` +
+			`FROM "public"."events" AS "events_1" WHERE "events_1"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
 			`WHERE ("items"."id" = $1)`),
 		Args:     func(in Input) []any { return []any{strings.TrimPrefix(in.Query("id"), "eq.")} },
 		Bare:     bareJSON(`SELECT i.id, i.name, ` + bareEvents + ` FROM items i WHERE i.id = $1`),
@@ -269,8 +269,8 @@ var All = []Scenario{
 		Status: []int{200},
 		SQL: rows(`SELECT "events"."id" AS "id", "events"."note" AS "note", "pgrst_1".body AS "items" ` +
 			`FROM "public"."events" AS "events" LEFT JOIN LATERAL (SELECT (SELECT row_to_json(_pgway_x)::jsonb FROM ` +
-			`(SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."name" AS "name") _pgway_x) AS body, true AS "pgrst_found" ` +
-			`FROM "public"."items" AS "pgrst_1_t" WHERE "pgrst_1_t"."id" = "events"."item_id" LIMIT 1) AS "pgrst_1" ON TRUE ` +
+			`(SELECT "items_1"."id" AS "id", "items_1"."name" AS "name") _pgway_x) AS body, true AS "pgrst_found" ` +
+			`FROM "public"."items" AS "items_1" WHERE "items_1"."id" = "events"."item_id" LIMIT 1) AS "pgrst_1" ON TRUE ` +
 			`WHERE ("events"."id" > $1) ORDER BY "events"."id" ASC LIMIT $2`),
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}
@@ -288,8 +288,8 @@ var All = []Scenario{
 		Status: []int{200},
 		SQL: rows(`SELECT "items"."id" AS "id", "items"."name" AS "name", coalesce("pgrst_1".body, '[]') AS "events" ` +
 			`FROM "public"."items" AS "items" LEFT JOIN LATERAL (SELECT json_agg(_pgway_x)::jsonb AS body, ` +
-			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "pgrst_1_t"."id" AS "id", "pgrst_1_t"."note" AS "note" ` +
-			`FROM "public"."events" AS "pgrst_1_t" WHERE "pgrst_1_t"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
+			`nullif(pg_catalog.count(_pgway_x), 0) AS "pgrst_found" FROM (SELECT "events_1"."id" AS "id", "events_1"."note" AS "note" ` +
+			`FROM "public"."events" AS "events_1" WHERE "events_1"."item_id" = "items"."id") _pgway_x) AS "pgrst_1" ON TRUE ` +
 			`WHERE ("items"."id" > $1) ORDER BY "items"."id" ASC LIMIT $2`),
 		Args: func(in Input) []any {
 			return []any{strings.TrimPrefix(in.Query("id"), "gt."), atoi(in.Query("limit"))}

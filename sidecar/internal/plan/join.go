@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -39,6 +40,29 @@ type resolver struct {
 	schema string
 	limits Limits
 	n      int
+	// root is the statement's own relation (referred to by its own name).
+	root *schemacache.Relation
+}
+
+// maxIdentLen is PostgreSQL's NAMEDATALEN-1: a longer identifier is truncated.
+const maxIdentLen = 63
+
+// embedAliasNamed tells whether the n-th embed's table, target, may be aliased "<table>_<n>": not when that
+// name is PostgreSQL's to truncate, is one of pgway's own (pgrst_…, _pgway_…), or is the name of the root
+// relation or of a relation of target's or the request's schema (which the statement may refer to by name).
+func (rv *resolver) embedAliasNamed(target *schemacache.Relation, n int) bool {
+	a := target.Name + "_" + strconv.Itoa(n)
+	if len(a) > maxIdentLen || strings.HasPrefix(a, "pgrst") || strings.HasPrefix(a, "_pgway") {
+		return false
+	}
+	if rv.root != nil && rv.root.Name == a {
+		return false
+	}
+	if _, ok := rv.cache.Relation(target.Schema, a); ok {
+		return false
+	}
+	_, ok := rv.cache.Relation(rv.schema, a)
+	return !ok
 }
 
 // embed resolves one rel(...) select item of parent, at depth (1 for the top level's embeds).
@@ -79,7 +103,7 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem, depth int) (*Emb
 		Empty:   len(e.Select) == 0,
 		Lateral: rv.n,
 	}
-	child := &Read{Rel: target, Alias: out.Lateral, Limit: -1}
+	child := &Read{Rel: target, Alias: out.Lateral, NamedAlias: rv.embedAliasNamed(target, out.Lateral), Limit: -1}
 	if !out.Empty {
 		if err := child.resolveSelect(rv, e.Select, depth+1); err != nil {
 			return nil, err

@@ -78,7 +78,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 	}
 	var nested []bodyKey
 	if m.Payload != nil {
-		rv := &resolver{cache: c, schema: rel.Schema, limits: lim}
+		rv := &resolver{cache: c, schema: rel.Schema, limits: lim, root: rel}
 		var err error
 		if m.Columns, nested, err = rv.splitKeys(rel, m.Payload.Keys, nestable(req)); err != nil {
 			return nil, err

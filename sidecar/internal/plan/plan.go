@@ -169,12 +169,15 @@ type Order struct {
 type Read struct {
 	Rel *schemacache.Relation
 	// Alias numbers the relation in the statement: 0 is the relation's own name, n > 0 the n-th embed's table.
-	Alias  int
-	Select []Output
-	Where  []Cond // ANDed
-	Order  []Order
-	Offset int64
-	Limit  int64 // -1: none
+	Alias int
+	// NamedAlias aliases the n-th embed's table "<table>_<n>" (cities_1), as PostgREST names it in its plans;
+	// false where that name could be taken for another relation of the statement (see embedAliasNamed).
+	NamedAlias bool
+	Select     []Output
+	Where      []Cond // ANDed
+	Order      []Order
+	Offset     int64
+	Limit      int64 // -1: none
 	// GroupBy is set when Select mixes aggregates with plain columns.
 	GroupBy bool
 	// Embeds are the related resources rendered after Select, in select order.

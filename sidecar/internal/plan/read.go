@@ -53,7 +53,7 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 	if r.Media == request.MediaGeoJSON && c != nil {
 		r.GeoJSON = c.GeoJSON // New negotiated geo+json only where PostGIS is installed
 	}
-	rv := &resolver{cache: c, schema: rel.Schema, limits: lim}
+	rv := &resolver{cache: c, schema: rel.Schema, limits: lim, root: rel}
 	if err := r.resolveSelect(rv, req.Select, 1); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package sqlgen
 
 import (
+	"strconv"
+
 	"github.com/pgway/pgway/internal/schemacache"
 )
 
@@ -8,6 +10,9 @@ import (
 // into the schema cache) and returns a name or SQL text PostgreSQL's catalogs hold.
 
 func relName(r *schemacache.Relation) (schema, name ident) { return ident(r.Schema), ident(r.Name) }
+
+// embedAlias is the n-th embed's table alias, "<table>_<n>" (the planner checked that it is free).
+func embedAlias(r *schemacache.Relation, n int) ident { return ident(r.Name + "_" + strconv.Itoa(n)) }
 
 func colName(c *schemacache.Column) ident { return ident(c.Name) }
 

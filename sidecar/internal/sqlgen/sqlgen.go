@@ -16,19 +16,22 @@ type Statement struct {
 // alias names a relation within a statement: a relation by its own name, the n-th embed's table, or one of
 // pgway's fixed names (pgrst_body, _pgway_l).
 type alias struct {
-	rel  *schemacache.Relation
-	n    int
-	name fixed
+	rel   *schemacache.Relation
+	n     int
+	named bool // the embed's table as "<table>_<n>" (plan.Read.NamedAlias)
+	name  fixed
 }
 
 // readAlias is the alias of a read's relation.
-func readAlias(r *plan.Read) alias { return alias{rel: r.Rel, n: r.Alias} }
+func readAlias(r *plan.Read) alias { return alias{rel: r.Rel, n: r.Alias, named: r.NamedAlias} }
 
 // alias writes a.
 func (b *builder) alias(a alias) {
 	switch {
 	case a.name != "":
 		b.sql(a.name)
+	case a.n > 0 && a.named:
+		b.name(embedAlias(a.rel, a.n))
 	case a.n > 0:
 		b.sql(`"pgrst_`)
 		b.num(a.n)
