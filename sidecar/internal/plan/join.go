@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pgway/pgway/internal/apierr"
@@ -80,6 +81,10 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem, depth int) (*Emb
 		Lateral: rv.n,
 	}
 	child := &Read{Rel: target, Alias: out.Lateral, Limit: -1}
+	if rel.Cardinality != schemacache.ManyToMany {
+		// PostgREST aliases an embedded table by its name and depth (a many-to-many one keeps its name).
+		child.sqlName = target.Name + "_" + strconv.Itoa(depth)
+	}
 	if !out.Empty {
 		if err := child.resolveSelect(rv, e.Select, depth+1); err != nil {
 			return nil, err
