@@ -41,6 +41,12 @@ func TestEmbedCompatibility(t *testing.T) {
 			body: `{"code":"42712","details":null,"hint":null,"message":"table name \"books_authors_1\" specified more than once"}`},
 		{name: "two aliased embeds under one key", path: "/books?select=x:authors!author_id(name),x:authors!co_author_id(name)", status: 400,
 			body: `{"code":"42712","details":null,"hint":null,"message":"table name \"books_x_1\" specified more than once"}`},
+		{name: "two spreads of one relation", path: "/books?select=...authors!author_id(name),...authors!co_author_id(id)", status: 400,
+			body: `{"code":"42712","details":null,"hint":null,"message":"table name \"books_authors_1\" specified more than once"}`},
+		{name: "two empty embeds of one relation", path: "/books?select=title,authors!author_id!inner(),authors!co_author_id!inner()", status: 400,
+			body: `{"code":"42712","details":null,"hint":null,"message":"table name \"books_authors_1\" specified more than once"}`},
+		{name: "an embed and a spread of one relation", path: "/books?select=authors!author_id(name),...authors!co_author_id(id)", status: 400,
+			body: `{"code":"42712","details":null,"hint":null,"message":"table name \"books_authors_1\" specified more than once"}`},
 		{name: "two embeds under one key, nested", path: "/reviews?select=books(authors!author_id(name),authors!co_author_id(name))", status: 400,
 			body: `{"code":"42712","details":null,"hint":null,"message":"table name \"books_authors_2\" specified more than once"}`},
 		// An unknown column of an embedded table is qualified by PostgREST's alias of it, <table>_<depth> (a

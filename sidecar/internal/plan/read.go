@@ -246,15 +246,13 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem, depth int
 			if err != nil {
 				return err
 			}
-			if !e.Empty && !e.Spread {
-				for _, o := range r.Embeds {
-					if !o.Empty && !o.Spread && o.Key == e.Key {
-						// Two embedded resources under one JSON key: PostgREST's SQL names both subqueries
-						// <table>_<key>_<depth>, which PostgreSQL refuses (42712, no detail or hint); a response
-						// with a duplicated key would be worse.
-						return apierr.New(http.StatusBadRequest, "42712",
-							fmt.Sprintf("table name %q specified more than once", r.Rel.Name+"_"+e.Key.text+"_"+strconv.Itoa(depth)))
-					}
+			for _, o := range r.Embeds {
+				if o.Key == e.Key {
+					// Two embedded resources under one name (alias, else relation): PostgREST's SQL joins each
+					// embed, spread or empty one too, as <table>_<name>_<depth>, which PostgreSQL refuses (42712,
+					// no detail or hint); a response with a duplicated key would be worse.
+					return apierr.New(http.StatusBadRequest, "42712",
+						fmt.Sprintf("table name %q specified more than once", r.Rel.Name+"_"+e.Key.text+"_"+strconv.Itoa(depth)))
 				}
 			}
 			r.Embeds = append(r.Embeds, e)
