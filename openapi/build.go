@@ -186,9 +186,10 @@ func (b *builder) routines() [][]*schemacache.Routine {
 		}
 		// Only the overloads a request can call, as PostgREST calls them: by the names of their parameters, or
 		// a single unnamed json, jsonb, text, xml or bytea parameter taking the body. An overload that needs an
-		// unnamed parameter otherwise cannot be called.
+		// unnamed parameter otherwise cannot be called, and PostgREST's schema cache does not hold one whose
+		// parameters are all unnamed otherwise (schemacache.Routine.Callable).
 		callable := slices.DeleteFunc(slices.Clone(fns), func(fn *schemacache.Routine) bool {
-			return !rawBodyParam(fn) && slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool {
+			return !fn.Callable() || !rawBodyParam(fn) && slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool {
 				return p.Name == "" && !p.HasDefault
 			})
 		})

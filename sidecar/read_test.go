@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/pgway/pgway/internal/config"
 )
 
 // readCase is one HTTP exchange: request, then expected status, headers and body.
@@ -178,5 +180,15 @@ func TestRequestSettings(t *testing.T) {
 		{name: "jwt", path: "/whoami?select=role,sub", headers: []string{user}, status: 200,
 			body: `[{"role":"web_user","sub":"bob"}]`},
 		{name: "profile", path: "/whoami?select=search_path", headers: []string{"Accept-Profile: other"}, status: 404},
+	})
+}
+
+// TestSearchPathAsPostgREST: the search_path is the schema then db-extra-search-path as configured, a schema in
+// both kept twice, as PostgREST sets it (a plan's Settings and current_setting show it so).
+func TestSearchPathAsPostgREST(t *testing.T) {
+	ts := start(t, func(c *config.Config) { c.DBExtraSearchPath = []string{"api", "public"} }, fixture(t))
+	runCases(t, ts, []readCase{
+		{name: "repeated schema", path: "/whoami?select=search_path", status: 200,
+			body: `[{"search_path":"\"api\", \"api\", \"public\""}]`},
 	})
 }

@@ -127,9 +127,11 @@ func (s *Server) newSettings(cfg config.Config) (*settings, error) {
 		set.exec.AppSettings = append(set.exec.AppSettings, [2]string{k, cfg.AppSettings[k]})
 	}
 	for _, sch := range cfg.DBSchemas {
+		// The schema, then db-extra-search-path as given: PostgREST keeps a schema that is in both twice
+		// ("public", "public", "extensions"), which is what current_setting('search_path') and a plan's Settings show.
 		parts := []string{sqlgen.QuoteIdent(sch)}
 		for _, x := range cfg.DBExtraSearchPath {
-			if x != "" && x != sch {
+			if x != "" {
 				parts = append(parts, sqlgen.QuoteIdent(x))
 			}
 		}

@@ -44,8 +44,8 @@ func (c *Cache) ClosestRelation(schema, name string) (QName, bool) {
 // name itself, among those the cache's Visibility shows; as close as ClosestRelation demands.
 func (c *Cache) ClosestRoutine(schema, name string) (QName, bool) {
 	var cands []string
-	for q := range c.Routines {
-		if q.Schema == schema && q.Name != name && c.RoutineVisible(q) {
+	for q, fns := range c.Routines {
+		if q.Schema == schema && q.Name != name && slices.ContainsFunc(fns, (*Routine).Callable) && c.RoutineVisible(q) {
 			cands = append(cands, q.Name)
 		}
 	}

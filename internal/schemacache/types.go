@@ -1,7 +1,10 @@
 // Package schemacache introspects the exposed schemas into an immutable Cache and reloads it on demand.
 package schemacache
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // RelKind is the kind of a relation.
 type RelKind uint8
@@ -218,6 +221,24 @@ type Routine struct {
 	// MediaType is set when the function returns (not SETOF) a domain named as a media type, e.g.
 	// CREATE DOMAIN "text/html" AS text, or "*/*": PostgREST's media type handler. Lower case.
 	MediaType string
+}
+
+// Callable reports whether PostgREST's schema cache holds the function for /rpc: one whose parameters are all
+// unnamed is left out, unless it has a single parameter of a type a raw body can give (bytea, json, jsonb, text,
+// xml). Such a function is then neither called nor suggested, and a request for it is PGRST202 (computed fields
+// and relationships, which take a row, are not affected).
+func (r *Routine) Callable() bool {
+	if len(r.Params) == 0 || slices.ContainsFunc(r.Params, func(p RoutineParam) bool { return p.Name != "" }) {
+		return true
+	}
+	if len(r.Params) > 1 {
+		return false
+	}
+	switch r.Params[0].Type {
+	case "bytea", "json", "jsonb", "text", "xml":
+		return true
+	}
+	return false
 }
 
 // RoutineParam is an IN/INOUT/VARIADIC parameter of a routine.

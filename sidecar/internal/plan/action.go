@@ -191,8 +191,8 @@ func options(req *request.Request, cache *schemacache.Cache, schema string) (*In
 		return &Info{Allow: "OPTIONS,GET,HEAD"}, nil
 	case req.RPC:
 		// Volatile functions only take POST; stable and immutable ones may be read with GET too.
-		fns, ok := cache.Routine(schema, req.Relation)
-		if !ok {
+		fns := callableRoutines(cache, schema, req.Relation)
+		if len(fns) == 0 {
 			return nil, apierr.New(http.StatusNotFound, "PGRST202",
 				"Could not find the function "+schema+"."+req.Relation+" in the schema cache")
 		}

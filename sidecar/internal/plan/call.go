@@ -76,6 +76,7 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, lim Limi
 		}
 	}
 	slices.Sort(keys)
+	argKeys := keys // the argument names as sent, which a PGRST202 quotes
 	contentType := req.ContentType
 	if post && contentType == "application/json" && len(keys) == 1 && keys[0] == "" {
 		// {"": value}: what generated clients send for a function's single unnamed parameter (its name is
@@ -84,10 +85,10 @@ func ForCall(req *request.Request, c *schemacache.Cache, schema string, lim Limi
 			body, keys, contentType = v, nil, anyRawBody
 		}
 	}
-	fns, _ := c.Routine(schema, req.Relation)
+	fns := callableRoutines(c, schema, req.Relation)
 	fn, raw, err := findRoutine(fns, keys, contentType, post)
 	if err != nil {
-		return nil, noRoutine(err, c, schema, req, keys, post)
+		return nil, noRoutine(err, c, schema, req, argKeys, post)
 	}
 	if !post {
 		body = queryArgs(req.Params, fn)
@@ -228,6 +229,15 @@ func callBody(req *request.Request) ([]byte, []string, error) {
 		return []byte("{}"), nil, nil
 	}
 	return p.JSON, slices.Clone(p.Keys), nil
+}
+
+// callableRoutines are the overloads of schema.name that /rpc may call (schemacache.Routine.Callable).
+func callableRoutines(c *schemacache.Cache, schema, name string) []*schemacache.Routine {
+	fns, _ := c.Routine(schema, name)
+	if slices.ContainsFunc(fns, func(fn *schemacache.Routine) bool { return !fn.Callable() }) {
+		fns = slices.DeleteFunc(slices.Clone(fns), func(fn *schemacache.Routine) bool { return !fn.Callable() })
+	}
+	return fns
 }
 
 type routineNotFound struct{ ambiguous []*schemacache.Routine }
@@ -374,7 +384,7 @@ func noRoutine(err error, c *schemacache.Cache, schema string, req *request.Requ
 		WithDetails(fmt.Sprintf("Searched for the function %s%s, but no matches were found in the schema cache.", fn, det))
 	if !onlySingle {
 		// Overloads callable by name (PostgREST leaves out those with unnamed parameters).
-		fns, _ := c.Routine(schema, req.Relation)
+		fns := callableRoutines(c, schema, req.Relation)
 		named := make([]*schemacache.Routine, 0, len(fns))
 		for _, fn := range fns {
 			if !slices.ContainsFunc(fn.Params, func(p schemacache.RoutineParam) bool { return p.Name == "" }) {

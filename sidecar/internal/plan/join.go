@@ -104,6 +104,10 @@ func (rv *resolver) embed(parent *Read, it *request.SelectItem, depth int) (*Emb
 		Lateral: rv.n,
 	}
 	child := &Read{Rel: target, Alias: out.Lateral, NamedAlias: rv.embedAliasNamed(target, out.Lateral), Limit: -1}
+	if rel.Cardinality != schemacache.ManyToMany {
+		// PostgREST names an embedded table by its name and depth in errors (a many-to-many one keeps its name).
+		child.sqlName = target.Name + "_" + strconv.Itoa(depth)
+	}
 	if !out.Empty {
 		if err := child.resolveSelect(rv, e.Select, depth+1); err != nil {
 			return nil, err

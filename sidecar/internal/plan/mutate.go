@@ -100,7 +100,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 		if len(f.Path) > 0 {
 			continue
 		}
-		leaf, err := resolveLeaf(rel, f.Field, &f.Cond)
+		leaf, err := resolveLeaf(rel, rel.Name, f.Field, &f.Cond)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +125,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 			if t.Relation != "" {
 				continue // ordering by an embed applies to the representation only
 			}
-			e, err := resolveExpr(rel, t.Field)
+			e, err := resolveExpr(rel, rel.Name, t.Field)
 			if err != nil {
 				return nil, err
 			}
@@ -149,7 +149,7 @@ func ForMutate(req *request.Request, c *schemacache.Cache, rel *schemacache.Rela
 				for _, name := range req.OnConflict {
 					col, ok := rel.Column(name)
 					if !ok || col.Function != nil {
-						return nil, UnknownColumn(rel, name)
+						return nil, UnknownColumn(rel.Name, name)
 					}
 					m.OnConflict = append(m.OnConflict, col)
 				}

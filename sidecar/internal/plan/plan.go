@@ -201,6 +201,9 @@ type Read struct {
 	GeoJSON *schemacache.QName
 	// legacyTargets allows those names (set from the request).
 	legacyTargets bool
+	// sqlName is the name PostgREST's SQL gives this embedded read's table (see embed), which PostgreSQL's
+	// unknown-column error quotes; empty for the top level's own name.
+	sqlName string
 }
 
 // Limits bound the work one request may ask for.

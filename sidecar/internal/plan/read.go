@@ -73,7 +73,7 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 			target.Where = append(target.Where, Cond{Leaf: leaf})
 			continue
 		}
-		leaf, err := resolveLeaf(target.Rel, f.Field, &f.Cond)
+		leaf, err := resolveLeaf(target.Rel, target.qualifier(), f.Field, &f.Cond)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +113,7 @@ func ForRead(req *request.Request, c *schemacache.Cache, rel *schemacache.Relati
 				target.Order = append(target.Order, ord)
 				continue
 			}
-			e, err := resolveExpr(target.Rel, t.Field)
+			e, err := resolveExpr(target.Rel, target.qualifier(), t.Field)
 			if err != nil {
 				return nil, err
 			}
@@ -173,7 +173,7 @@ func (r *Read) relatedOrder(t request.OrderTerm) (Order, error) {
 			}
 		}
 	}
-	ex, err := resolveExpr(e.Read.Rel, t.Field)
+	ex, err := resolveExpr(e.Read.Rel, e.Read.Rel.Name, t.Field)
 	if err != nil {
 		return Order{}, err
 	}
@@ -192,7 +192,7 @@ func (r *Read) resolveLogicIn(l *request.Logic) (Cond, error) {
 				c.Children = append(c.Children, Cond{Leaf: leaf})
 				continue
 			}
-			leaf, err := resolveLeaf(r.Rel, ch.Filter.Field, &ch.Filter.Cond)
+			leaf, err := resolveLeaf(r.Rel, r.qualifier(), ch.Filter.Field, &ch.Filter.Cond)
 			if err != nil {
 				return Cond{}, err
 			}
@@ -246,16 +246,13 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem, depth int
 			if err != nil {
 				return err
 			}
-			if !e.Empty && !e.Spread {
-				for _, o := range r.Embeds {
-					if !o.Empty && !o.Spread && o.Key == e.Key {
-						// Two embedded resources under one JSON key: PostgREST's SQL names both subqueries alike,
-						// which PostgreSQL refuses (42712); a response with a duplicated key would be worse.
-						return apierr.New(http.StatusBadRequest, "42712",
-							fmt.Sprintf("table name %q specified more than once", r.Rel.Name+"_"+e.Key.text)).
-							WithDetails(fmt.Sprintf("Two embedded resources of '%s' are named '%s'.", r.Rel.Name, e.Key.text)).
-							WithHint("Give each of them its own alias, e.g. first:" + e.Key.text + "!hint(...)")
-					}
+			for _, o := range r.Embeds {
+				if o.Key == e.Key {
+					// Two embedded resources under one name (alias, else relation): PostgREST's SQL joins each
+					// embed, spread or empty one too, as <table>_<name>_<depth>, which PostgreSQL refuses (42712,
+					// no detail or hint); a response with a duplicated key would be worse.
+					return apierr.New(http.StatusBadRequest, "42712",
+						fmt.Sprintf("table name %q specified more than once", r.Rel.Name+"_"+e.Key.text+"_"+strconv.Itoa(depth)))
 				}
 			}
 			r.Embeds = append(r.Embeds, e)
@@ -280,7 +277,7 @@ func (r *Read) resolveSelect(rv *resolver, items []request.SelectItem, depth int
 			r.Select = append(r.Select, Output{Key: Key{nonEmpty(it.Alias, "count")}, Agg: AggCount})
 			hasAgg = true
 		default:
-			e, err := resolveExpr(r.Rel, it.Field)
+			e, err := resolveExpr(r.Rel, r.qualifier(), it.Field)
 			if err != nil {
 				return err
 			}
@@ -368,10 +365,10 @@ func (rv *resolver) castType(name string) (*schemacache.Type, error) {
 		WithDetails("A cast names a data type of PostgreSQL or of an exposed schema.")
 }
 
-func resolveExpr(rel *schemacache.Relation, f request.Field) (Expr, error) {
+func resolveExpr(rel *schemacache.Relation, qualifier string, f request.Field) (Expr, error) {
 	col, ok := rel.Column(f.Name)
 	if !ok {
-		return Expr{}, UnknownColumn(rel, f.Name)
+		return Expr{}, UnknownColumn(qualifier, f.Name)
 	}
 	path, err := jsonPath(f.JSONPath)
 	if err != nil {
@@ -415,13 +412,22 @@ func jsonPath(ops []request.JSONOp) ([]PathStep, error) {
 	return out, nil
 }
 
-// UnknownColumn is PostgreSQL's 42703 as PostgREST reports it, found before any SQL runs.
-func UnknownColumn(rel *schemacache.Relation, name string) error {
-	return apierr.New(http.StatusBadRequest, "42703", fmt.Sprintf("column %s.%s does not exist", rel.Name, name))
+// UnknownColumn is PostgreSQL's 42703 as PostgREST reports it, found before any SQL runs: qualifier is the
+// name PostgREST's SQL gives the relation (Read.qualifier).
+func UnknownColumn(qualifier, name string) error {
+	return apierr.New(http.StatusBadRequest, "42703", fmt.Sprintf("column %s.%s does not exist", qualifier, name))
 }
 
-func resolveLeaf(rel *schemacache.Relation, f request.Field, c *request.Condition) (*Leaf, error) {
-	e, err := resolveExpr(rel, f)
+// qualifier is the name PostgREST's SQL gives r's table: an embedded table's alias, else its own name.
+func (r *Read) qualifier() string {
+	if r.sqlName != "" {
+		return r.sqlName
+	}
+	return r.Rel.Name
+}
+
+func resolveLeaf(rel *schemacache.Relation, qualifier string, f request.Field, c *request.Condition) (*Leaf, error) {
+	e, err := resolveExpr(rel, qualifier, f)
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +533,7 @@ func resolveLogic(rel *schemacache.Relation, l *request.Logic) (Cond, error) {
 	for _, ch := range l.Children {
 		switch {
 		case ch.Filter != nil:
-			leaf, err := resolveLeaf(rel, ch.Filter.Field, &ch.Filter.Cond)
+			leaf, err := resolveLeaf(rel, rel.Name, ch.Filter.Field, &ch.Filter.Cond)
 			if err != nil {
 				return Cond{}, err
 			}
