@@ -297,16 +297,7 @@ func (b *PgBouncer) Stop() {
 }
 
 func (b *PgBouncer) kill() {
-	if b.cmd == nil || b.cmd.Process == nil {
-		return
-	}
-	b.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-b.exited:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-		<-b.exited
-	}
+	stopProcess(b.cmd, b.exited, syscall.SIGTERM, 5*time.Second)
 	b.cmd = nil
 }
 

@@ -243,17 +243,23 @@ func (s *Server) Stop() error {
 
 // kill stops postgres with an immediate shutdown (SIGQUIT, as pg_ctl stop -m immediate), then SIGKILL if needed.
 func (s *Server) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
+	stopProcess(s.cmd, s.exited, syscall.SIGQUIT, 10*time.Second)
+	s.cmd = nil
+}
+
+// stopProcess sends cmd's process sig and waits for exited (closed once cmd was waited for); after grace it
+// kills the process group.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}, sig syscall.Signal, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	s.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = cmd.Process.Signal(sig)
 	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
+	case <-exited:
+	case <-time.After(grace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
 	}
-	s.cmd = nil
 }
 
 // FindBinDir locates the PostgreSQL server binaries: the directory of initdb on PATH (following symlinks),
