@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"internal/config":          {},
 	"internal/schemacache":     {"github.com/jackc/pgx/v5"},
 	"internal/pgtest":          {"github.com/jackc/pgx/v5"},
+	"internal/hostile":         {},
 	"sidecar/internal/request": {"internal/apierr"},
 	"sidecar/internal/auth":    {"internal/apierr", "github.com/golang-jwt/jwt/v5"},
 	"sidecar/internal/validate": {

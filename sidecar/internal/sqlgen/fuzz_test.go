@@ -1,15 +1,14 @@
 package sqlgen_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgway/pgway/internal/hostile"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -203,61 +202,11 @@ func hostileSeeds(tb testing.TB) []seed {
 	return out
 }
 
-// hostilePayloads reads the shared payload list (escapes decoded).
+// hostilePayloads reads the shared payload list (internal/hostile).
 func hostilePayloads(tb testing.TB) []string {
-	f, err := os.Open("../../testdata/hostile/payloads.txt")
+	p, err := hostile.Payloads("../../testdata/hostile/payloads.txt")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "# ") {
-			continue
-		}
-		out = append(out, unescapePayload(line))
-	}
-	if len(out) < 50 {
-		tb.Fatalf("only %d payloads", len(out))
-	}
-	return out
-}
-
-// unescapePayload decodes \n \r \t \0 \\ and \xHH.
-func unescapePayload(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case '0':
-			b.WriteByte(0)
-		case '\\':
-			b.WriteByte('\\')
-		case 'x':
-			if i+3 < len(s) {
-				if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
-					b.WriteByte(byte(n))
-					i += 3
-					continue
-				}
-			}
-			b.WriteString(`\x`)
-		default:
-			b.WriteByte('\\')
-			b.WriteByte(s[i+1])
-		}
-		i++
-	}
-	return b.String()
+	return p
 }
