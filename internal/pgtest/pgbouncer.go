@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // PgBouncerOptions tunes a PgBouncer in front of a server; the zero value is transaction pooling.
@@ -202,27 +200,15 @@ func (b *PgBouncer) start(ctx context.Context, bin, conf string, cred *syscall.C
 	go func() { _ = cmd.Wait(); close(exited) }()
 	b.base = &url.URL{Scheme: "postgres", User: url.User("postgres"), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		Path: "/postgres", RawQuery: "sslmode=disable"}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgx.Connect(cctx, b.base.String())
-		cancel()
-		if err == nil {
-			conn.Close(context.Background())
-			return nil
-		}
-		select {
-		case <-exited:
-			b.cmd = nil
-			return fmt.Errorf("pgbouncer exited during start-up:\n%s%s", tail(filepath.Join(b.dir, "stderr.log")), tail(logPath))
-		default:
-		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			b.kill()
-			return fmt.Errorf("pgbouncer did not accept connections (last error: %v):\n%s", err, tail(logPath))
-		}
-		time.Sleep(20 * time.Millisecond)
+	switch err := awaitConnections(ctx, b.base.String(), exited, 30*time.Second); {
+	case errors.Is(err, errExited):
+		b.cmd = nil
+		return fmt.Errorf("pgbouncer exited during start-up:\n%s%s", tail(filepath.Join(b.dir, "stderr.log")), tail(logPath))
+	case err != nil:
+		b.kill()
+		return fmt.Errorf("pgbouncer did not accept connections (last error: %v):\n%s", err, tail(logPath))
 	}
+	return nil
 }
 
 // StartPgBouncer starts PgBouncer in front of the server NewDatabase creates databases on (see

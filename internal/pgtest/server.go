@@ -162,10 +162,27 @@ func (s *Server) startPostgres(ctx context.Context, bin, data string, cred *sysc
 	s.base = &url.URL{Scheme: "postgres", User: url.User("postgres"), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		Path: "/postgres", RawQuery: "sslmode=disable"}
 
+	switch err := awaitConnections(ctx, s.base.String(), exited, timeout); {
+	case errors.Is(err, errExited):
+		s.cmd = nil
+		return fmt.Errorf("postgres exited during start-up (%v):\n%s", s.waitErr, tail(logPath))
+	case err != nil:
+		s.kill()
+		return fmt.Errorf("postgres did not accept connections (last error: %v):\n%s", err, tail(logPath))
+	}
+	return nil
+}
+
+// errExited: the process exited before it accepted a connection.
+var errExited = errors.New("exited during start-up")
+
+// awaitConnections polls url until it accepts a connection (nil). It returns errExited when exited is closed
+// first, and the last connection error when ctx ends or timeout passes.
+func awaitConnections(ctx context.Context, url string, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgx.Connect(cctx, s.base.String())
+		conn, err := pgx.Connect(cctx, url)
 		cancel()
 		if err == nil {
 			conn.Close(context.Background())
@@ -173,13 +190,11 @@ func (s *Server) startPostgres(ctx context.Context, bin, data string, cred *sysc
 		}
 		select {
 		case <-exited:
-			s.cmd = nil
-			return fmt.Errorf("postgres exited during start-up (%v):\n%s", s.waitErr, tail(logPath))
+			return errExited
 		default:
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			s.kill()
-			return fmt.Errorf("postgres did not accept connections (last error: %v):\n%s", err, tail(logPath))
+			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
