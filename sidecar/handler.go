@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,9 @@ type handling struct {
 	shape  request.Shape
 	shaped bool
 	cached *shaped
+	// inserting: the request is an insert whose shape key (request.InsertKey) is in shape.Key; its body, once
+	// bound from the reqCache, is shape.Operands[0].
+	inserting bool
 	// Room for a read's shape, the Request bound from it, and its arguments, so that a read served from the
 	// reqCache needs no allocation of its own for them.
 	keyBuf    [256]byte
@@ -255,7 +259,21 @@ func (snap *snapshot) hasRelation(profile, name string) bool {
 // reqCache has it. A read whose shape is new is parsed from a copy of in, so that the cache may keep it.
 func (s *Server) parse(h *handling, in request.Input) (*request.Request, error) {
 	if h.shaped = len(in.Query) <= reqCacheKeyMax && h.shape.Of(in) && len(h.shape.Key) <= reqCacheKeyMax; !h.shaped {
-		return request.Parse(in)
+		req, err := request.Parse(in)
+		if err != nil || len(in.Query) > reqCacheKeyMax {
+			return req, err
+		}
+		if h.shape.Key, h.inserting = request.InsertKey(h.shape.Key[:0], in, req); !h.inserting {
+			return req, nil
+		}
+		if h.inserting = len(h.shape.Key) <= reqCacheKeyMax; h.inserting && h.snap.reqs.get(h.shape.Key) == nil {
+			// The first insert of its shape: parsed again from a copy of in, so that the cache may keep its plan
+			// (whose strings may be the request's).
+			in = cloneInput(in)
+			in.Body = bytes.Clone(in.Body)
+			return request.Parse(in)
+		}
+		return req, nil
 	}
 	if h.cached = h.snap.reqs.get(h.shape.Key); h.cached.reusable() {
 		return h.shape.Bind(h.cached.req, &h.bound), nil
@@ -269,22 +287,49 @@ func (s *Server) parse(h *handling, in request.Input) (*request.Request, error) 
 // plan plans the request and builds its statements, or takes them from the reqCache entry of its shape; the
 // first request of a shape makes that entry.
 func (s *Server) plan(h *handling) (*plan.Action, sqlgen.Statements, error) {
+	if h.inserting {
+		return s.planInsert(h)
+	}
 	if h.cached.reusable() {
 		return h.cached.act, h.cached.statements(h.shape.Operands, h.argBuf[:0]), nil
 	}
-	build := func(req *request.Request) (*plan.Action, sqlgen.Statements, error) {
-		act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
-		if err != nil {
-			return nil, sqlgen.Statements{}, err
-		}
-		if act.Kind == plan.KindDocument {
-			return act, sqlgen.Statements{}, nil
-		}
-		return act, sqlgen.For(act), nil
-	}
+	build := func(req *request.Request) (*plan.Action, sqlgen.Statements, error) { return s.build(h, req) }
 	act, st, err := build(h.req)
 	if err == nil && h.shaped && h.cached == nil {
 		h.snap.reqs.put(h.shape.Key, learn(&h.shape, h.req, act, st, build))
+	}
+	return act, st, err
+}
+
+// build plans a request and builds its statements.
+func (s *Server) build(h *handling, req *request.Request) (*plan.Action, sqlgen.Statements, error) {
+	act, err := plan.New(req, s.roleView(h), h.schema, &h.snap.rules)
+	if err != nil {
+		return nil, sqlgen.Statements{}, err
+	}
+	if act.Kind == plan.KindDocument {
+		return act, sqlgen.Statements{}, nil
+	}
+	return act, sqlgen.For(act), nil
+}
+
+// planInsert plans an insert, or takes its plan and statements from the reqCache entry of its shape
+// (request.InsertKey) with this request's body bound; the first insert of a shape makes that entry.
+func (s *Server) planInsert(h *handling) (*plan.Action, sqlgen.Statements, error) {
+	if e := h.snap.reqs.get(h.shape.Key); e.reusable() {
+		act, m := *e.act, *e.act.Mutate
+		m.Payload = h.req.Payload
+		act.Mutate = &m
+		h.shape.Operands = append(h.shape.Operands[:0], b2s(h.req.Payload.JSON))
+		return &act, e.statements(h.shape.Operands, h.argBuf[:0]), nil
+	} else if e != nil {
+		return s.build(h, h.req)
+	}
+	act, st, err := s.build(h, h.req)
+	if err == nil {
+		h.snap.reqs.put(h.shape.Key, learnInsert(h.req, act, st, func(req *request.Request) (*plan.Action, sqlgen.Statements, error) {
+			return s.build(h, req)
+		}))
 	}
 	return act, st, err
 }

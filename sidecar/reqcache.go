@@ -160,6 +160,59 @@ func learn(sh *request.Shape, req *request.Request, act *plan.Action, st sqlgen.
 	return e
 }
 
+// learnInsert makes the cache entry of an insert's shape (request.InsertKey) from its request, plan and
+// statements; planAgain plans and builds a request of the same shape again. The entry is reusable when the
+// insert is a plain one (no nested writes, its body bound rather than copied in) and the statements built for an
+// unique stand-in body are the same SQL with the same arguments but for the body, bound exactly once: that
+// position is where a later insert's body goes.
+func learnInsert(req *request.Request, act *plan.Action, st sqlgen.Statements,
+	planAgain func(*request.Request) (*plan.Action, sqlgen.Statements, error)) *shaped {
+	none := &shaped{}
+	if act.Kind != plan.KindMutate || act.Mutate == nil || act.Mutate.Payload == nil || len(act.Mutate.Nested) > 0 ||
+		st.StreamBody != nil || st.Estimate != nil || req.Payload == nil {
+		return none
+	}
+	probe := *req
+	payload := *req.Payload
+	payload.JSON = []byte("\x00pgway-operand-body-" + standInNonce)
+	probe.Payload = &payload
+	_, pst, err := planAgain(&probe)
+	if err != nil {
+		return none
+	}
+	// The entry keeps neither body: the action's payload is only its shape, and the body's argument is empty
+	// until a request's is bound there.
+	cached, m := *act, *act.Mutate
+	m.Payload = &request.Payload{Object: req.Payload.Object, Keys: req.Payload.Keys}
+	cached.Mutate = &m
+	e := &shaped{act: &cached, st: st}
+	var ok bool
+	if e.main, ok = locate(stringBody(st.Main), stringBody(pst.Main), []string{string(req.Payload.JSON)},
+		[]string{string(payload.JSON)}); !ok {
+		return none
+	}
+	e.st.Main.Args = textArgs(st.Main.Args)
+	e.st.Main.Args[e.main[0]] = nil
+	if st.Explain != pst.Explain || st.Check != pst.Check || st.BinaryBody != pst.BinaryBody ||
+		st.GUCColumns != pst.GUCColumns || st.ReadGUCsAfter != pst.ReadGUCsAfter || pst.StreamBody != nil ||
+		pst.Estimate != nil || (st.Rows == nil) != (pst.Rows == nil) || st.Rows != nil && *st.Rows != *pst.Rows {
+		return none
+	}
+	return e
+}
+
+// stringBody is st with its []byte arguments (an insert's bound body) as strings, so that locate finds them.
+func stringBody(st sqlgen.Statement) sqlgen.Statement {
+	args := slices.Clone(st.Args)
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			args[i] = string(b)
+		}
+	}
+	st.Args = args
+	return st
+}
+
 // textArgs is args with integers as the decimal text they are sent as, so that requests bound to cached
 // arguments do not format them again.
 func textArgs(args []any) []any {

@@ -1,6 +1,7 @@
 package sidecar_test
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -83,4 +84,101 @@ func TestRequestCacheReload(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// insertCacheFixture: a table anonymous clients insert into.
+const insertCacheFixture = `
+CREATE TABLE api.entries (id serial PRIMARY KEY, name text NOT NULL UNIQUE, price numeric(10,2), note text);
+GRANT SELECT, INSERT, UPDATE ON api.entries TO web_anon;
+GRANT USAGE ON SEQUENCE api.entries_id_seq TO web_anon;`
+
+// TestInsertCache: inserts of one shape (request.InsertKey: the same URL and headers, the same body keys) are
+// planned once and then served from the request cache with each request's own body bound: every insert writes
+// and returns its own values, whatever they contain, and a change of keys, of object/array, of headers or
+// parameters is a new shape; bodies that fail keep failing as they do afresh.
+func TestInsertCache(t *testing.T) {
+	ts := start(t, nil, fixture(t), insertCacheFixture)
+	rep := []string{"Prefer: return=representation"}
+	n := 0
+	name := func() string { n++; return "entry-" + strconv.Itoa(n) }
+	values := []string{`x`, `'); DROP TABLE api.entries; --`, `\x00pgway-operand-body-`, `Éclair "quoted"`, `$$`, ``}
+	shapes := []struct {
+		name    string
+		query   string
+		headers []string
+		body    func(name, note string) string
+		want    func(name, note string) string
+	}{
+		{name: "object", query: "select=name,note", headers: rep,
+			body: func(nm, note string) string { return `{"name":` + jsonString(nm) + `,"note":` + jsonString(note) + `}` },
+			want: func(nm, note string) string {
+				return `[{"name":` + jsonString(nm) + `,"note":` + jsonString(note) + `}]`
+			}},
+		{name: "object, other keys", query: "select=name,note", headers: rep,
+			body: func(nm, note string) string { return `{"name":` + jsonString(nm) + `,"price":1.5}` },
+			want: func(nm, note string) string { return `[{"name":` + jsonString(nm) + `,"note":null}]` }},
+		{name: "array", query: "select=name,note", headers: rep,
+			body: func(nm, note string) string {
+				return `[{"name":` + jsonString(nm) + `,"note":` + jsonString(note) + `},{"name":` + jsonString(nm+"b") + `,"note":null}]`
+			},
+			want: func(nm, note string) string {
+				return `[{"name":` + jsonString(nm) + `,"note":` + jsonString(note) + `},{"name":` + jsonString(nm+"b") + `,"note":null}]`
+			}},
+		{name: "columns=", query: "columns=name&select=name,note", headers: rep,
+			body: func(nm, note string) string { return `{"name":` + jsonString(nm) + `,"note":` + jsonString(note) + `}` },
+			want: func(nm, note string) string { return `[{"name":` + jsonString(nm) + `,"note":null}]` }},
+		{name: "upsert", query: "on_conflict=name&select=name,price",
+			headers: []string{"Prefer: return=representation,resolution=merge-duplicates"},
+			body:    func(nm, note string) string { return `{"name":` + jsonString(nm) + `,"price":2}` },
+			want:    func(nm, note string) string { return `[{"name":` + jsonString(nm) + `,"price":2.00}]` }},
+		{name: "singular", query: "select=note",
+			headers: []string{"Prefer: return=representation", "Accept: application/vnd.pgrst.object+json"},
+			body:    func(nm, note string) string { return `{"name":` + jsonString(nm) + `,"note":` + jsonString(note) + `}` },
+			want:    func(nm, note string) string { return `{"note":` + jsonString(note) + `}` }},
+		{name: "csv", query: "select=name,note", headers: append([]string{"Content-Type: text/csv"}, rep...),
+			body: func(nm, note string) string { return "name,note\n" + nm + ",note-" + nm + "\n" },
+			want: func(nm, note string) string {
+				return `[{"name":` + jsonString(nm) + `,"note":` + jsonString("note-"+nm) + `}]`
+			}},
+	}
+	for _, sh := range shapes {
+		for _, note := range values {
+			nm := name()
+			r := ts.do("POST", "/entries?"+sh.query, sh.headers, sh.body(nm, note))
+			if want := sh.want(nm, note); r.Status != 201 || compact([]byte(r.Body)) != want {
+				t.Fatalf("%s, note %q: %d %s, want 201 %s", sh.name, note, r.Status, r.Body, want)
+			}
+		}
+	}
+	// minimal: the rows are there, each with its own values.
+	for i := range 3 {
+		nm := name()
+		r := ts.do("POST", "/entries", nil, `{"name":`+jsonString(nm)+`,"note":"minimal `+strconv.Itoa(i)+`"}`)
+		if r.Status != 201 || r.Body != "" {
+			t.Fatalf("minimal: %d %s", r.Status, r.Body)
+		}
+		if r := ts.get("/entries?select=note&name=eq." + nm); r.Body != `[{"note":"minimal `+strconv.Itoa(i)+`"}]` {
+			t.Fatalf("minimal %d: %s", i, r.Body)
+		}
+	}
+	// Failures after the shape was cached fail as they do afresh: a duplicate, a missing NOT NULL value, bad
+	// JSON, an unknown key.
+	for range 2 {
+		for _, c := range []struct{ body, code string }{
+			{`{"name":"entry-1","note":null}`, "23505"},
+			{`{"name":null,"note":null}`, "23502"},
+			{`{"name":"x","note":`, "PGRST102"},
+			{`{"name":"y","nope":1}`, "PGRST204"},
+		} {
+			r := ts.do("POST", "/entries?select=name,note", rep, c.body)
+			if errorCode(r.Body) != c.code {
+				t.Fatalf("%s: %d %s, want %s", c.body, r.Status, r.Body, c.code)
+			}
+		}
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -110,3 +110,31 @@ func appendField(k []byte, s string) []byte {
 	k = binary.AppendUvarint(k, uint64(len(s)))
 	return append(k, s...)
 }
+
+// InsertKey appends to k the shape of an insert (POST of a JSON, CSV or form body to a relation): everything
+// Parse reads of in but the body, verbatim, and of the body only what decides the statement — whether it is one
+// object and which keys its objects carry. Two inserts with the same key parse to the same Request but for
+// Payload.JSON, which the server binds as one parameter; it caches their plan and SQL by this key. It reports
+// false for any other request.
+func InsertKey(k []byte, in Input, req *Request) ([]byte, bool) {
+	if req.Action != ActionInsert || req.Payload == nil || in.Method != "POST" {
+		return k, false
+	}
+	k = append(k, 'W')
+	k = appendField(k, in.Method)
+	k = appendField(k, in.Path)
+	for _, h := range [...]string{in.Accept, in.Prefer, in.Range, in.RangeUnit, in.AcceptProfile, in.ContentProfile,
+		in.ContentType, in.Query} {
+		k = appendField(k, h)
+	}
+	if req.Payload.Object {
+		k = append(k, 'o')
+	} else {
+		k = append(k, 'a')
+	}
+	k = binary.AppendUvarint(k, uint64(len(req.Payload.Keys)))
+	for _, key := range req.Payload.Keys {
+		k = appendField(k, key)
+	}
+	return k, true
+}
