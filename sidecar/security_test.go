@@ -215,7 +215,8 @@ func TestJWTNeverRunsAsSomeRole(t *testing.T) {
 }
 
 // TestHintsNameOnlyVisible: "Perhaps you meant" hints (PGRST205 tables, PGRST202 functions and their
-// parameters, PGRST200 relationships) name only what the caller's role may use, and only typos (≤ 3 edits).
+// parameters, PGRST200 relationships) name only what the caller's role may use, and only names at least 0.75
+// similar to what was asked (PostgREST's rule).
 func TestHintsNameOnlyVisible(t *testing.T) {
 	ts := start(t, nil, fixture(t), securityFixture)
 	user := []string{"Authorization: Bearer " + token(t, jwt.MapClaims{"role": "web_user"})}
@@ -229,8 +230,10 @@ func TestHintsNameOnlyVisible(t *testing.T) {
 			hint: "null", absent: []string{"vault_items"}},
 		{name: "long name, three edits", path: "/ledger_entries_for_the_audit_txx", headers: user, status: 404,
 			code: "PGRST205", hint: "Perhaps you meant the table 'api.ledger_entries_for_the_audit_team'"},
-		{name: "long name, eight edits: no hint even when visible", path: "/ledger_entries_for_the_auxxxxxxxx", headers: user,
-			status: 404, code: "PGRST205", hint: "null"},
+		{name: "long name, eight edits: 0.76 similar", path: "/ledger_entries_for_the_auxxxxxxxx", headers: user,
+			status: 404, code: "PGRST205", hint: "Perhaps you meant the table 'api.ledger_entries_for_the_audit_team'"},
+		{name: "long name, nine edits: 0.73 similar, no hint even when visible", path: "/ledger_entries_for_the_axxxxxxxxx",
+			headers: user, status: 404, code: "PGRST205", hint: "null"},
 		{name: "long hidden name: no hint for anon", path: "/ledger_entries_for_the_audit_tea", status: 404, code: "PGRST205",
 			hint: "null", absent: []string{"team"}},
 		{name: "hidden function: no hint for anon", method: "POST", path: "/rpc/vault_totl", status: 404, code: "PGRST202",

@@ -1,6 +1,7 @@
 package schemacache_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pgway/pgway/internal/schemacache"
@@ -52,17 +53,19 @@ func TestHintVisibility(t *testing.T) {
 		{"hidden relation without a filter", all, "relation", "orders_audi", "orders_audit"},
 		{"a hidden candidate does not shadow a visible one", anon, "relation", "orders_a", "orders"},
 		{"three edits", all, "relation", "ledger_entries_for_the_audit_txx", "ledger_entries_for_the_audit_team"},
-		{"four edits", all, "relation", "ledger_entries_for_the_audit_xxxx", ""},
-		{"eight edits at 0.76 similarity", all, "relation", "ledger_entries_for_the_auxxxxxxxx", ""},
+		{"four edits", all, "relation", "ledger_entries_for_the_audit_xxxx", "ledger_entries_for_the_audit_team"},
+		{"eight edits at 0.76 similarity", all, "relation", "ledger_entries_for_the_auxxxxxxxx", "ledger_entries_for_the_audit_team"},
+		{"nine edits at 0.73 similarity", all, "relation", "ledger_entries_for_the_axxxxxxxxx", ""},
 		{"short names keep the similarity rule", all, "relation", "ord", ""},
 		{"visible routine", anon, "routine", "place_ordr", "place_order"},
 		{"hidden routine", anon, "routine", "purge_order", ""},
 		{"hidden routine without a filter", all, "routine", "purge_order", "purge_orders"},
 		{"visible target", anon, "target", "order_item", "order_items"},
-		{"hidden target", anon, "target", "orders_audi", ""},
+		{"hidden target: the closest visible one", anon, "target", "orders_audi", "order_items"},
 		{"hidden target without a filter", all, "target", "orders_audi", "orders_audit"},
 		{"target that exists gives no hint", all, "target", "orders_audit", ""},
-		{"target far away", all, "target", "order_items_archive", ""},
+		{"target at 0.58 similarity", all, "target", "order_items_archive", "order_items"},
+		{"target below 0.33 similarity", all, "target", "invoices_archive", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,5 +91,22 @@ func TestHintVisibility(t *testing.T) {
 	// The view leaves the snapshot as it was.
 	if !all.RelationVisible(q("orders_audit")) || anon.RelationVisible(q("orders_audit")) || !anon.RoutineVisible(q("place_order")) {
 		t.Fatal("WithVisibility changed the snapshot or ignored its filter")
+	}
+}
+
+// TestHintLargeSchema: as PostgREST, a schema of 500 relations or more gets no relation hint, however close.
+func TestHintLargeSchema(t *testing.T) {
+	rels := map[schemacache.QName]*schemacache.Relation{}
+	for i := range 500 {
+		n := fmt.Sprintf("table_%03d", i)
+		rels[schemacache.QName{Schema: "big", Name: n}] = &schemacache.Relation{Schema: "big", Name: n}
+	}
+	c := &schemacache.Cache{Schemas: []string{"big"}, Relations: rels}
+	if r, ok := c.ClosestRelation("big", "table_00"); ok {
+		t.Fatalf("500 relations: hint %q", r.Name)
+	}
+	delete(rels, schemacache.QName{Schema: "big", Name: "table_499"})
+	if r, ok := c.ClosestRelation("big", "table_00"); !ok || r.Name != "table_000" {
+		t.Fatalf("499 relations: hint %q, %v; want table_000", r.Name, ok)
 	}
 }

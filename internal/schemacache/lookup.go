@@ -27,16 +27,25 @@ func (c *Cache) Routine(schema, name string) ([]*Routine, bool) {
 }
 
 // ClosestRelation suggests the relation of schema whose name is most like name (for "Perhaps you meant"
-// hints, PGRST205), among those the cache's Visibility shows. It reports false when nothing is close enough:
-// PostgREST's 0.75 similarity and at most 3 edits (PostgREST #4675, as PostgreSQL's own hints).
+// hints, PGRST205), among those the cache's Visibility shows. It reports false when nothing is close enough
+// (PostgREST's 0.75 similarity, its answer to table enumeration through hints in PostgREST #4675) and, as
+// PostgREST, for a schema of maxHintRelations relations or more, whose names are rarely typed by hand and too
+// many to compare on every 404.
 func (c *Cache) ClosestRelation(schema, name string) (QName, bool) {
 	var cands []string
+	n := 0
 	for q := range c.Relations {
-		if q.Schema == schema && c.RelationVisible(q) {
+		if q.Schema != schema {
+			continue
+		}
+		if n++; n >= maxHintRelations {
+			return QName{}, false
+		}
+		if c.RelationVisible(q) {
 			cands = append(cands, q.Name)
 		}
 	}
-	best, ok := closest(name, cands, 0.75, maxHintEdits)
+	best, ok := closest(name, cands, 0.75)
 	return QName{schema, best}, ok
 }
 
@@ -49,12 +58,12 @@ func (c *Cache) ClosestRoutine(schema, name string) (QName, bool) {
 			cands = append(cands, q.Name)
 		}
 	}
-	best, ok := closest(name, cands, 0.75, maxHintEdits)
+	best, ok := closest(name, cands, 0.75)
 	return QName{schema, best}, ok
 }
 
 // ClosestTarget suggests the relation related to from whose name is most like name (PGRST200 hints), among
-// those the cache's Visibility shows: similarity 0.33 as PostgREST, at most 3 edits. It reports false when
+// those the cache's Visibility shows: similarity 0.33 as PostgREST. It reports false when
 // name is itself the name of a related relation (the relationship exists; the hint was what did not match).
 func (c *Cache) ClosestTarget(from QName, name string) (string, bool) {
 	seen := map[string]bool{}
@@ -73,7 +82,7 @@ func (c *Cache) ClosestTarget(from QName, name string) (string, bool) {
 			}
 		}
 	}
-	return closest(name, cands, 0.33, maxHintEdits)
+	return closest(name, cands, 0.33)
 }
 
 // ClosestParams suggests the overload of fns whose parameter list is most like the given argument names, as
@@ -93,7 +102,7 @@ func ClosestParams(fns []*Routine, args []string) (string, bool) {
 		}
 		cands = append(cands, list(names))
 	}
-	return closest(list(args), cands, 0.33, -1)
+	return closest(list(args), cands, 0.33)
 }
 
 // ClosestColumn suggests the column of r whose name is most like name (PGRST204 hints).
@@ -102,18 +111,18 @@ func (r *Relation) ClosestColumn(name string) (string, bool) {
 	for i, c := range r.Columns {
 		cands[i] = c.Name
 	}
-	return closest(name, cands, 0.33, -1)
+	return closest(name, cands, 0.33)
 }
 
-// maxHintEdits caps how far a hint naming a relation or function may be from what was asked (PostgREST #4675):
-// a hint is for typos, not for listing a schema.
-const maxHintEdits = 3
+// maxHintRelations is PostgREST's maxDbTablesForFuzzySearch: a schema with this many relations or more gets no
+// "Perhaps you meant the table" hint.
+const maxHintRelations = 500
 
 // closest picks a suggestion the way PostgREST's fuzzy set does: among candidates sharing at least one
 // bigram with name (padded, case-insensitive), the one with the highest similarity 1 - edit distance /
-// longer length, if it reaches minSimilarity (PostgREST: 0.75 for table and function names, 0.33 otherwise)
-// and, when maxEdits ≥ 0, is at most maxEdits edits away; ties go to the alphabetically first.
-func closest(name string, cands []string, minSimilarity float64, maxEdits int) (string, bool) {
+// longer length, if it reaches minSimilarity (PostgREST: 0.75 for table and function names, 0.33 otherwise);
+// ties go to the alphabetically first.
+func closest(name string, cands []string, minSimilarity float64) (string, bool) {
 	lname := strings.ToLower(name)
 	grams := bigrams(lname)
 	best, bestScore := "", -1.0
@@ -124,9 +133,6 @@ func closest(name string, cands []string, minSimilarity float64, maxEdits int) (
 		}
 		n := max(utf8.RuneCountInString(lname), utf8.RuneCountInString(lc))
 		d := levenshtein(lname, lc)
-		if maxEdits >= 0 && d > maxEdits {
-			continue
-		}
 		score := 1.0
 		if n > 0 {
 			score = 1 - float64(d)/float64(n)
