@@ -26,6 +26,7 @@ func ForCall(c *plan.Call) Statements {
 	}
 	var inner, counted *builder
 	body := b.sub()
+	first := false // a singular body: see firstRowJSON
 	switch {
 	case c.Read != nil:
 		aliased := b.sub()
@@ -41,9 +42,10 @@ func ForCall(c *plan.Call) Statements {
 		}
 		counted.add(where)
 		if !c.SetOf && c.Media == request.MediaJSON && c.Read.Handler == nil {
-			body.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
+			body.sql(firstRowJSON)
+			first = true
 		} else {
-			body.body(c.Read)
+			first = body.body(c.Read)
 		}
 	case c.Scalar:
 		counted = b.sub()
@@ -58,7 +60,8 @@ func ForCall(c *plan.Call) Statements {
 		} else if c.SetOf && !c.Singular {
 			body.sql("coalesce(json_agg(_pgway_t.pgrst_scalar)::text, '[]')")
 		} else {
-			body.sql("coalesce((json_agg(_pgway_t.pgrst_scalar)->0)::text, 'null')")
+			body.sql(firstScalarJSON)
+			first = true
 		}
 	default:
 		counted = b.sub()
@@ -75,7 +78,8 @@ func ForCall(c *plan.Call) Statements {
 		} else if c.SetOf && !c.Singular {
 			body.sql("coalesce(json_agg(_pgway_t)::text, '[]')")
 		} else {
-			body.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
+			body.sql(firstRowJSON)
+			first = true
 		}
 	}
 	total := b.sub()
@@ -113,9 +117,7 @@ func ForCall(c *plan.Call) Statements {
 			b.sql(", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected")
 		}
 	}
-	b.sql(" FROM (")
-	b.add(inner)
-	b.sql(") _pgway_t")
+	b.fromRows(inner, first)
 	if explain {
 		return Statements{Main: b.statement(), Explain: true}
 	}

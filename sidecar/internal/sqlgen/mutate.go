@@ -75,8 +75,9 @@ func ForMutate(m *plan.Mutate) Statements {
 		b.sql("NULL::json")
 	}
 	b.sql(" AS location, ")
+	first := false
 	if m.Read != nil {
-		b.body(m.Read)
+		first = b.body(m.Read)
 	} else {
 		b.sql("''")
 	}
@@ -93,9 +94,7 @@ func ForMutate(m *plan.Mutate) Statements {
 	if check != "" {
 		b.sql(", set_config('pgway.affected', pg_catalog.count(_pgway_t)::text, true) AS affected")
 	}
-	b.sql(" FROM (")
-	b.add(inner)
-	b.sql(") _pgway_t")
+	b.fromRows(inner, first)
 	out := Statements{Main: b.statement(), Check: check, GUCColumns: true, ReadGUCsAfter: m.Rel.HasTriggers}
 	for _, l := range levels {
 		out.ReadGUCsAfter = out.ReadGUCsAfter || l.rel.HasTriggers

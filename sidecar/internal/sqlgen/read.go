@@ -177,10 +177,9 @@ func ForRead(r *plan.Read) Statements {
 		b.sql("SELECT ")
 		b.add(total)
 		b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")
-		b.body(r)
-		b.sql(" AS body FROM (")
-		b.add(inner)
-		b.sql(") _pgway_t")
+		first := b.body(r)
+		b.sql(" AS body")
+		b.fromRows(inner, first)
 	}
 	out.Main = b.statement()
 	if r.Count == request.CountPlanned || r.Count == request.CountEstimated {
@@ -334,18 +333,44 @@ func (b *builder) writeOutputs(r *plan.Read) {
 }
 
 // body writes the aggregate that renders the page in the negotiated media type.
-func (b *builder) body(r *plan.Read) {
+// Singular bodies (a vnd.pgrst.object+json read, a function's single result) keep only the first row: their
+// statement numbers the rows (fromRows with first) and aggregates the one numbered 1, so that PostgreSQL holds
+// one row however many there are. The others are still counted: PGRST116 says how many there were.
+const (
+	firstRowJSON      fixed = "coalesce((json_agg(_pgway_t.r) FILTER (WHERE _pgway_t.n = 1)->0)::text, 'null')"
+	firstRowStripped  fixed = "coalesce(json_strip_nulls(json_agg(_pgway_t.r) FILTER (WHERE _pgway_t.n = 1)->0)::text, 'null')"
+	firstScalarJSON   fixed = "coalesce((json_agg((_pgway_t.r).pgrst_scalar) FILTER (WHERE _pgway_t.n = 1)->0)::text, 'null')"
+	numberedRowsStart fixed = "SELECT _pgway_t AS r, pg_catalog.row_number() OVER () AS n FROM ("
+)
+
+// fromRows writes FROM (inner) _pgway_t; with first, inner's rows numbered: _pgway_t.r is the row and
+// _pgway_t.n its number (for firstRowJSON and the other singular bodies).
+func (b *builder) fromRows(inner *builder, first bool) {
+	b.sql(" FROM (")
+	if first {
+		b.sql(numberedRowsStart)
+	}
+	b.add(inner)
+	b.sql(") _pgway_t")
+	if first {
+		b.sql(") _pgway_t")
+	}
+}
+
+// body writes the aggregate rendering the rows of _pgway_t in r's media type; it reports whether that is a
+// singular body, which needs fromRows with first.
+func (b *builder) body(r *plan.Read) (first bool) {
 	if h := r.Handler; h != nil {
 		// An aggregate media type handler over the page's rows, typed as the relation it takes.
 		b.qualified(handlerAggregate(h))
 		if h.Target == (schemacache.QName{}) {
 			b.sql("(_pgway_t)") // anyelement: the selected columns as they are
-			return
+			return false
 		}
 		b.sql("(_pgway_t::")
 		b.qualified(handlerTarget(h))
 		b.sql(")")
-		return
+		return false
 	}
 	switch r.Media {
 	case request.MediaGeoJSON:
@@ -362,14 +387,17 @@ func (b *builder) body(r *plan.Read) {
 		b.arg(string(header))
 		b.sql("::text || chr(10) || coalesce(string_agg(substring(_pgway_t::text, 2, length(_pgway_t::text) - 2), chr(10)), '')")
 	case request.MediaObject:
-		b.sql("coalesce((json_agg(_pgway_t)->0)::text, 'null')")
+		b.sql(firstRowJSON)
+		return true
 	case request.MediaObjectStripped:
-		b.sql("coalesce(json_strip_nulls(json_agg(_pgway_t)->0)::text, 'null')")
+		b.sql(firstRowStripped)
+		return true
 	case request.MediaArrayStripped:
 		b.sql("coalesce(json_strip_nulls(json_agg(_pgway_t))::text, '[]')")
 	default:
 		b.sql("coalesce(json_agg(_pgway_t)::text, '[]')")
 	}
+	return false
 }
 
 // appendCSVField quotes a header name the way PostgreSQL's record output quotes values (a bound value).
