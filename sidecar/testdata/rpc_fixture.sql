@@ -2,6 +2,7 @@
 CREATE FUNCTION api.add(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
 CREATE FUNCTION api.hello(name text DEFAULT 'world') RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'hello ' || name $$;
 CREATE FUNCTION api.series(n int) RETURNS SETOF int LANGUAGE sql STABLE AS $$ SELECT generate_series(1, n) $$;
+CREATE FUNCTION api.words() RETURNS SETOF text LANGUAGE sql STABLE AS $$ VALUES ('a'), (NULL), ('say "hi"'), ('é\') $$;
 CREATE FUNCTION api.projects_of(client int) RETURNS SETOF api.projects LANGUAGE sql STABLE AS
   $$ SELECT * FROM api.projects WHERE client_id = client $$;
 CREATE FUNCTION api.first_project() RETURNS api.projects LANGUAGE sql STABLE AS

@@ -105,6 +105,13 @@ func ForCall(c *plan.Call) Statements {
 			return Statements{Main: b.statement(), Rows: framing}
 		}
 	}
+	if c.Scalar && c.SetOf && !c.Singular && c.Media == request.MediaJSON && !explain && check == "" {
+		// The values of a function returning a set of scalars (SETOF int, SETOF text…), one JSON value each,
+		// streamed like rows.
+		b.rowsStatementOf(func() { b.sql("coalesce(pg_catalog.to_json(_pgway_t.pgrst_scalar)::text, 'null')") }, total, inner,
+			c.Count != request.CountNone)
+		return Statements{Main: b.statement(), Rows: &jsonFraming}
+	}
 	b.sql("SELECT ")
 	b.add(total)
 	b.sql(" AS total, pg_catalog.count(_pgway_t) AS page_total, ")

@@ -105,9 +105,14 @@ func (b *builder) rowExpr(r *plan.Read) {
 // rowsStatement writes the row-by-row form of a read: each row of inner rendered as row, with the total; a
 // counted result is a LEFT JOIN LATERAL of the rows to the count, so that an empty page still carries it.
 func (b *builder) rowsStatement(r *plan.Read, total, inner *builder, counted bool) {
+	b.rowsStatementOf(func() { b.rowExpr(r) }, total, inner, counted)
+}
+
+// rowsStatementOf is rowsStatement with each row rendered by rowExpr (which writes to b).
+func (b *builder) rowsStatementOf(rowExpr func(), total, inner *builder, counted bool) {
 	if !counted {
 		b.sql("SELECT NULL::bigint AS total, ")
-		b.rowExpr(r)
+		rowExpr()
 		b.sql(" AS row FROM (")
 		b.add(inner)
 		b.sql(") _pgway_t")
@@ -116,7 +121,7 @@ func (b *builder) rowsStatement(r *plan.Read, total, inner *builder, counted boo
 	b.sql("SELECT _pgway_c.total, _pgway_r.row FROM (SELECT ")
 	b.add(total)
 	b.sql(" AS total) _pgway_c LEFT JOIN LATERAL (SELECT ")
-	b.rowExpr(r)
+	rowExpr()
 	b.sql(" AS row FROM (")
 	b.add(inner)
 	b.sql(") _pgway_t) _pgway_r ON TRUE")
