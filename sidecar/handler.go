@@ -266,6 +266,10 @@ func (s *Server) parse(h *handling, in request.Input) (*request.Request, error) 
 		if h.shape.Key, h.inserting = request.InsertKey(h.shape.Key[:0], in, req); !h.inserting {
 			return req, nil
 		}
+		if n := h.snap.rules.StreamBodyBytes; n > 0 && len(req.Payload.JSON) >= n {
+			h.inserting = false // a body copied in with COPY (plan.Mutate.StreamBody) is planned afresh
+			return req, nil
+		}
 		if h.inserting = len(h.shape.Key) <= reqCacheKeyMax; h.inserting && h.snap.reqs.get(h.shape.Key) == nil {
 			// The first insert of its shape: parsed again from a copy of in, so that the cache may keep its plan
 			// (whose strings may be the request's).

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgway/pgway/internal/config"
 )
 
 // TestRequestCache: a read whose shape was planned before (served from the snapshot's request cache, with the new
@@ -97,7 +99,7 @@ GRANT USAGE ON SEQUENCE api.entries_id_seq TO web_anon;`
 // and returns its own values, whatever they contain, and a change of keys, of object/array, of headers or
 // parameters is a new shape; bodies that fail keep failing as they do afresh.
 func TestInsertCache(t *testing.T) {
-	ts := start(t, nil, fixture(t), insertCacheFixture)
+	ts := start(t, func(c *config.Config) { c.StreamBodyBytes = 4 << 10 }, fixture(t), insertCacheFixture)
 	rep := []string{"Prefer: return=representation"}
 	n := 0
 	name := func() string { n++; return "entry-" + strconv.Itoa(n) }
@@ -148,6 +150,14 @@ func TestInsertCache(t *testing.T) {
 			if want := sh.want(nm, note); r.Status != 201 || compact([]byte(r.Body)) != want {
 				t.Fatalf("%s, note %q: %d %s, want 201 %s", sh.name, note, r.Status, r.Body, want)
 			}
+		}
+	}
+	// A body of a cached shape large enough to be copied in with COPY is planned afresh, and lands whole.
+	for _, size := range []int{100, 8 << 10, 100} {
+		nm, note := name(), strings.Repeat("n", size)
+		r := ts.do("POST", "/entries?select=name,note", rep, `{"name":`+jsonString(nm)+`,"note":"`+note+`"}`)
+		if want := `[{"name":` + jsonString(nm) + `,"note":"` + note + `"}]`; r.Status != 201 || compact([]byte(r.Body)) != want {
+			t.Fatalf("note of %d bytes: %d %.200s", size, r.Status, r.Body)
 		}
 	}
 	// minimal: the rows are there, each with its own values.
