@@ -320,17 +320,16 @@ func (s *Server) build(h *handling, req *request.Request) (*plan.Action, sqlgen.
 // planInsert plans an insert, or takes its plan and statements from the reqCache entry of its shape
 // (request.InsertKey) with this request's body bound; the first insert of a shape makes that entry.
 func (s *Server) planInsert(h *handling) (*plan.Action, sqlgen.Statements, error) {
-	if e := h.snap.reqs.get(h.shape.Key); e.reusable() {
+	e := h.snap.reqs.get(h.shape.Key)
+	if e.reusable() {
 		act, m := *e.act, *e.act.Mutate
 		m.Payload = h.req.Payload
 		act.Mutate = &m
 		h.shape.Operands = append(h.shape.Operands[:0], b2s(h.req.Payload.JSON))
 		return &act, e.statements(h.shape.Operands, h.argBuf[:0]), nil
-	} else if e != nil {
-		return s.build(h, h.req)
 	}
 	act, st, err := s.build(h, h.req)
-	if err == nil {
+	if err == nil && e == nil {
 		h.snap.reqs.put(h.shape.Key, learnInsert(h.req, act, st, func(req *request.Request) (*plan.Action, sqlgen.Statements, error) {
 			return s.build(h, req)
 		}))

@@ -152,12 +152,18 @@ func learn(sh *request.Shape, req *request.Request, act *plan.Action, st sqlgen.
 		est.Args = textArgs(est.Args)
 		e.st.Estimate = &est
 	}
-	if st.Explain != pst.Explain || st.Check != pst.Check || st.BinaryBody != pst.BinaryBody ||
-		st.GUCColumns != pst.GUCColumns || st.ReadGUCsAfter != pst.ReadGUCsAfter || pst.StreamBody != nil ||
-		(st.Rows == nil) != (pst.Rows == nil) || st.Rows != nil && *st.Rows != *pst.Rows {
+	if !sameForm(st, pst) {
 		return none
 	}
 	return e
+}
+
+// sameForm reports whether the statements built for a request and for its stand-in (probe) are run and answered
+// alike: everything but their SQL and arguments, which locate compares, and the probe copies no body in.
+func sameForm(st, probe sqlgen.Statements) bool {
+	return st.Explain == probe.Explain && st.Check == probe.Check && st.BinaryBody == probe.BinaryBody &&
+		st.GUCColumns == probe.GUCColumns && st.ReadGUCsAfter == probe.ReadGUCsAfter && probe.StreamBody == nil &&
+		(st.Rows == nil) == (probe.Rows == nil) && (st.Rows == nil || *st.Rows == *probe.Rows)
 }
 
 // learnInsert makes the cache entry of an insert's shape (request.InsertKey) from its request, plan and
@@ -193,9 +199,7 @@ func learnInsert(req *request.Request, act *plan.Action, st sqlgen.Statements,
 	}
 	e.st.Main.Args = textArgs(st.Main.Args)
 	e.st.Main.Args[e.main[0]] = nil
-	if st.Explain != pst.Explain || st.Check != pst.Check || st.BinaryBody != pst.BinaryBody ||
-		st.GUCColumns != pst.GUCColumns || st.ReadGUCsAfter != pst.ReadGUCsAfter || pst.StreamBody != nil ||
-		pst.Estimate != nil || (st.Rows == nil) != (pst.Rows == nil) || st.Rows != nil && *st.Rows != *pst.Rows {
+	if pst.Estimate != nil || !sameForm(st, pst) {
 		return none
 	}
 	return e

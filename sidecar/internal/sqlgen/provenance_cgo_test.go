@@ -17,7 +17,8 @@ import (
 // ownFunctions are the functions pgway's SQL stage writes itself.
 var ownFunctions = map[string]bool{
 	"count": true, "pg_catalog.count": true, "pg_catalog.sum": true, "pg_catalog.avg": true, "pg_catalog.min": true,
-	"pg_catalog.max": true, "pg_catalog.row_number": true, "pg_catalog.to_json": true, "json_agg": true, "jsonb_agg": true, "to_jsonb": true, "row_to_json": true,
+	"pg_catalog.max": true, "pg_catalog.row_number": true, "pg_catalog.to_json": true,
+	"json_agg": true, "jsonb_agg": true, "to_jsonb": true, "row_to_json": true,
 	"set_config": true, "current_setting": true, "string_agg": true, "substring": true, "length": true, "chr": true,
 	"to_tsvector": true, "to_tsquery": true, "plainto_tsquery": true, "phraseto_tsquery": true,
 	"websearch_to_tsquery": true, "unnest": true, "json_to_record": true, "json_to_recordset": true,
