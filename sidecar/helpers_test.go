@@ -2,12 +2,15 @@ package sidecar_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,4 +178,49 @@ func (q quietProbes) WithAttrs(as []slog.Attr) slog.Handler {
 }
 func (q quietProbes) WithGroup(name string) slog.Handler {
 	return quietProbes{q.Handler.WithGroup(name)}
+}
+
+// readLoad starts n clients that GET the paths of base in turn until stop is called; stop waits for them and
+// reports how many reads answered 200 and how many failed (the first five failures are reported as errors).
+func readLoad(t *testing.T, base string, paths []string, n int) (stop func() (reads, failed int64)) {
+	t.Helper()
+	done := make(chan struct{})
+	var ok, bad atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for k := 0; ; k++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				path := paths[(i+k)%len(paths)]
+				res, err := client.Get(base + path)
+				msg := ""
+				if err == nil {
+					b, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					if res.StatusCode == 200 {
+						ok.Add(1)
+						continue
+					}
+					msg = fmt.Sprintf("%d %s", res.StatusCode, b)
+				} else {
+					msg = err.Error()
+				}
+				if bad.Add(1) <= 5 {
+					t.Errorf("GET %s: %s", path, msg)
+				}
+			}
+		}()
+	}
+	return func() (int64, int64) {
+		close(done)
+		wg.Wait()
+		return ok.Load(), bad.Load()
+	}
 }

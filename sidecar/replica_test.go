@@ -10,8 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,40 +307,7 @@ func TestReplicaLagBound(t *testing.T) {
 func TestReplicaKilledUnderLoad(t *testing.T) {
 	ts, rs, admin := replicated(t, 2, nil)
 	paths := []string{"/posts_where?select=id,on_replica&limit=3", "/rpc/in_recovery", "/whereami"}
-	stop := make(chan struct{})
-	var reads, failed atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second}
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				path := paths[(i+n)%len(paths)]
-				res, err := client.Get(ts.URL + path)
-				msg := ""
-				if err == nil {
-					b, _ := io.ReadAll(res.Body)
-					res.Body.Close()
-					if res.StatusCode == 200 {
-						reads.Add(1)
-						continue
-					}
-					msg = fmt.Sprintf("%d %s", res.StatusCode, b)
-				} else {
-					msg = err.Error()
-				}
-				if failed.Add(1) <= 5 {
-					t.Errorf("GET %s: %s", path, msg)
-				}
-			}
-		}()
-	}
+	stop := readLoad(t, ts.URL, paths, 8)
 	time.Sleep(500 * time.Millisecond)
 	rs[0].Kill()
 	time.Sleep(time.Second)
@@ -354,11 +319,10 @@ func TestReplicaKilledUnderLoad(t *testing.T) {
 	if onReplica(t, ts, "/whereami") {
 		t.Error("reads went to a replica with both killed")
 	}
-	close(stop)
-	wg.Wait()
-	t.Logf("%d reads, %d failed; backends: %v", reads.Load(), failed.Load(), backendRequests(t, admin))
-	if failed.Load() > 0 {
-		t.Fatalf("%d of %d reads failed", failed.Load(), failed.Load()+reads.Load())
+	reads, failed := stop()
+	t.Logf("%d reads, %d failed; backends: %v", reads, failed, backendRequests(t, admin))
+	if failed > 0 {
+		t.Fatalf("%d of %d reads failed", failed, failed+reads)
 	}
 	if ts.srv.ReplicasInRotation() != 0 {
 		t.Errorf("%d killed replicas in rotation", ts.srv.ReplicasInRotation())

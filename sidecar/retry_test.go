@@ -2,11 +2,6 @@ package sidecar_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,40 +25,7 @@ GRANT SELECT ON api.slow_items TO web_anon;`)
 		}
 	}
 
-	stop := make(chan struct{})
-	var reads, failed atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second}
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				path := paths[(i+n)%len(paths)]
-				res, err := client.Get(ts.URL + path)
-				var msg string
-				if err == nil {
-					b, _ := io.ReadAll(res.Body)
-					res.Body.Close()
-					if res.StatusCode == 200 {
-						reads.Add(1)
-						continue
-					}
-					msg = fmt.Sprintf("%d %s", res.StatusCode, b)
-				} else {
-					msg = err.Error()
-				}
-				if failed.Add(1) <= 5 {
-					t.Errorf("GET %s: %s", path, msg)
-				}
-			}
-		}()
-	}
+	stop := readLoad(t, ts.URL, paths, 8)
 	var killed, killedActive int
 	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(150 * time.Millisecond) {
 		var n, active int
@@ -76,12 +38,11 @@ GRANT SELECT ON api.slow_items TO web_anon;`)
 		killed += n
 		killedActive += active
 	}
-	close(stop)
-	wg.Wait()
+	reads, failed := stop()
 	t.Logf("%d reads, %d failed; %d backends terminated, %d of them running a statement",
-		reads.Load(), failed.Load(), killed, killedActive)
-	if failed.Load() > 0 {
-		t.Fatalf("%d of %d reads failed", failed.Load(), failed.Load()+reads.Load())
+		reads, failed, killed, killedActive)
+	if failed > 0 {
+		t.Fatalf("%d of %d reads failed", failed, failed+reads)
 	}
 	if killedActive < 10 {
 		t.Fatalf("only %d backends were terminated mid-statement: the test did not exercise the retry", killedActive)

@@ -248,14 +248,7 @@ func (b *PgBouncer) URL(dbname string) string { return b.URLAs(dbname, "postgres
 
 // URLAs is the connection URL of database dbname through PgBouncer for role (with password, when not empty).
 func (b *PgBouncer) URLAs(dbname, role, password string) string {
-	u := *b.base
-	u.Path = "/" + dbname
-	if password == "" {
-		u.User = url.User(role)
-	} else {
-		u.User = url.UserPassword(role, password)
-	}
-	return u.String()
+	return urlAs(b.base, dbname, role, password)
 }
 
 // Running reports whether PgBouncer is still running (it exits on an internal error, logging FATAL).

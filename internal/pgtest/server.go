@@ -222,7 +222,12 @@ func (s *Server) URL(dbname string) string {
 
 // URLAs returns the connection URL of database dbname for login role with password (none when empty).
 func (s *Server) URLAs(dbname, role, password string) string {
-	u := *s.base
+	return urlAs(s.base, dbname, role, password)
+}
+
+// urlAs is base for database dbname and login role with password (none when empty).
+func urlAs(base *url.URL, dbname, role, password string) string {
+	u := *base
 	u.Path = "/" + dbname
 	u.RawPath = ""
 	if password == "" {
